@@ -1,0 +1,133 @@
+import { Router, type Request } from 'express';
+import { generateSecret } from 'otplib';
+import { z } from 'zod';
+import { emailField } from '../auth/auth.routes.js';
+import { formView, parseForm } from '../shared/http/forms.js';
+import { ipPrefix } from '../shared/rate-limit.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { endSession, guardFor, PENDING_TOTP_MS } from './guards.js';
+import {
+  changeStaffPassword,
+  checkStaffPassword,
+  checkStaffTotp,
+  enableStaffTotp,
+  newTotpEnrolment,
+  recordStaffLogin,
+  staffPassword,
+} from './staff.service.js';
+import type { StaffRow } from './staff.repository.js';
+
+const StaffSignIn = z.object({ email: emailField, password: z.string().min(1, 'Enter your password.').max(200) });
+const TotpCode = z.object({
+  code: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/, 'Enter the 6-digit code from your authenticator app.'),
+});
+const ChangePassword = z
+  .object({ current: z.string().min(1, 'Enter your current password.').max(200), password: staffPassword, confirm: z.string() })
+  .refine((v) => v.password === v.confirm, { message: 'The two new passwords are not the same.', path: ['confirm'] });
+
+const LOGIN_MESSAGES: Record<string, string> = {
+  expired: 'You were signed out after 30 minutes without activity. Please sign in again.',
+  'signed-out': 'You are signed out.',
+};
+
+/** req.login regenerates the session (no fixation); the idle clock starts at sign-in. */
+async function logInStaff(req: Request, svc: ServiceContext, staff: StaffRow): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    req.login({ kind: 'staff', id: staff.id, role: staff.role }, (err) => (err ? reject(err) : resolve())),
+  );
+  req.session.staffLastSeen = Date.now();
+  await recordStaffLogin(svc, staff.id, ipPrefix(req.ip));
+}
+
+function pendingStaffId(req: Request): string | undefined {
+  const pending = req.session.staffPending;
+  return pending && Date.now() - pending.at <= PENDING_TOTP_MS ? pending.id : undefined;
+}
+
+/** Public pages: the staff sign-in and its second step. */
+export function staffSignInRoutes(svc: ServiceContext): Router {
+  const router = Router();
+
+  router.get('/admin/login', (req, res) => {
+    if (req.user?.kind === 'staff') return res.redirect(303, '/admin');
+    const notice = LOGIN_MESSAGES[Object.keys(req.query).find((k) => k in LOGIN_MESSAGES) ?? ''];
+    res.render('admin/login', { title: 'Staff sign-in', notice });
+  });
+
+  router.post('/admin/login', async (req, res) => {
+    formView(res, 'admin/login', { title: 'Staff sign-in' });
+    const { email, password } = parseForm(StaffSignIn, req.body);
+    const staff = await checkStaffPassword(svc, { email, password, network: ipPrefix(req.ip) });
+    if (staff.totp_enabled_at) {
+      // Half a sign-in: only the TOTP step can turn this marker into a session user.
+      req.session.staffPending = { id: staff.id, at: Date.now() };
+      return res.redirect(303, '/admin/login/totp');
+    }
+    await logInStaff(req, svc, staff);
+    res.redirect(303, '/admin');
+  });
+
+  router.get('/admin/login/totp', (req, res) => {
+    if (!pendingStaffId(req)) return res.redirect(303, '/admin/login');
+    res.render('admin/login-totp', { title: 'Two-factor code' });
+  });
+
+  router.post('/admin/login/totp', async (req, res) => {
+    const staffId = pendingStaffId(req);
+    if (!staffId) return res.redirect(303, '/admin/login');
+    formView(res, 'admin/login-totp', { title: 'Two-factor code' });
+    const { code } = parseForm(TotpCode, req.body);
+    const staff = await checkStaffTotp(svc, staffId, code);
+    await logInStaff(req, svc, staff);
+    res.redirect(303, '/admin');
+  });
+
+  return router;
+}
+
+/** The signed-in staff user's own account: password, two-factor, sign-out. */
+export function staffAccountRoutes(svc: ServiceContext): Router {
+  const router = Router();
+
+  router.get('/admin/password', guardFor('GET', '/admin/password'), (req, res) => {
+    res.render('admin/password', { title: 'Change your password', done: 'done' in req.query });
+  });
+
+  router.post('/admin/password', guardFor('POST', '/admin/password'), async (req, res) => {
+    formView(res, 'admin/password', { title: 'Change your password', done: false });
+    const { current, password } = parseForm(ChangePassword, req.body);
+    await changeStaffPassword(svc, req.user!.id, current, password);
+    res.redirect(303, '/admin/password?done');
+  });
+
+  router.get('/admin/totp/setup', guardFor('GET', '/admin/totp/setup'), async (req, res) => {
+    if (req.user!.twoFactor) return res.render('admin/totp-setup', { title: 'Two-factor sign-in', enabled: true });
+    req.session.staffTotpSecret ??= generateSecret();
+    const enrolment = await newTotpEnrolment(req.user!.email ?? req.user!.id, req.session.staffTotpSecret);
+    res.render('admin/totp-setup', { title: 'Two-factor sign-in', enabled: false, ...enrolment });
+  });
+
+  router.post('/admin/totp/setup', guardFor('POST', '/admin/totp/setup'), async (req, res) => {
+    const secret = req.session.staffTotpSecret;
+    if (req.user!.twoFactor || !secret) return res.redirect(303, '/admin/totp/setup');
+    formView(res, 'admin/totp-setup', {
+      title: 'Two-factor sign-in',
+      enabled: false,
+      ...(await newTotpEnrolment(req.user!.email ?? '', secret)),
+    });
+    const { code } = parseForm(TotpCode, req.body);
+    await enableStaffTotp(svc, req.user!.id, secret, code);
+    delete req.session.staffTotpSecret;
+    res.redirect(303, '/admin');
+  });
+
+  router.post('/admin/logout', guardFor('POST', '/admin/logout'), async (req, res) => {
+    await endSession(req, res);
+    res.redirect(303, '/admin/login?signed-out');
+  });
+
+  return router;
+}

@@ -1,0 +1,141 @@
+import connectPgSimple from 'connect-pg-simple';
+import { csrfSync } from 'csrf-sync';
+import express, { type Express, type RequestHandler } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import { adminRouter } from './admin/admin.routes.js';
+import { createPassport } from './auth/passport.js';
+import { makeServiceContext, type ServiceContext } from './shared/service-context.js';
+import type pg from 'pg';
+import type { Config } from './config.js';
+import type { Db } from './db.js';
+import { healthRouter, homeRouter } from './home/home.routes.js';
+import { devMailRouter } from './mail/dev-mail.routes.js';
+import { policiesRouter, policyBanner } from './policies/policies.routes.js';
+import { errorHandler, notFound } from './shared/http/error-handler.js';
+import { memberRouters } from './members/routers.js';
+import { requestLogger } from './shared/http/request-log.js';
+import type { Logger } from './shared/logger.js';
+import { publicDir, viewsDir } from './shared/paths.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  /** A small pg pool for the session store (connect-pg-simple speaks pg, not knex). */
+  sessionPool: pg.Pool;
+  /** Where the development mail catcher keeps mail; /dev/mail is mounted only when set. */
+  devMailDir?: string;
+}
+
+export const SESSION_COOKIE = 'assent.sid';
+
+const CSRF_EXEMPT = /^\/(join|manage|join\/confirm\/[^/]+|signin\/[^/]+|unsubscribe\/[^/]+|p\/[^/]+|l\/[a-z-]+\/[^/]+)$/;
+
+/**
+ * Builds the Express app from its dependencies and nothing else, so tests build the same app
+ * against their own database. The app holds no state: any number of nodes can serve it.
+ */
+export function buildApp(deps: AppDeps): Express {
+  const { config, db } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('view engine', 'ejs');
+  app.set('views', viewsDir);
+  if (config.isProduction) app.set('view cache', true);
+
+  app.use(requestLogger(deps.logger));
+  app.use((req, res, next) => {
+    res.locals.orgName = config.orgName;
+    res.locals.privacyContact = config.privacyContact;
+    res.locals.currentPath = req.path;
+    res.locals.showDevMail = deps.devMailDir !== undefined;
+    res.locals.errors = {};
+    res.locals.input = {};
+    next();
+  });
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'font-src': ["'self'"],
+          'form-action': ["'self'"],
+          'frame-src': ["'self'"],
+          'frame-ancestors': ["'none'"],
+          'base-uri': ["'self'"],
+          'object-src': ["'none'"],
+          ...(config.isProduction ? { 'upgrade-insecure-requests': [] } : {}),
+        },
+      },
+      strictTransportSecurity: config.isProduction ? { maxAge: 31536000, includeSubDomains: true } : false,
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  app.use(healthRouter(db));
+  if (config.isProduction) app.use(requireHttps(config.baseUrl));
+  app.use(express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false }));
+  app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 200 }));
+
+  // Sessions hold only an opaque id in the cookie (C9); nothing is stored until a form or a
+  // sign-in needs it, so visitors who only read pages get no cookie at all.
+  const PgStore = connectPgSimple(session);
+  app.use(
+    session({
+      name: SESSION_COOKIE,
+      secret: [...config.secretKeys],
+      store: new PgStore({ pool: deps.sessionPool, tableName: 'sessions', pruneSessionInterval: false }),
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.isProduction, maxAge: 1000 * 60 * 60 * 8 },
+    }),
+  );
+
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+    getTokenFromRequest: (req) => (req.body as Record<string, unknown> | undefined)?._csrf as string | undefined,
+  });
+  // Pages reached from e-mail links carry their own credential (a signed or single-use token) and
+  // must work without cookies (C9); the public join and link-request forms act for nobody signed
+  // in, and are rate-limited instead. Everything else posted needs the session's CSRF token.
+  app.use((req, res, next) => (CSRF_EXEMPT.test(req.path) ? next() : csrfSynchronisedProtection(req, res, next)));
+  app.use((req, res, next) => {
+    // Calling this in a form creates the session that holds the token; pages without forms set no cookie.
+    res.locals.csrfToken = () => generateToken(req);
+    next();
+  });
+
+  const passport = createPassport(db);
+  app.use(passport.initialize());
+  app.use(passport.session());
+  app.use((req, res, next) => {
+    res.locals.signedIn = req.user?.kind === 'member';
+    next();
+  });
+
+  app.use(policyBanner(db));
+
+  const svc: ServiceContext = makeServiceContext(config, db);
+  app.use(homeRouter());
+  app.use(policiesRouter(db));
+  for (const router of memberRouters(svc, passport)) app.use(router);
+  app.use(adminRouter(svc));
+  if (deps.devMailDir && !config.isProduction) app.use('/dev/mail', devMailRouter(deps.devMailDir));
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}
+
+/** C11: in production plain HTTP is refused; browsers are sent to the https origin. */
+function requireHttps(baseUrl: string): RequestHandler {
+  return (req, res, next) => {
+    if (req.secure) return next();
+    if (req.method === 'GET' || req.method === 'HEAD') return res.redirect(308, `${baseUrl}${req.originalUrl}`);
+    res.status(403).type('text').send('HTTPS is required.');
+  };
+}

@@ -1,0 +1,99 @@
+import type { RequestHandler } from 'express';
+import { Passport } from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import type { Db } from '../db.js';
+import { findActiveStaffUser, type StaffRole } from '../admin/staff.repository.js';
+import { findActiveMember, findActiveMemberByEmail } from '../members/members.repository.js';
+import { verifyPassword } from './passwords.js';
+
+/** What the session knows about who is signed in: a kind and an id, nothing personal (C9). */
+export interface MemberSessionUser {
+  kind: 'member';
+  id: string;
+  /** When this session signed in (ms): sensitive changes ask for a recent sign-in. */
+  at?: number;
+}
+
+/** A staff member; the role is re-read from the database on every request, so a change applies at once. */
+export interface StaffSessionUser {
+  kind: 'staff';
+  id: string;
+  role: StaffRole;
+  at?: number;
+}
+
+export type SessionUser = MemberSessionUser | StaffSessionUser;
+
+/** How recent a sign-in must be for changing the e-mail address (the credential of every link). */
+export const RECENT_SIGN_IN_MS = 15 * 60 * 1000;
+
+export function signedInRecently(user: { at?: number } | undefined, now = Date.now()): boolean {
+  return user?.at !== undefined && now - user.at <= RECENT_SIGN_IN_MS;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    // A union cannot be extended; staff-only fields are optional here and narrowed by kind.
+    interface User {
+      kind: SessionUser['kind'];
+      id: string;
+      at?: number;
+      role?: StaffRole;
+      /** Staff only, read from the database per request (admin header, TOTP label, admin 2FA rule); never serialised. */
+      name?: string;
+      email?: string;
+      twoFactor?: boolean;
+    }
+  }
+}
+
+export function createPassport(db: Db): InstanceType<typeof Passport> {
+  const passport = new Passport();
+  passport.serializeUser((user, done) =>
+    done(null, { kind: user.kind, id: user.id, at: user.at ?? Date.now(), ...(user.kind === 'staff' ? { role: user.role } : {}) }),
+  );
+  passport.deserializeUser(async (stored: SessionUser, done) => {
+    try {
+      if (stored?.kind === 'member' && (await findActiveMember(db, stored.id)))
+        return done(null, { kind: 'member', id: stored.id, at: stored.at });
+      if (stored?.kind === 'staff') {
+        // A disabled account ends every session of it at the next request.
+        const staff = await findActiveStaffUser(db, stored.id);
+        if (staff)
+          return done(null, {
+            kind: 'staff',
+            id: staff.id,
+            role: staff.role,
+            name: staff.name,
+            email: staff.email,
+            twoFactor: staff.totp_enabled_at !== null,
+            at: stored.at,
+          });
+      }
+      done(null, false);
+    } catch (err) {
+      done(err);
+    }
+  });
+  passport.use(
+    'member-password',
+    new LocalStrategy({ usernameField: 'email', passwordField: 'password' }, async (email, password, done) => {
+      try {
+        const member = await findActiveMemberByEmail(db, String(email).trim().slice(0, 254));
+        // Verify against a fixed hash when there is no member, so the answer takes as long either way.
+        const ok = await verifyPassword(member?.password_hash ?? null, password);
+        done(null, ok && member ? { kind: 'member', id: member.id } : false);
+      } catch (err) {
+        done(err);
+      }
+    }),
+  );
+  return passport;
+}
+
+/** Member pages behind a session: without one, go to the sign-in page. */
+export const requireMember: RequestHandler = (req, res, next) => {
+  if (req.user?.kind === 'member') return next();
+  res.redirect(303, '/manage');
+};

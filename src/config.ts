@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads process.env. Everything else receives the frozen Config,
+ * so a bad deployment fails at boot with one line per bad variable, not at first use.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a whole number' })
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production'], { message: 'must be development, test or production' }).default('development'),
+  PORT: int(0, 65535).default(3000),
+  BASE_URL: url(['http:', 'https:']).optional(),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  MAIL_FROM: z.string().min(3).optional(),
+  SECRET_KEYS: z.string().optional(),
+  TRUST_PROXY: z.string().default('false'),
+  ORG_NAME: z.string().min(1).max(200).default('Demo Society'),
+  PRIVACY_CONTACT: z.string().email({ message: 'must be an e-mail address' }).default('privacy@example.org'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('.data'),
+  EMBEDDED_PG_PORT: int(1024, 65535).default(54329),
+  RUN_WORKER: bool.default(true),
+  WORKER_CONCURRENCY: int(1, 100).default(4),
+  MAIL_MAX_ATTEMPTS: int(1, 25).default(10),
+  SEED_DEMO: bool.optional(),
+  MIN_AGE: int(13, 21).default(16),
+  SIGNUP_EXPIRY_HOURS: int(1, 720).default(48),
+  REMOVAL_GRACE_DAYS: int(0, 90).default(30),
+});
+
+export type TrustProxy = boolean | number | string;
+
+export interface Config {
+  readonly env: 'development' | 'test' | 'production';
+  readonly isProduction: boolean;
+  readonly port: number;
+  readonly baseUrl: string;
+  /** Undefined means: start the embedded PostgreSQL. */
+  readonly databaseUrl: string | undefined;
+  /** Undefined means: start the development mail catcher. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  /** The first key signs; every key verifies (rotation). */
+  readonly secretKeys: readonly string[];
+  readonly trustProxy: TrustProxy;
+  readonly orgName: string;
+  readonly privacyContact: string;
+  readonly logLevel: string;
+  readonly dataDir: string;
+  readonly embeddedPgPort: number;
+  readonly runWorker: boolean;
+  readonly workerConcurrency: number;
+  readonly mailMaxAttempts: number;
+  readonly seedDemo: boolean;
+  /** C13: joining requires confirming at least this age. */
+  readonly minAge: number;
+  /** C15: unconfirmed sign-ups are purged after this. */
+  readonly signupExpiryHours: number;
+  /** C6: a confirmed removal is carried out this many days later. */
+  readonly removalGraceDays: number;
+}
+
+function parseTrustProxy(raw: string): TrustProxy {
+  if (raw === 'true') return true;
+  if (raw === 'false' || raw === '') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+/** Development keeps one generated key under DATA_DIR so signed links survive restarts. */
+function developmentKeys(dataDir: string): string[] {
+  const file = path.join(dataDir, 'secret-keys');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return [readFileSync(file, 'utf8').trim()];
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+
+  if (isProduction) {
+    if (!e.DATABASE_URL) problems.push('DATABASE_URL must be set in production (postgres://user:password@host:5432/db)');
+    if (!e.SMTP_URL) problems.push('SMTP_URL must be set in production (smtp://user:password@host:587)');
+    if (!e.SECRET_KEYS) problems.push('SECRET_KEYS must be set in production (comma-separated, 32+ random characters each)');
+    if (!e.BASE_URL) problems.push('BASE_URL must be set in production (the public https:// origin)');
+    else if (!e.BASE_URL.startsWith('https://')) problems.push('BASE_URL must start with https:// in production');
+  }
+  let secretKeys: string[] = [];
+  if (e.SECRET_KEYS) {
+    secretKeys = e.SECRET_KEYS.split(',').map((k) => k.trim());
+    if (secretKeys.some((k) => k.length < 32)) {
+      problems.push('SECRET_KEYS each key must be at least 32 characters long');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (secretKeys.length === 0) secretKeys = developmentKeys(e.DATA_DIR);
+
+  const baseUrl = (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const host = new URL(baseUrl).hostname;
+  return Object.freeze({
+    env: e.NODE_ENV,
+    isProduction,
+    port: e.PORT,
+    baseUrl,
+    databaseUrl: e.DATABASE_URL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? `"${e.ORG_NAME.replace(/"/g, '')}" <no-reply@${host === 'localhost' ? 'localhost.localdomain' : host}>`,
+    secretKeys: Object.freeze(secretKeys),
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    orgName: e.ORG_NAME,
+    privacyContact: e.PRIVACY_CONTACT,
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(e.DATA_DIR),
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    runWorker: e.RUN_WORKER,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    mailMaxAttempts: e.MAIL_MAX_ATTEMPTS,
+    seedDemo: e.SEED_DEMO ?? e.DATABASE_URL === undefined,
+    minAge: e.MIN_AGE,
+    signupExpiryHours: e.SIGNUP_EXPIRY_HOURS,
+    removalGraceDays: e.REMOVAL_GRACE_DAYS,
+  });
+}

@@ -1,0 +1,169 @@
+import type { Knex } from 'knex';
+import { inTransaction, type DbOrTx } from '../db.js';
+import { findActiveMember } from '../members/members.repository.js';
+import { findPolicyInForce } from '../policies/policies.repository.js';
+import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import {
+  currentConsents,
+  latestPolicySeen,
+  listOfferedTopics,
+  recordConsentEvent,
+  type ConsentStatus,
+  type LedgerChannel,
+  type LedgerSource,
+  type TopicKind,
+  type TopicRow,
+} from './consent.repository.js';
+import { preferencesChangedEmail } from './consent.emails.js';
+
+export interface ConsentChange {
+  topic: TopicRow;
+  from: ConsentStatus | null;
+  to: ConsentStatus;
+}
+
+export interface ChoiceSource {
+  source: LedgerSource;
+  channel: LedgerChannel;
+  reference?: string | null;
+}
+
+export interface PreferenceItem {
+  topic: TopicRow;
+  status: ConsentStatus;
+  /** Introduced by a policy version later than any the member chose under (C8): shown as new, unticked. */
+  isNew: boolean;
+}
+
+export const KIND_LABELS: Record<TopicKind, { title: string; help: string }> = {
+  newsletter: { title: 'Newsletters', help: 'Regular news from us.' },
+  announcement: { title: 'Announcements', help: 'Occasional news about the organisation.' },
+  third_party_offer: {
+    title: 'Offers from our partners',
+    help: 'Sent by us; your details stay with us. Never ticked unless you tick them.',
+  },
+  partner_data_sharing: {
+    title: 'Sharing your details with a partner',
+    help: 'We pass your details to the partner named. Never ticked unless you tick them.',
+  },
+};
+
+export async function preferencesFor(db: DbOrTx, memberId: string): Promise<PreferenceItem[]> {
+  const [topics, consents, seen] = await Promise.all([
+    listOfferedTopics(db),
+    currentConsents(db, memberId),
+    latestPolicySeen(db, memberId),
+  ]);
+  return topics.map((topic) => {
+    const c = consents.get(topic.id);
+    const isNew = !c && seen !== null && topic.introduced_effective_at !== null && topic.introduced_effective_at > seen;
+    return { topic, status: c?.status ?? 'opted_out', isNew };
+  });
+}
+
+async function policyInForceId(db: DbOrTx): Promise<number> {
+  const policy = await findPolicyInForce(db);
+  if (!policy) throw new AppError('Choices cannot be recorded before a privacy policy is in force.', 503, 'no_policy');
+  return policy.id;
+}
+
+/**
+ * Moves each named topic to the wanted state, writing one ledger event per actual change under
+ * the policy version in force (C8). Topics not named are left as they are.
+ */
+export async function applyChoices(
+  trx: Knex.Transaction,
+  memberId: string,
+  wanted: Map<number, ConsentStatus>,
+  by: ChoiceSource,
+): Promise<ConsentChange[]> {
+  const [topics, consents, policyVersionId] = await Promise.all([
+    listOfferedTopics(trx),
+    currentConsents(trx, memberId),
+    policyInForceId(trx),
+  ]);
+  const byId = new Map(topics.map((t) => [t.id, t]));
+  const changes: ConsentChange[] = [];
+  for (const [topicId, to] of wanted) {
+    const topic = byId.get(topicId);
+    if (!topic) throw new ValidationError({ topics: 'One of the choices is not a topic we offer. Please reload the page and try again.' });
+    const from = consents.get(topicId)?.status ?? null;
+    if ((from ?? 'opted_out') === to) continue;
+    await recordConsentEvent(trx, { memberId, topicId, from, to, policyVersionId, ...by });
+    changes.push({ topic, from, to });
+  }
+  return changes;
+}
+
+async function confirm(trx: Knex.Transaction, svc: ServiceContext, memberId: string, changes: ConsentChange[], how: string): Promise<void> {
+  if (changes.length === 0) return;
+  const member = await findActiveMember(trx, memberId);
+  if (!member?.email) return;
+  await queueMail(
+    trx,
+    svc,
+    preferencesChangedEmail(svc.mail, {
+      to: member.email,
+      memberId,
+      name: member.name,
+      changes,
+      manageUrl: svc.links.manage(memberId),
+      how,
+    }),
+  );
+}
+
+const HOW: Partial<Record<LedgerSource, string>> = {
+  member_web: 'on your preferences page',
+  member_link: 'on your preferences page, from a link we e-mailed you',
+  unsubscribe_link: 'from the unsubscribe link in one of our e-mails',
+  one_click: "with your mail program's unsubscribe button",
+  staff: 'by our staff, at your request',
+};
+
+/**
+ * The preference page's save: the topics ticked are opted in, every other offered topic out.
+ * The changes and their confirmation e-mail commit together (C14); an opt-out applies at once (C3).
+ */
+export async function setPreferences(
+  svc: ServiceContext,
+  input: { memberId: string; optedIn: number[] } & ChoiceSource,
+  db: DbOrTx = svc.db,
+): Promise<ConsentChange[]> {
+  return inTransaction(db, async (trx) => {
+    await lockMember(trx, input.memberId);
+    const topics = await listOfferedTopics(trx);
+    const offered = new Set(topics.map((t) => t.id));
+    for (const id of input.optedIn) {
+      if (!offered.has(id))
+        throw new ValidationError({ topics: 'One of the choices is not a topic we offer. Please reload the page and try again.' });
+    }
+    const wanted = new Map(topics.map((t) => [t.id, input.optedIn.includes(t.id) ? ('opted_in' as const) : ('opted_out' as const)]));
+    const changes = await applyChoices(trx, input.memberId, wanted, input);
+    await confirm(trx, svc, input.memberId, changes, HOW[input.source] ?? '');
+    return changes;
+  });
+}
+
+/** Opts the member out of one topic or of everything. Repeating it changes nothing more. */
+export async function unsubscribe(
+  svc: ServiceContext,
+  input: { memberId: string; scope: number | 'all' } & ChoiceSource,
+): Promise<ConsentChange[]> {
+  return inTransaction(svc.db, async (trx) => {
+    await lockMember(trx, input.memberId);
+    const consents = await currentConsents(trx, input.memberId);
+    const ids = input.scope === 'all' ? [...consents.keys()] : [input.scope];
+    const wanted = new Map(ids.map((id) => [id, 'opted_out' as const]));
+    const changes = await applyChoices(trx, input.memberId, wanted, input);
+    await confirm(trx, svc, input.memberId, changes, HOW[input.source] ?? '');
+    return changes;
+  });
+}
+
+/** Serialises concurrent changes for one member, so two saves cannot both compute from the same state. */
+async function lockMember(trx: Knex.Transaction, memberId: string): Promise<void> {
+  const row = await trx('members').where({ id: memberId, status: 'active' }).forUpdate().first('id');
+  if (!row) throw new NotFoundError('We could not find that membership. It may have been removed.');
+}

@@ -1,0 +1,76 @@
+import { Router } from 'express';
+import { requireMember } from '../auth/passport.js';
+import { findActiveMember } from '../members/members.repository.js';
+import { InvalidLinkError, NotFoundError } from '../shared/errors.js';
+import { formView, parseForm } from '../shared/http/forms.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { KIND_ORDER } from './consent.repository.js';
+import { SetPreferences } from './consent.schemas.js';
+import { KIND_LABELS, preferencesFor, setPreferences, unsubscribe, type ChoiceSource } from './consent.service.js';
+
+const VIEW = 'consent/preferences';
+
+/**
+ * The preference page, reached two ways: signed in (/preferences, session + CSRF) or from the
+ * signed manage link in any e-mail (/p/:token, no cookie needed: the token is the credential, C9).
+ */
+export function preferencesRouter(svc: ServiceContext): Router {
+  const router = Router();
+
+  async function pageLocals(memberId: string, action: string, viaLink: boolean) {
+    const member = await findActiveMember(svc.db, memberId);
+    if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
+    const items = await preferencesFor(svc.db, memberId);
+    const groups = KIND_ORDER.map((kind) => ({ kind, ...KIND_LABELS[kind], items: items.filter((i) => i.topic.kind === kind) })).filter(
+      (g) => g.items.length,
+    );
+    return { title: 'What we send you', member, groups, action, viaLink };
+  }
+
+  /** Saves the form; a bad submission re-renders the page with the message and the stored choices. */
+  async function save(
+    res: Parameters<typeof formView>[0],
+    memberId: string,
+    action: string,
+    viaLink: boolean,
+    body: unknown,
+    by: ChoiceSource,
+  ) {
+    formView(res, VIEW, await pageLocals(memberId, action, viaLink));
+    const form = parseForm(SetPreferences, body);
+    const changes =
+      form.action === 'unsubscribe_all'
+        ? await unsubscribe(svc, { memberId, scope: 'all', ...by })
+        : await setPreferences(svc, { memberId, optedIn: form.topics, ...by });
+    res.redirect(303, `${action}?saved=${changes.length}`);
+  }
+
+  function memberFromLink(token: string): string {
+    const claims = svc.links.signer.verify(token, 'manage');
+    if (!claims) {
+      throw new InvalidLinkError(
+        'This preferences link is not valid or has expired. Use the link in a recent e-mail from us, or ask for a sign-in link.',
+      );
+    }
+    return claims.m;
+  }
+
+  const savedCount = (q: unknown) => (typeof q === 'string' && /^\d{1,3}$/.test(q) ? Number(q) : undefined);
+
+  router.get('/preferences', requireMember, async (req, res) =>
+    res.render(VIEW, { ...(await pageLocals(req.user!.id, '/preferences', false)), saved: savedCount(req.query.saved) }),
+  );
+  router.post('/preferences', requireMember, (req, res) =>
+    save(res, req.user!.id, '/preferences', false, req.body, { source: 'member_web', channel: 'web' }),
+  );
+
+  router.get('/p/:token', async (req, res) => {
+    const action = `/p/${req.params.token}`;
+    res.render(VIEW, { ...(await pageLocals(memberFromLink(req.params.token), action, true)), saved: savedCount(req.query.saved) });
+  });
+  router.post('/p/:token', (req, res) =>
+    save(res, memberFromLink(req.params.token), `/p/${req.params.token}`, true, req.body, { source: 'member_link', channel: 'web' }),
+  );
+
+  return router;
+}

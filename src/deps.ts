@@ -1,0 +1,121 @@
+import path from 'node:path';
+import pg from 'pg';
+import type { Config } from './config.js';
+import { createDb, type Db } from './db.js';
+import { startEmbeddedPostgres } from './embedded/postgres.js';
+import { startMailCatcher } from './mail/catcher.js';
+import { createMailer, type Mailer } from './mail/mailer.js';
+import type { OutboxOptions } from './mail/outbox.js';
+import { startWorker } from './mail/worker.js';
+import type { Runner } from 'graphile-worker';
+import { migrateDatabase, seedDatabase } from './shared/migrate.js';
+import type { Logger } from './shared/logger.js';
+
+/**
+ * Everything a process needs besides its HTTP app or job runner: the database (the embedded
+ * one when DATABASE_URL is not set), the mailer (the development catcher when SMTP_URL is not
+ * set), and a stop() that releases them in reverse order.
+ */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  databaseUrl: string;
+  sessionPool: pg.Pool;
+  mailer: Mailer;
+  outbox: OutboxOptions;
+  /** Set when the development mail catcher keeps mail here. */
+  devMailDir: string | undefined;
+  embeddedDatabase: boolean;
+  stop(): Promise<void>;
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The development database: the embedded PostgreSQL under DATA_DIR/pg, database `assent`. If another
+ * process of this checkout (npm start, npm run worker, a CLI) already runs it, it is shared and left
+ * running: stop() then does nothing.
+ */
+export async function startDevelopmentDatabase(config: Config, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+  const url = `postgres://postgres:postgres@127.0.0.1:${config.embeddedPgPort}/assent`;
+  if (await answers(url)) return { url, stop: async () => {} };
+  return startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'assent', logger });
+}
+
+/** The job runner of a process (npm start, or npm run worker). */
+export function startJobRunner(rt: Runtime): Promise<Runner> {
+  return startWorker({
+    connectionString: rt.databaseUrl,
+    db: rt.db,
+    mailer: rt.mailer,
+    mailFrom: rt.config.mailFrom,
+    logger: rt.logger,
+    concurrency: rt.config.workerConcurrency,
+  });
+}
+
+export async function startRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  const stops: (() => Promise<void>)[] = [];
+  let databaseUrl = config.databaseUrl;
+  const embeddedDatabase = databaseUrl === undefined;
+  if (databaseUrl === undefined) {
+    const embedded = await startDevelopmentDatabase(config, logger);
+    databaseUrl = embedded.url;
+    stops.push(embedded.stop);
+  }
+
+  const db = createDb(databaseUrl, logger);
+  stops.push(() => db.destroy());
+  const applied = await migrateDatabase(db, databaseUrl, logger);
+  if (applied.length) logger.info({ event: 'db.migrated', migrations: applied.length });
+  if (config.seedDemo && !(await db('policy_versions').first('id'))) {
+    await seedDatabase(db);
+    logger.info({ event: 'db.seeded_demo' });
+  }
+
+  const sessionPool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  sessionPool.on('error', (err) => logger.error({ event: 'db.session_pool_error', err: err.message }));
+  stops.push(() => sessionPool.end());
+
+  let smtpUrl = config.smtpUrl;
+  let devMailDir: string | undefined;
+  if (smtpUrl === undefined) {
+    devMailDir = path.join(config.dataDir, 'mail');
+    const catcher = await startMailCatcher(devMailDir, logger);
+    smtpUrl = catcher.smtpUrl;
+    stops.push(catcher.stop);
+  }
+  const mailer = createMailer(smtpUrl, { devCatcher: devMailDir !== undefined });
+  stops.push(async () => mailer.close());
+
+  return {
+    config,
+    logger,
+    db,
+    databaseUrl,
+    sessionPool,
+    mailer,
+    outbox: { messageIdHost: new URL(config.baseUrl).hostname, maxAttempts: config.mailMaxAttempts },
+    devMailDir,
+    embeddedDatabase,
+    async stop() {
+      for (const stop of stops.reverse()) {
+        try {
+          await stop();
+        } catch (err) {
+          logger.warn({ event: 'shutdown.step_failed', err: String(err) });
+        }
+      }
+    },
+  };
+}

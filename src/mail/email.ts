@@ -1,0 +1,52 @@
+/**
+ * The shape every e-mail builder returns, and the rule that non-transactional mail carries
+ * the one-click unsubscribe headers (C4, RFC 2369 and RFC 8058).
+ */
+export interface MailContext {
+  orgName: string;
+  baseUrl: string;
+  privacyContact: string;
+}
+
+export interface BuiltEmail {
+  kind: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  headers: Record<string, string>;
+  memberId: string | null;
+  /** Set for mail sent because of a topic: the worker re-checks that consent at send time (C3). */
+  topicId: number | null;
+}
+
+export interface UnsubscribeLink {
+  /** https URL that accepts the RFC 8058 one-click POST. */
+  url: string;
+  /** The signed token, also used as the mailto subject so staff can act on a mailed request. */
+  token: string;
+}
+
+/**
+ * List-Unsubscribe must stay on one line: folding it can break DKIM signatures (nodemailer#1654),
+ * so the mailer passes these headers through unfolded.
+ */
+export function listUnsubscribeHeaders(link: UnsubscribeLink, ctx: MailContext): Record<string, string> {
+  const mailto = `mailto:${ctx.privacyContact}?subject=${encodeURIComponent(`unsubscribe ${link.token}`)}`;
+  return {
+    'List-Unsubscribe': `<${link.url}>, <${mailto}>`,
+    'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+  };
+}
+
+export function composeEmail(
+  parts: Omit<BuiltEmail, 'headers' | 'topicId'> & { topicId?: number | null },
+  ctx: MailContext,
+  delivery: { transactional: true } | { transactional: false; unsubscribe: UnsubscribeLink },
+): BuiltEmail {
+  return {
+    ...parts,
+    topicId: parts.topicId ?? null,
+    headers: delivery.transactional ? {} : listUnsubscribeHeaders(delivery.unsubscribe, ctx),
+  };
+}

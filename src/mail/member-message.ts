@@ -1,0 +1,32 @@
+import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from './email.js';
+import { renderEmailTemplates } from './render.js';
+
+/**
+ * The one template behind every message to a member about their own account: a greeting,
+ * paragraphs, an optional list (what changed), an optional button, and the footer with the
+ * member's manage link. Builders in members/, consent/ and removal/ fill it in.
+ */
+export interface MemberMessage {
+  kind: string;
+  to: string;
+  memberId: string | null;
+  subject: string;
+  greeting: string;
+  paragraphs: string[];
+  list?: string[];
+  action?: { label: string; url: string };
+  /** Said after the button: how to undo, or what to do if this was not you. */
+  after?: string[];
+  manageUrl?: string;
+  /** Only for non-transactional mail. */
+  unsubscribe?: UnsubscribeLink;
+}
+
+export function memberMessageEmail(ctx: MailContext, m: MemberMessage): BuiltEmail {
+  const { html, text } = renderEmailTemplates('member-message', { ctx, m, subject: m.subject });
+  return composeEmail(
+    { kind: m.kind, to: m.to, memberId: m.memberId, subject: m.subject, html, text },
+    ctx,
+    m.unsubscribe ? { transactional: false, unsubscribe: m.unsubscribe } : { transactional: true },
+  );
+}

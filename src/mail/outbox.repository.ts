@@ -1,0 +1,57 @@
+import type { DbOrTx } from '../db.js';
+
+export type EmailStatus = 'queued' | 'sent' | 'failed' | 'cancelled';
+
+export interface EmailMessageRow {
+  id: string;
+  kind: string;
+  recipient: string | null;
+  member_id: string | null;
+  topic_id: number | null;
+  message_id: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  headers: Record<string, string>;
+  status: EmailStatus;
+  attempts: number;
+  last_error: string | null;
+  sent_at: Date | null;
+  created_at: Date;
+}
+
+export async function insertEmailMessage(
+  db: DbOrTx,
+  row: Pick<
+    EmailMessageRow,
+    'id' | 'kind' | 'recipient' | 'member_id' | 'topic_id' | 'message_id' | 'subject' | 'text_body' | 'html_body' | 'headers'
+  >,
+): Promise<void> {
+  await db('email_messages').insert({ ...row, headers: JSON.stringify(row.headers) });
+}
+
+export async function findEmailMessage(db: DbOrTx, id: string): Promise<EmailMessageRow | undefined> {
+  return db<EmailMessageRow>('email_messages').where({ id }).first();
+}
+
+export async function markSent(db: DbOrTx, id: string, attempts: number): Promise<number> {
+  return db('email_messages')
+    .where({ id, status: 'queued' })
+    .update({ status: 'sent', sent_at: db.fn.now(), attempts, last_error: null, updated_at: db.fn.now() });
+}
+
+export async function markAttemptFailed(db: DbOrTx, id: string, attempts: number, error: string, final: boolean): Promise<void> {
+  await db('email_messages')
+    .where({ id, status: 'queued' })
+    .update({ status: final ? 'failed' : 'queued', attempts, last_error: error.slice(0, 1000), updated_at: db.fn.now() });
+}
+
+export async function markCancelled(db: DbOrTx, id: string, reason: string): Promise<void> {
+  await db('email_messages').where({ id, status: 'queued' }).update({ status: 'cancelled', last_error: reason, updated_at: db.fn.now() });
+}
+
+/** True while the member is opted in to the topic; mail for a topic is only sent then (C3). */
+export async function isStillOptedIn(db: DbOrTx, memberId: string, topicId: number): Promise<boolean> {
+  const row = await db('consents').where({ member_id: memberId, topic_id: topicId, status: 'opted_in' }).first('member_id');
+  return row !== undefined;
+}

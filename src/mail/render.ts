@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import ejs from 'ejs';
+import { viewsDir } from '../shared/paths.js';
+
+type Template = (locals: Record<string, unknown>) => string;
+const cache = new Map<string, Template>();
+
+function compiled(file: string): Template {
+  let t = cache.get(file);
+  if (!t) {
+    // cache: true also caches the partials that templates include, which are otherwise re-read and recompiled per render.
+    t = ejs.compile(readFileSync(file, 'utf8'), { filename: file, async: false, cache: true }) as Template;
+    cache.set(file, t);
+  }
+  return t;
+}
+
+/** Renders views/emails/<name>.html.ejs and <name>.text.ejs with the same locals. Synchronous and side-effect free. */
+export function renderEmailTemplates(name: string, locals: Record<string, unknown>): { html: string; text: string } {
+  const dir = path.join(viewsDir, 'emails');
+  return {
+    html: compiled(path.join(dir, `${name}.html.ejs`))(locals),
+    text:
+      compiled(path.join(dir, `${name}.text.ejs`))(locals)
+        .replace(/\n{3,}/g, '\n\n')
+        .trim() + '\n',
+  };
+}

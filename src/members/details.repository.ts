@@ -1,0 +1,36 @@
+import type { Knex } from 'knex';
+import type { DbOrTx } from '../db.js';
+import type { TokenPurpose } from './member-tokens.js';
+import { updateMember, type MemberRow } from './members.repository.js';
+
+const EMAIL_UNIQUE = 'members_email_key';
+
+/**
+ * The member's row, locked until the transaction ends: two saves at once are applied one after
+ * the other, so each confirmation e-mail states the change against what was really there before.
+ */
+export async function lockActiveMember(trx: Knex.Transaction, id: string): Promise<MemberRow | undefined> {
+  if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+  return trx<MemberRow>('members').where({ id, status: 'active' }).forUpdate().first();
+}
+
+/** Marks a member's unused links of one purpose as used: a newer request replaces the older ones. */
+export async function revokeMemberTokens(db: DbOrTx, memberId: string, purpose: TokenPurpose): Promise<void> {
+  await db('member_tokens').where({ member_id: memberId, purpose }).whereNull('used_at').update({ used_at: db.fn.now() });
+}
+
+/**
+ * Sets a member's address. Another transaction may take the same address between our check and
+ * this write; the unique index then refuses it, and we answer false instead of failing the whole
+ * transaction (the write runs in a savepoint, so the caller's transaction stays usable).
+ */
+export async function setMemberEmail(trx: Knex.Transaction, id: string, email: string): Promise<boolean> {
+  try {
+    await trx.transaction((sp) => updateMember(sp, id, { email }));
+    return true;
+  } catch (err) {
+    const e = err as { code?: unknown; constraint?: unknown } | null;
+    if (e?.code === '23505' && e.constraint === EMAIL_UNIQUE) return false;
+    throw err;
+  }
+}

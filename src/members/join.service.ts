@@ -1,0 +1,152 @@
+import type { z } from 'zod';
+import { checkLimits } from '../auth/signin.service.js';
+import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
+import { inTransaction } from '../db.js';
+import { memberMessageEmail } from '../mail/member-message.js';
+import { findPolicyInForce } from '../policies/policies.repository.js';
+import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
+import type { Limit } from '../shared/rate-limit.js';
+import { hashToken, isWellFormedSecret, newSecretToken } from '../shared/secrets.js';
+import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import type { JoinRequest } from './join.schemas.js';
+import { findLivePendingSignup, replacePendingSignup, takePendingSignup, type PendingSignupRow } from './join.repository.js';
+import { emailInUse, findActiveMemberByEmail, insertActiveMember } from './members.repository.js';
+
+const PER_ADDRESS: Limit = { action: 'join:address', windowSeconds: 3600, max: 5 };
+const PER_NETWORK: Limit = { action: 'join:network', windowSeconds: 3600, max: 30 };
+
+export type JoinInput = z.infer<ReturnType<typeof JoinRequest>>;
+
+/**
+ * A sign-up waits, apart from members, until the address owner confirms it (C15). A known
+ * address gets the same answer on the page, and its owner an e-mail with their link instead
+ * (no enumeration). Consents take effect only on confirmation, under the policy version the
+ * visitor saw (C8).
+ */
+export async function requestJoin(svc: ServiceContext, input: JoinInput, network: string): Promise<void> {
+  await checkLimits(svc, [
+    [PER_ADDRESS, input.email],
+    [PER_NETWORK, network],
+  ]);
+  await inTransaction(svc.db, async (trx) => {
+    const [policy, topics] = await Promise.all([findPolicyInForce(trx), listOfferedTopics(trx)]);
+    if (!policy) throw new AppError('Joining opens once our privacy policy is published.', 503, 'no_policy');
+    const offered = new Set(topics.map((t) => t.id));
+    if (input.topics.some((id) => !offered.has(id))) {
+      throw new ValidationError(
+        { topics: 'One of the choices is not a topic we offer. Please reload the page and try again.' },
+        { ...input, age_confirmed: 'yes' },
+      );
+    }
+    const member = await findActiveMemberByEmail(trx, input.email);
+    if (member?.email) {
+      await queueMail(
+        trx,
+        svc,
+        memberMessageEmail(svc.mail, {
+          kind: 'already_member',
+          to: member.email,
+          memberId: member.id,
+          subject: `${svc.mail.orgName}: you are already a member`,
+          greeting: `Dear ${member.name ?? 'member'},`,
+          paragraphs: ['Someone, probably you, asked to join with this address. You are already a member, so nothing was changed.'],
+          action: { label: 'Choose what we send you', url: svc.links.manage(member.id) },
+          after: ['If this was not you, you can ignore this e-mail.'],
+        }),
+      );
+      return;
+    }
+    if (await emailInUse(trx, input.email)) return;
+    const token = newSecretToken();
+    await replacePendingSignup(trx, {
+      email: input.email,
+      name: input.name,
+      postal_address: input.postal_address,
+      phone: input.phone,
+      topic_ids: input.topics,
+      policy_version_id: policy.id,
+      token_hash: hashToken(token),
+      expiresInHours: svc.config.signupExpiryHours,
+    });
+    const chosen = topics.filter((t) => input.topics.includes(t.id)).map((t) => t.name);
+    await queueMail(
+      trx,
+      svc,
+      memberMessageEmail(svc.mail, {
+        kind: 'signup_confirm',
+        to: input.email,
+        memberId: null,
+        subject: `${svc.mail.orgName}: please confirm your membership`,
+        greeting: `Dear ${input.name},`,
+        paragraphs: [
+          `Thank you for joining. Please confirm that this is your address: until you do, nothing is sent to you and your choices do not take effect. The link works for ${svc.config.signupExpiryHours} hours; after that we delete your sign-up.`,
+          chosen.length ? 'You chose:' : 'You chose no newsletters or offers yet; you can choose them any time.',
+        ],
+        list: chosen,
+        action: { label: 'Confirm my membership', url: svc.links.action('/join/confirm', token) },
+        after: ['If you did not ask to join, ignore this e-mail and nothing happens.'],
+      }),
+    );
+  });
+}
+
+export async function findSignupForLink(svc: ServiceContext, token: string): Promise<PendingSignupRow> {
+  const pending = isWellFormedSecret(token) ? await findLivePendingSignup(svc.db, hashToken(token)) : undefined;
+  if (!pending)
+    throw new InvalidLinkError('This confirmation link has expired or was already used. If you still want to join, please sign up again.');
+  return pending;
+}
+
+/** Confirms a sign-up: the member, their consents (source signup) and the welcome e-mail commit together. */
+export async function confirmJoin(svc: ServiceContext, token: string): Promise<{ memberId: string; alreadyMember: boolean }> {
+  if (!isWellFormedSecret(token)) throw new InvalidLinkError('This confirmation link has expired or was already used.');
+  return inTransaction(svc.db, async (trx) => {
+    const pending = await takePendingSignup(trx, hashToken(token));
+    if (!pending)
+      throw new InvalidLinkError(
+        'This confirmation link has expired or was already used. If you still want to join, please sign up again.',
+      );
+    const existing = await findActiveMemberByEmail(trx, pending.email);
+    if (existing) return { memberId: existing.id, alreadyMember: true };
+    const memberId = await insertActiveMember(trx, {
+      email: pending.email,
+      name: pending.name,
+      postal_address: pending.postal_address,
+      phone: pending.phone,
+    });
+    const offered = await listOfferedTopics(trx);
+    const chosen = offered.filter((t) => pending.topic_ids.includes(t.id));
+    for (const topic of chosen) {
+      await recordConsentEvent(trx, {
+        memberId,
+        topicId: topic.id,
+        from: null,
+        to: 'opted_in',
+        source: 'signup',
+        channel: 'web',
+        policyVersionId: pending.policy_version_id,
+      });
+    }
+    await queueMail(
+      trx,
+      svc,
+      memberMessageEmail(svc.mail, {
+        kind: 'welcome',
+        to: pending.email,
+        memberId,
+        subject: `${svc.mail.orgName}: welcome, your membership is confirmed`,
+        greeting: `Dear ${pending.name},`,
+        paragraphs: [
+          chosen.length
+            ? 'Your membership is confirmed. You are subscribed to:'
+            : 'Your membership is confirmed. You are not subscribed to anything yet.',
+        ],
+        list: chosen.map((t) => t.name),
+        action: { label: 'Change what we send you', url: svc.links.manage(memberId) },
+        after: ['You can change your choices, correct your details or ask us to remove your data at any time.'],
+        manageUrl: svc.links.manage(memberId),
+      }),
+    );
+    return { memberId, alreadyMember: false };
+  });
+}

@@ -1,0 +1,50 @@
+import type { DbOrTx } from '../db.js';
+
+export interface MemberRow {
+  id: string;
+  email: string | null;
+  name: string | null;
+  postal_address: string | null;
+  phone: string | null;
+  status: 'pending' | 'active' | 'erased';
+  password_hash: string | null;
+  confirmed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface MemberDetails {
+  name: string;
+  postal_address: string | null;
+  phone: string | null;
+}
+
+export async function findActiveMemberByEmail(db: DbOrTx, email: string): Promise<MemberRow | undefined> {
+  return db<MemberRow>('members').where({ email, status: 'active' }).first();
+}
+
+export async function findActiveMember(db: DbOrTx, id: string): Promise<MemberRow | undefined> {
+  if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+  return db<MemberRow>('members').where({ id, status: 'active' }).first();
+}
+
+export async function emailInUse(db: DbOrTx, email: string): Promise<boolean> {
+  return (await db('members').where({ email }).first('id')) !== undefined;
+}
+
+export async function insertActiveMember(db: DbOrTx, m: MemberDetails & { email: string }): Promise<string> {
+  const [row] = await db('members')
+    .insert({ ...m, status: 'active', confirmed_at: db.fn.now() })
+    .returning('id');
+  return (row as { id: string }).id;
+}
+
+export async function updateMember(
+  db: DbOrTx,
+  id: string,
+  patch: Partial<MemberDetails & { email: string; password_hash: string }>,
+): Promise<void> {
+  await db('members')
+    .where({ id })
+    .update({ ...patch, updated_at: db.fn.now() });
+}

@@ -1,0 +1,83 @@
+import type { DbOrTx } from '../db.js';
+
+export type RemovalStatus = 'unconfirmed' | 'confirmed' | 'cancelled' | 'held' | 'completed';
+
+/** A removal request as the member and other features see it: its status and dates, no staff notes. */
+export interface RemovalRequestRow {
+  id: string;
+  member_id: string;
+  status: RemovalStatus;
+  requested_at: Date;
+  confirmed_at: Date | null;
+  due_at: Date | null;
+  cancelled_at: Date | null;
+  completed_at: Date | null;
+}
+
+/** The statuses the partial unique index removal_requests_one_open_idx counts as open. */
+const OPEN = `('unconfirmed', 'confirmed', 'held')`;
+const COLUMNS = ['id', 'member_id', 'status', 'requested_at', 'confirmed_at', 'due_at', 'cancelled_at', 'completed_at'] as const;
+
+/** Every removal request of a member, newest first (for the account page and the data export). */
+export async function listRemovalRequests(db: DbOrTx, memberId: string): Promise<RemovalRequestRow[]> {
+  return db<RemovalRequestRow>('removal_requests')
+    .where({ member_id: memberId })
+    .orderBy('requested_at', 'desc')
+    .orderBy('id')
+    .select(...COLUMNS);
+}
+
+export async function findOpenRemovalRequest(db: DbOrTx, memberId: string): Promise<RemovalRequestRow | undefined> {
+  return db<RemovalRequestRow>('removal_requests')
+    .where({ member_id: memberId })
+    .whereRaw(`status IN ${OPEN}`)
+    .first(...COLUMNS);
+}
+
+export async function findRemovalRequest(db: DbOrTx, id: string, memberId: string): Promise<RemovalRequestRow | undefined> {
+  if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+  return db<RemovalRequestRow>('removal_requests')
+    .where({ id, member_id: memberId })
+    .first(...COLUMNS);
+}
+
+/**
+ * Opens an unconfirmed request, or returns the member's open one. The insert yields to the partial
+ * unique index instead of failing on it, so two racing requests end with one row and no 500; the
+ * follow-up read is a new statement, so it sees a row a concurrent transaction just committed.
+ */
+export async function openRemovalRequest(db: DbOrTx, memberId: string): Promise<RemovalRequestRow> {
+  const { rows } = await db.raw<{ rows: RemovalRequestRow[] }>(
+    `INSERT INTO removal_requests (member_id) VALUES (?)
+     ON CONFLICT (member_id) WHERE status IN ${OPEN} DO NOTHING
+     RETURNING ${COLUMNS.join(', ')}`,
+    [memberId],
+  );
+  const row = rows[0] ?? (await findOpenRemovalRequest(db, memberId));
+  if (!row) throw new Error('removal request neither inserted nor found');
+  return row;
+}
+
+/** Confirms an unconfirmed request; the due date is computed by the database from the same now() as confirmed_at. */
+export async function confirmRemovalRequest(
+  db: DbOrTx,
+  id: string,
+  memberId: string,
+  graceDays: number,
+): Promise<RemovalRequestRow | undefined> {
+  const [row] = await db('removal_requests')
+    .where({ id, member_id: memberId, status: 'unconfirmed' })
+    .update({ status: 'confirmed', confirmed_at: db.fn.now(), due_at: db.raw('now() + make_interval(days => ?)', [graceDays]) })
+    .returning([...COLUMNS]);
+  return row as RemovalRequestRow | undefined;
+}
+
+/** Cancels an unconfirmed or confirmed request; a held or completed one is staff's to decide. */
+export async function cancelRemovalRequest(db: DbOrTx, id: string, memberId: string): Promise<RemovalRequestRow | undefined> {
+  const [row] = await db('removal_requests')
+    .where({ id, member_id: memberId })
+    .whereIn('status', ['unconfirmed', 'confirmed'])
+    .update({ status: 'cancelled', cancelled_at: db.fn.now() })
+    .returning([...COLUMNS]);
+  return row as RemovalRequestRow | undefined;
+}

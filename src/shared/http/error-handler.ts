@@ -1,0 +1,67 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { AppError, NotFoundError, ValidationError } from '../errors.js';
+
+/** Unknown URLs get the calm 404 page. */
+export const notFound: RequestHandler = (_req, _res, next) => next(new NotFoundError());
+
+/**
+ * The one place errors become responses. A ValidationError re-renders the form the route named
+ * in res.locals.formView, with a message per field and the input kept (422). Other typed errors
+ * get their status and a calm page; anything unexpected is logged with the request id and
+ * answered with a 500 page that shows that id and nothing else.
+ */
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const requestId = String(req.id ?? '');
+  if (res.headersSent) {
+    req.log?.error({ event: 'http.error_after_headers', err });
+    return;
+  }
+  if (err instanceof ValidationError && typeof res.locals.formView === 'string') {
+    res.status(422);
+    renderOrPlain(req, res, res.locals.formView, {
+      ...(res.locals.formLocals as Record<string, unknown> | undefined),
+      errors: err.fieldErrors,
+      input: err.input,
+      errorSummary: err.message,
+    });
+    return;
+  }
+  if (err instanceof AppError) {
+    res.status(err.status);
+    renderOrPlain(req, res, 'errors/error', { title: titleFor(err.status), message: err.message, requestId });
+    return;
+  }
+  const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+  if (status === 500) req.log?.error({ event: 'http.unhandled_error', err });
+  res.status(status);
+  renderOrPlain(req, res, 'errors/error', {
+    title: titleFor(status),
+    message:
+      status === 500
+        ? 'Something went wrong on our side. Nothing you sent was lost; please try again in a moment.'
+        : status === 403
+          ? 'This form has expired. Please go back, reload the page and try again.'
+          : 'We could not understand that request.',
+    requestId,
+  });
+};
+
+/** If even the error page cannot render, answer in plain text: never Express's stack-trace page. */
+function renderOrPlain(req: Request, res: Response, view: string, locals: Record<string, unknown>): void {
+  res.render(view, locals, (renderErr: Error | null, html?: string) => {
+    if (renderErr) {
+      req.log?.error({ event: 'http.error_page_failed', err: renderErr });
+      res.type('text').send(`${String(locals.title ?? 'Error')}. Reference: ${String(req.id ?? '')}`);
+      return;
+    }
+    res.send(html);
+  });
+}
+
+function titleFor(status: number): string {
+  if (status === 404) return 'Page not found';
+  if (status === 403) return 'Not allowed';
+  if (status === 422) return 'Please check your input';
+  if (status >= 500) return 'Something went wrong';
+  return 'That did not work';
+}

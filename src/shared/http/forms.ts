@@ -1,0 +1,26 @@
+import type { Response } from 'express';
+import type { z } from 'zod';
+import { ValidationError, type FieldErrors } from '../errors.js';
+
+/**
+ * Names the view a route's form lives in, so a ValidationError thrown anywhere below re-renders
+ * it with the field messages and the input kept (see error-handler.ts).
+ */
+export function formView(res: Response, view: string, locals: Record<string, unknown> = {}): void {
+  res.locals.formView = view;
+  res.locals.formLocals = locals;
+}
+
+/** Parses a form body with a command schema; bad input becomes one message per field. */
+export function parseForm<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const input = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const errors: FieldErrors = {};
+  for (const issue of result.error.issues) {
+    const field = String(issue.path[0] ?? 'form');
+    errors[field] ??= issue.message;
+  }
+  const kept = Object.fromEntries(Object.entries(input).filter(([k]) => k !== 'password' && k !== '_csrf'));
+  throw new ValidationError(errors, kept);
+}

@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import type { DbOrTx } from '../db.js';
+import { truncateIp } from './logger.js';
+
+export interface Limit {
+  /** What is limited, e.g. "signin-link". */
+  action: string;
+  windowSeconds: number;
+  max: number;
+}
+
+/**
+ * Counts one attempt in a fixed window and tells whether it is within the limit. The counter
+ * lives in PostgreSQL (one upsert), so the limit holds across nodes; the key is hashed, so an
+ * e-mail address used as a key is not stored in clear.
+ */
+export async function withinLimit(db: DbOrTx, limit: Limit, subject: string): Promise<boolean> {
+  const key = createHash('sha256').update(`${limit.action}:${subject.toLowerCase()}`).digest('hex');
+  const { rows } = await db.raw<{ rows: { count: number }[] }>(
+    `INSERT INTO rate_limits (key, window_start, count)
+     VALUES (?, to_timestamp(floor(extract(epoch FROM now()) / ?) * ?), 1)
+     ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1
+     RETURNING count`,
+    [key, limit.windowSeconds, limit.windowSeconds],
+  );
+  return (rows[0]?.count ?? 0) <= limit.max;
+}
+
+/** The requester's network, not the person: IPv4 /24, IPv6 /48 (C10). */
+export function ipPrefix(ip: string | undefined): string {
+  return truncateIp(ip);
+}
+
+export async function pruneRateLimits(db: DbOrTx): Promise<void> {
+  await db('rate_limits').where('window_start', '<', db.raw("now() - interval '1 day'")).delete();
+}

@@ -1,0 +1,30 @@
+import type { Knex } from 'knex';
+import type { Config } from '../config.js';
+import type { Db } from '../db.js';
+import type { BuiltEmail, MailContext } from '../mail/email.js';
+import { enqueueEmail, type OutboxOptions } from '../mail/outbox.js';
+import { Links } from './links.js';
+
+/** What every service needs: the database, link building, mail context and the outbox. */
+export interface ServiceContext {
+  config: Config;
+  db: Db;
+  links: Links;
+  mail: MailContext;
+  outbox: OutboxOptions;
+}
+
+export function makeServiceContext(config: Config, db: Db): ServiceContext {
+  return {
+    config,
+    db,
+    links: new Links(config.baseUrl, config.secretKeys),
+    mail: { orgName: config.orgName, baseUrl: config.baseUrl, privacyContact: config.privacyContact },
+    outbox: { messageIdHost: new URL(config.baseUrl).hostname, maxAttempts: config.mailMaxAttempts },
+  };
+}
+
+/** Queues a message in the caller's transaction: it is sent only if that transaction commits (C14). */
+export function queueMail(trx: Knex.Transaction, svc: ServiceContext, email: BuiltEmail): Promise<string> {
+  return enqueueEmail(trx, email, svc.outbox);
+}

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { Links } from '../../src/shared/links.js';
+import { seedDatabase } from '../../src/shared/migrate.js';
+import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
+
+let ctx: TestContext;
+let ada: string;
+const links = new Links('http://assent.test', [TEST_SECRET]);
+
+beforeAll(async () => {
+  ctx = await startTestContext();
+  await seedDatabase(ctx.db);
+  ada = (await ctx.db('members').where({ email: 'ada@example.org' }).first('id')).id;
+});
+afterAll(() => ctx.close());
+
+describe('C9: cookies are a convenience, never a requirement, and carry nothing personal', () => {
+  it('C9: no public page or e-mail-link page sets a cookie; only the password sign-in form needs one (for its CSRF token)', async () => {
+    const noCookie = (label: string, res: request.Response) =>
+      expect([label, res.status < 500, res.headers['set-cookie']]).toEqual([label, true, undefined]);
+    noCookie('home', await request(ctx.app).get('/'));
+    noCookie('privacy', await request(ctx.app).get('/privacy'));
+    noCookie('join form', await request(ctx.app).get('/join'));
+    noCookie(
+      'join post',
+      await request(ctx.app).post('/join').type('form').send({ name: 'N', email: 'n@example.org', age_confirmed: 'yes' }),
+    );
+    noCookie('link request', await request(ctx.app).post('/manage').type('form').send({ email: 'ada@example.org' }));
+    noCookie('manage link', await request(ctx.app).get(new URL(links.manage(ada)).pathname));
+    noCookie('unsubscribe link', await request(ctx.app).get(new URL(links.unsubscribe(ada, 'all').url).pathname));
+    for (const purpose of ['data', 'removal'] as const) {
+      const token = await issueMemberToken(ctx.db, ada, purpose, 10);
+      noCookie(`${purpose} link`, await request(ctx.app).get(`/l/${purpose}/${token}`));
+    }
+    const manage = await request(ctx.app).get('/manage');
+    const cookie = String(manage.headers['set-cookie']);
+    expect(cookie).toMatch(/^assent\.sid=s%3A[A-Za-z0-9_-]+\.[A-Za-z0-9%+/=_-]+; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/);
+  });
+
+  it('C9: the session row holds only the CSRF secret before sign-in, and a kind and an id after', async () => {
+    const agent = request.agent(ctx.app);
+    await agent.get('/manage');
+    const [before] = await ctx.db('sessions').select('sess');
+    expect(Object.keys(before.sess).sort()).toEqual(['cookie', 'csrfToken']);
+    const token = await issueMemberToken(ctx.db, ada, 'signin', 10);
+    await agent.post(`/signin/${token}`).expect(303);
+    const sessions = await ctx.db('sessions').select('sess');
+    const signedIn = sessions.find((s: { sess: { passport?: unknown } }) => s.sess.passport);
+    expect(signedIn.sess.passport).toEqual({ user: { kind: 'member', id: ada, at: expect.any(Number) } });
+    expect(JSON.stringify(signedIn.sess)).not.toContain('ada@example.org');
+  });
+});

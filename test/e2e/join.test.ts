@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { runMaintenance } from '../../src/shared/maintenance.js';
+import type { TestContext } from '../helpers/app.js';
+import { startSeededContext } from '../helpers/seeded.js';
+import { linkIn } from '../helpers/session.js';
+
+let ctx: TestContext;
+let topic: Record<string, number>;
+beforeAll(async () => {
+  ({ ctx, topic } = await startSeededContext());
+});
+afterAll(() => ctx.close());
+
+const join = (fields: Record<string, string | string[]>) => request(ctx.app).post('/join').type('form').send(fields);
+const mailTo = (to: string, subject: string) =>
+  ctx.smtp.waitFor((m) => m.envelopeTo.includes(to) && (m.parsed.subject ?? '').includes(subject));
+
+describe('joining', () => {
+  it('C1: the join form ticks nothing, third-party offers and partner sharing included', async () => {
+    const res = await request(ctx.app).get('/join').expect(200);
+    expect(res.text).not.toMatch(/name="topics" value="\d+"[^>]*checked/);
+    expect(res.text).toContain('Offers from our partners');
+    expect(res.text).toContain('Sharing your details with a partner');
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('C13: without the minimum-age confirmation nothing is stored, and the input is kept', async () => {
+    const res = await join({ name: 'Young Person', email: 'young@example.org', topics: [String(topic['monthly-bulletin'])] }).expect(422);
+    expect(res.text).toContain('Please confirm that you are 16 or older.');
+    expect(res.text).toContain('value="Young Person"');
+    expect(res.text).toMatch(new RegExp(`value="${topic['monthly-bulletin']}"[^>]*checked`));
+    expect(await ctx.db('pending_signups').where({ email: 'young@example.org' })).toHaveLength(0);
+    expect(await ctx.db('members').where({ email: 'young@example.org' })).toHaveLength(0);
+  });
+
+  it('bad input gets a message per field with the input kept, never a 500', async () => {
+    const res = await join({
+      name: 'x'.repeat(201),
+      email: 'not-an-address',
+      phone: 'call me',
+      postal_address: 'y'.repeat(1001),
+      age_confirmed: 'yes',
+    }).expect(422);
+    for (const msg of [
+      'at most 200 characters',
+      'Enter an e-mail address like',
+      'A phone number may contain only',
+      'at most 1000 characters',
+    ])
+      expect(res.text).toContain(msg);
+    expect(res.text).toContain('value="not-an-address"');
+    const unknownTopic = await join({ name: 'A', email: 'a@example.org', topics: ['99999'], age_confirmed: 'yes' }).expect(422);
+    expect(unknownTopic.text).toContain('not a topic we offer');
+    const notNumber = await join({ name: 'A', email: 'a@example.org', topics: ['drop table'], age_confirmed: 'yes' }).expect(422);
+    expect(notNumber.text).toContain('not a topic we offer');
+    await join({}).expect(422);
+  });
+
+  it('C15: a sign-up takes effect only when the owner confirms it from the e-mail; C8: consents record the policy version', async () => {
+    const res = await join({
+      name: 'Mary Somerville',
+      email: 'mary@example.org',
+      topics: [String(topic['monthly-bulletin']), String(topic['partner-offers'])],
+      age_confirmed: 'yes',
+    }).expect(200);
+    expect(res.text).toContain('Check your e-mail');
+    expect(await ctx.db('members').where({ email: 'mary@example.org' })).toHaveLength(0);
+    const mail = await mailTo('mary@example.org', 'please confirm your membership');
+    expect(mail.parsed.text).toContain('Monthly bulletin');
+    expect(mail.raw).not.toMatch(/^List-Unsubscribe:/m);
+    const path = linkIn(mail.parsed.text ?? '', '/join/confirm/');
+    await request(ctx.app).get(path).expect(200);
+    expect(await ctx.db('members').where({ email: 'mary@example.org' })).toHaveLength(0);
+    const done = await request(ctx.app).post(path).expect(200);
+    expect(done.text).toContain('Your membership is confirmed');
+    const member = await ctx.db('members').where({ email: 'mary@example.org' }).first();
+    expect(member).toMatchObject({ status: 'active', name: 'Mary Somerville' });
+    const ledger = await ctx
+      .db('consent_ledger as e')
+      .join('policy_versions as p', 'p.id', 'e.policy_version_id')
+      .where('e.member_id', member.id)
+      .select('e.topic_id', 'e.source', 'e.to_status', 'p.version');
+    expect(ledger).toEqual(
+      expect.arrayContaining([
+        { topic_id: topic['monthly-bulletin'], source: 'signup', to_status: 'opted_in', version: '1.0' },
+        { topic_id: topic['partner-offers'], source: 'signup', to_status: 'opted_in', version: '1.0' },
+      ]),
+    );
+    expect(ledger).toHaveLength(2);
+    await mailTo('mary@example.org', 'welcome');
+    await request(ctx.app).post(path).expect(400);
+  });
+
+  it('C15: a second sign-up for a known address shows the same page, and mails the owner their link instead', async () => {
+    const fresh = await join({ name: 'New Person', email: 'new@example.org', age_confirmed: 'yes' }).expect(200);
+    const known = await join({ name: 'Someone', email: 'ada@example.org', age_confirmed: 'yes' }).expect(200);
+    expect(known.text).toBe(fresh.text);
+    const mail = await mailTo('ada@example.org', 'you are already a member');
+    expect(mail.parsed.text).toContain('/p/');
+    expect(await ctx.db('pending_signups').where({ email: 'ada@example.org' })).toHaveLength(0);
+  });
+
+  it('C15: unconfirmed sign-ups expire: the link stops working and the purge deletes them', async () => {
+    await join({ name: 'Late', email: 'late@example.org', age_confirmed: 'yes' }).expect(200);
+    const mail = await mailTo('late@example.org', 'please confirm');
+    await ctx
+      .db('pending_signups')
+      .where({ email: 'late@example.org' })
+      .update({ expires_at: ctx.db.raw("now() - interval '1 second'") });
+    const path = linkIn(mail.parsed.text ?? '', '/join/confirm/');
+    const res = await request(ctx.app).get(path).expect(400);
+    expect(res.text).toContain('expired or was already used');
+    await request(ctx.app).post(path).expect(400);
+    expect((await runMaintenance(ctx.db)).signupsPurged).toBeGreaterThanOrEqual(1);
+    expect(await ctx.db('pending_signups').where({ email: 'late@example.org' })).toHaveLength(0);
+    expect(await ctx.db('members').where({ email: 'late@example.org' })).toHaveLength(0);
+  });
+});

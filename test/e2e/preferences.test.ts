@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { Links } from '../../src/shared/links.js';
+import { TEST_SECRET, type TestContext } from '../helpers/app.js';
+import { startSeededContext } from '../helpers/seeded.js';
+import { insertPolicy, insertTopic } from '../helpers/fixtures.js';
+import { csrfFrom, signedInAgent } from '../helpers/session.js';
+
+let ctx: TestContext;
+let ada: string;
+let topic: Record<string, number>;
+const links = new Links('http://assent.test', [TEST_SECRET]);
+
+beforeAll(async () => {
+  let member: Record<string, string>;
+  ({ ctx, topic, member } = await startSeededContext());
+  ada = member['ada@example.org']!;
+});
+afterAll(() => ctx.close());
+
+const status = async (memberId: string, slug: string) =>
+  (await ctx.db('consents').where({ member_id: memberId, topic_id: topic[slug] }).first('status'))?.status ?? 'none';
+
+describe('the preference page', () => {
+  it('C3: shows every topic with its description, channel and current choice', async () => {
+    const agent = await signedInAgent(ctx, ada);
+    const res = await agent.get('/preferences').expect(200);
+    for (const name of [
+      'Monthly bulletin',
+      'Research digest',
+      'Society announcements',
+      'Offers from our conference partner',
+      'Share my details with our insurance partner',
+    ]) {
+      expect(res.text).toContain(name);
+    }
+    expect(res.text).toContain('By e-mail.');
+    expect(res.text).toMatch(new RegExp(`value="${topic['monthly-bulletin']}"[^>]*checked`));
+    expect(res.text).not.toMatch(new RegExp(`value="${topic['research-digest']}"[^>]*checked`));
+  });
+
+  it('C14: saving writes one ledger event per change and one confirmation e-mail listing the changes and how to undo them', async () => {
+    const agent = await signedInAgent(ctx, ada);
+    const csrf = await csrfFrom(agent, '/preferences');
+    const before = Number((await ctx.db('consent_ledger').where({ member_id: ada }).count({ n: '*' }))[0]?.n);
+    const res = await agent
+      .post('/preferences')
+      .type('form')
+      .send({
+        _csrf: csrf,
+        action: 'save',
+        topics: [String(topic['research-digest']), String(topic['announcements']), String(topic['partner-offers'])],
+      })
+      .expect(303);
+    expect(res.headers.location).toBe('/preferences?saved=2');
+    expect(await status(ada, 'research-digest')).toBe('opted_in');
+    expect(await status(ada, 'monthly-bulletin')).toBe('opted_out');
+    const events = await ctx.db('consent_ledger').where({ member_id: ada }).orderBy('id', 'desc').limit(2);
+    expect(Number((await ctx.db('consent_ledger').where({ member_id: ada }).count({ n: '*' }))[0]?.n)).toBe(before + 2);
+    for (const e of events) expect(e).toMatchObject({ source: 'member_web', channel: 'web' });
+    expect(Object.keys(events[0])).not.toContain('ip');
+    const mail = await ctx.smtp.waitFor(
+      (m) => m.envelopeTo.includes('ada@example.org') && (m.parsed.subject ?? '').includes('preferences have changed'),
+    );
+    expect(mail.parsed.text).toContain('Research digest: now subscribed (before: not subscribed)');
+    expect(mail.parsed.text).toContain('Monthly bulletin: now not subscribed (before: subscribed)');
+    expect(mail.parsed.text).toContain('Review or undo these changes: http://assent.test/p/');
+    expect((await agent.get('/preferences?saved=2')).text).toContain('Your choices are saved (2 changes)');
+  });
+
+  it('C14: saving without a change writes nothing and sends nothing', async () => {
+    const agent = await signedInAgent(ctx, ada);
+    const csrf = await csrfFrom(agent, '/preferences');
+    const mails = ctx.smtp.messages.length;
+    const current = (await ctx.db('consents').where({ member_id: ada, status: 'opted_in' }).select('topic_id')).map(
+      (r: { topic_id: number }) => String(r.topic_id),
+    );
+    await agent
+      .post('/preferences')
+      .type('form')
+      .send({ _csrf: csrf, topics: current })
+      .expect(303, /saved=0/);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(ctx.smtp.messages.length).toBe(mails);
+  });
+
+  it('C3: unsubscribe from everything in one action, at once', async () => {
+    const grace = (await ctx.db('members').where({ email: 'grace@example.org' }).first('id')).id;
+    const agent = await signedInAgent(ctx, grace);
+    const csrf = await csrfFrom(agent, '/preferences');
+    await agent
+      .post('/preferences')
+      .type('form')
+      .send({ _csrf: csrf, action: 'unsubscribe_all', topics: [String(topic['research-digest'])] })
+      .expect(303);
+    expect(await ctx.db('consents').where({ member_id: grace, status: 'opted_in' })).toHaveLength(0);
+  });
+
+  it('C9: from the manage link in an e-mail the page works with no cookie, and forms post the token back', async () => {
+    const alan = (await ctx.db('members').where({ email: 'alan@example.org' }).first('id')).id;
+    const path = new URL(links.manage(alan)).pathname;
+    const page = await request(ctx.app).get(path).expect(200);
+    expect(page.headers['set-cookie']).toBeUndefined();
+    expect(page.text).toContain(`action="${path}"`);
+    expect(page.text).not.toContain('name="_csrf"');
+    const saved = await request(ctx.app)
+      .post(path)
+      .type('form')
+      .send({ topics: [String(topic['announcements'])] })
+      .expect(303);
+    expect(saved.headers['set-cookie']).toBeUndefined();
+    expect(await status(alan, 'announcements')).toBe('opted_in');
+    expect(await ctx.db('consent_ledger').where({ member_id: alan, topic_id: topic['announcements'] }).first()).toMatchObject({
+      source: 'member_link',
+    });
+  });
+
+  it('C4: a tampered, truncated or re-pointed manage link changes nothing', async () => {
+    const alan = (await ctx.db('members').where({ email: 'alan@example.org' }).first('id')).id;
+    const good = new URL(links.manage(alan)).pathname;
+    await request(ctx.app).get(good.slice(0, -3)).expect(400);
+    await request(ctx.app).post(good.slice(0, -3)).type('form').send({ topics: [] }).expect(400);
+    const other = new URL(new Links('http://assent.test', ['a-different-secret-key-0123456789abcdef']).manage(alan)).pathname;
+    await request(ctx.app).post(other).type('form').send({ topics: [] }).expect(400);
+    expect(await status(alan, 'announcements')).toBe('opted_in');
+  });
+
+  it('an unknown topic id gets the page back with a message, never a 500', async () => {
+    const agent = await signedInAgent(ctx, ada);
+    const csrf = await csrfFrom(agent, '/preferences');
+    const res = await agent
+      .post('/preferences')
+      .type('form')
+      .send({ _csrf: csrf, topics: ['424242'] })
+      .expect(422);
+    expect(res.text).toContain('not a topic we offer');
+    expect(res.text).toContain('Save my choices');
+  });
+
+  it('C8: a topic introduced by a later policy version is shown as new and unticked, and nobody is opted in to it', async () => {
+    const later = await insertPolicy(ctx.db, { version: '1.1', publishedDaysAgo: 9, effectiveInDays: -1 });
+    const newTopic = await insertTopic(ctx.db, { slug: 'member-survey', kind: 'newsletter', policyId: later });
+    const agent = await signedInAgent(ctx, ada);
+    const res = await agent.get('/preferences').expect(200);
+    expect(res.text).toMatch(
+      new RegExp(`id="topic-${newTopic}"[^>]*>\\s*<label for="topic-${newTopic}">member-survey <span class="badge">New</span>`),
+    );
+    expect(res.text).not.toMatch(new RegExp(`value="${newTopic}"[^>]*checked`));
+    expect(await ctx.db('consents').where({ topic_id: newTopic })).toHaveLength(0);
+  });
+});

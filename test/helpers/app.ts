@@ -1,0 +1,100 @@
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import type { Runner } from 'graphile-worker';
+import pg from 'pg';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { Db } from '../../src/db.js';
+import { createMailer, type Mailer } from '../../src/mail/mailer.js';
+import type { OutboxOptions } from '../../src/mail/outbox.js';
+import { startWorker } from '../../src/mail/worker.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { startSmtpSink, type SmtpSink } from './smtp.js';
+
+export const TEST_SECRET = 'test-secret-key-0123456789abcdefghijklmnop';
+
+export interface TestContext {
+  config: Config;
+  db: Db;
+  database: TestDatabase;
+  app: Express;
+  smtp: SmtpSink;
+  mailer: Mailer;
+  outbox: OutboxOptions;
+  logger: Logger;
+  /** Every log line written during the test file, as parsed JSON. */
+  logLines: Record<string, unknown>[];
+  startWorker(): Promise<Runner>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole app against a fresh database and a real SMTP server, as server.ts wires it, with
+ * logs captured so tests can check what is (not) written. The worker starts on demand.
+ */
+export async function startTestContext(env: Record<string, string> = {}): Promise<TestContext> {
+  const database = await createTestDatabase();
+  const smtp = await startSmtpSink();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    BASE_URL: 'http://assent.test',
+    SECRET_KEYS: TEST_SECRET,
+    DATABASE_URL: database.url,
+    SMTP_URL: smtp.url,
+    ORG_NAME: 'Test Society',
+    PRIVACY_CONTACT: 'privacy@assent.test',
+    MAIL_MAX_ATTEMPTS: '3',
+    ...env,
+  });
+  const logLines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const logger = createLogger('info', false, sink);
+  const sessionPool = new pg.Pool({ connectionString: database.url, max: 2 });
+  const mailer = createMailer(smtp.url, { devCatcher: true });
+  const app = buildApp({ config, db: database.db, logger, sessionPool });
+  const outbox = { messageIdHost: 'assent.test', maxAttempts: config.mailMaxAttempts };
+  let runner: Runner | undefined;
+
+  const ctx: TestContext = {
+    config,
+    db: database.db,
+    database,
+    app,
+    smtp,
+    mailer,
+    outbox,
+    logger,
+    logLines,
+    async startWorker() {
+      runner = await startWorker({
+        connectionString: database.url,
+        db: database.db,
+        mailer,
+        mailFrom: config.mailFrom,
+        logger,
+        concurrency: 2,
+        pollInterval: 200,
+      });
+      return runner;
+    },
+    async stopWorker() {
+      await runner?.stop();
+      runner = undefined;
+    },
+    async close() {
+      await ctx.stopWorker();
+      mailer.close();
+      await sessionPool.end();
+      await smtp.close();
+      await database.drop();
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,24 @@
+import { policyNoticeEmail } from '../../src/mail/builders.js';
+import type { BuiltEmail, MailContext } from '../../src/mail/email.js';
+
+export const mailCtx: MailContext = { orgName: 'Test Society', baseUrl: 'http://assent.test', privacyContact: 'privacy@assent.test' };
+
+/** A real non-transactional message (the policy notice) addressed to a member. */
+export function sampleNotice(to: string, memberId: string, over: Partial<BuiltEmail> = {}): BuiltEmail {
+  const token = 'eyJwIjoidW5zdWJzY3JpYmUifQ.kid12345.' + 'm'.repeat(43);
+  return {
+    ...policyNoticeEmail(mailCtx, {
+      to,
+      memberId,
+      memberName: 'Ada',
+      version: '2.0',
+      title: 'Privacy statement',
+      summary: 'We add a partner offer.',
+      effectiveAt: new Date('2026-12-24T00:00:00Z'),
+      introducesNewUse: true,
+      manageUrl: 'http://assent.test/manage/link-token',
+      unsubscribe: { url: `http://assent.test/unsubscribe/${token}`, token },
+    }),
+    ...over,
+  };
+}

@@ -1,0 +1,74 @@
+import type { DbOrTx } from '../../src/db.js';
+
+/** Small builders for rows tests need; each returns the new id. */
+export async function insertPolicy(
+  db: DbOrTx,
+  v: { version: string; publishedDaysAgo?: number; effectiveInDays?: number; title?: string; summary?: string },
+): Promise<number> {
+  const published = v.publishedDaysAgo ?? 30;
+  const effective = v.effectiveInDays ?? -(published - 7);
+  const [row] = await db('policy_versions')
+    .insert({
+      version: v.version,
+      title: v.title ?? `Privacy statement ${v.version}`,
+      summary: v.summary ?? '',
+      body: 'Body text.',
+      published_at: db.raw(`now() - make_interval(days => ?)`, [published]),
+      effective_at: db.raw(`now() + make_interval(days => ?)`, [effective]),
+    })
+    .returning('id');
+  return (row as { id: number }).id;
+}
+
+export async function insertTopic(
+  db: DbOrTx,
+  t: { slug: string; kind: string; policyId: number; partner?: string; defaultOptIn?: boolean },
+): Promise<number> {
+  const [row] = await db('topics')
+    .insert({
+      slug: t.slug,
+      name: t.slug,
+      kind: t.kind,
+      partner_name: t.partner ?? (t.kind.includes('part') || t.kind.startsWith('third') ? 'Partner Ltd' : null),
+      default_opt_in: t.defaultOptIn ?? false,
+      introduced_in_policy_version_id: t.policyId,
+    })
+    .returning('id');
+  return (row as { id: number }).id;
+}
+
+export async function insertMember(db: DbOrTx, email: string, name = 'Test Member'): Promise<string> {
+  const [row] = await db('members').insert({ email, name, status: 'active', confirmed_at: db.fn.now() }).returning('id');
+  return (row as { id: string }).id;
+}
+
+export async function recordConsent(
+  db: DbOrTx,
+  c: {
+    memberId: string;
+    topicId: number;
+    policyId: number;
+    to: 'opted_in' | 'opted_out';
+    source: string;
+    channel?: string;
+    reference?: string;
+  },
+): Promise<number> {
+  const [event] = await db('consent_ledger')
+    .insert({
+      member_id: c.memberId,
+      topic_id: c.topicId,
+      to_status: c.to,
+      source: c.source,
+      channel: c.channel ?? 'web',
+      policy_version_id: c.policyId,
+      request_reference: c.reference ?? null,
+    })
+    .returning('id');
+  const eventId = (event as { id: number }).id;
+  await db('consents')
+    .insert({ member_id: c.memberId, topic_id: c.topicId, status: c.to, policy_version_id: c.policyId, last_event_id: eventId })
+    .onConflict(['member_id', 'topic_id'])
+    .merge();
+  return eventId;
+}

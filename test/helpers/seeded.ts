@@ -1,0 +1,45 @@
+import { seedDatabase } from '../../src/shared/migrate.js';
+import { startTestContext, type TestContext } from './app.js';
+import { launchBrowser, serve, type Browsing } from './browser.js';
+
+export interface Seeded {
+  ctx: TestContext;
+  /** Demo topic ids by slug. */
+  topic: Record<string, number>;
+  /** Demo member ids by e-mail address. */
+  member: Record<string, string>;
+}
+
+/** A test context holding the demo organisation (seeds/), with the worker running unless told not to. */
+export async function startSeededContext(opts: { env?: Record<string, string>; worker?: boolean } = {}): Promise<Seeded> {
+  const ctx = await startTestContext(opts.env);
+  await seedDatabase(ctx.db);
+  if (opts.worker !== false) await ctx.startWorker();
+  const topics: { id: number; slug: string }[] = await ctx.db('topics').select('id', 'slug');
+  const members: { id: string; email: string }[] = await ctx.db('members').select('id', 'email');
+  return {
+    ctx,
+    topic: Object.fromEntries(topics.map((t) => [t.slug, t.id])),
+    member: Object.fromEntries(members.map((m) => [m.email, m.id])),
+  };
+}
+
+export interface BrowsedSite {
+  url: string;
+  browser: Browsing;
+  close(): Promise<void>;
+}
+
+/** Serves the context's app on loopback and opens headless Chromium on it. */
+export async function openSite(ctx: TestContext, opts: { cookies: boolean }): Promise<BrowsedSite> {
+  const site = await serve(ctx.app);
+  const browser = await launchBrowser(opts);
+  return {
+    url: site.url,
+    browser,
+    async close() {
+      await browser.close();
+      await site.close();
+    },
+  };
+}

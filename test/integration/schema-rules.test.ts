@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
+
+let t: TestDatabase;
+let policyId: number;
+let memberId: string;
+let newsletterId: number;
+let offerId: number;
+let sharingId: number;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  policyId = await insertPolicy(t.db, { version: '1.0' });
+  memberId = await insertMember(t.db, 'member@example.org');
+  newsletterId = await insertTopic(t.db, { slug: 'bulletin', kind: 'newsletter', policyId });
+  offerId = await insertTopic(t.db, { slug: 'offers', kind: 'third_party_offer', policyId });
+  sharingId = await insertTopic(t.db, { slug: 'sharing', kind: 'partner_data_sharing', policyId });
+});
+afterAll(() => t.drop());
+
+describe('the consent ledger is append-only', () => {
+  it('refuses UPDATE of a ledger event', async () => {
+    const id = await recordConsent(t.db, { memberId, topicId: newsletterId, policyId, to: 'opted_in', source: 'member_web' });
+    await expect(t.db('consent_ledger').where({ id }).update({ to_status: 'opted_out' })).rejects.toThrow(/append-only/);
+  });
+
+  it('refuses DELETE and TRUNCATE of the ledger', async () => {
+    await expect(t.db('consent_ledger').delete()).rejects.toThrow(/append-only/);
+    await expect(t.db.raw('TRUNCATE consent_ledger CASCADE')).rejects.toThrow(/append-only/);
+    expect(Number((await t.db('consent_ledger').count({ n: '*' }))[0]?.n)).toBeGreaterThan(0);
+  });
+
+  it('refuses a current-state consent that no ledger event backs', async () => {
+    const [event] = await t
+      .db('consent_ledger')
+      .insert({
+        member_id: memberId,
+        topic_id: newsletterId,
+        to_status: 'opted_out',
+        source: 'member_web',
+        channel: 'web',
+        policy_version_id: policyId,
+      })
+      .returning('id');
+    await expect(
+      t
+        .db('consents')
+        .where({ member_id: memberId, topic_id: newsletterId })
+        .update({ status: 'opted_in', last_event_id: (event as { id: number }).id }),
+    ).rejects.toThrow(/matching consent_ledger event/);
+  });
+});
+
+describe('C1: third-party topics are opted in only by an explicit act of the member', () => {
+  it('C1: the database refuses a third-party offer or partner sharing topic that defaults to opted in', async () => {
+    await expect(insertTopic(t.db, { slug: 'bad-offer', kind: 'third_party_offer', policyId, defaultOptIn: true })).rejects.toThrow(
+      /topics_third_party_never_default_on/,
+    );
+    await expect(insertTopic(t.db, { slug: 'bad-share', kind: 'partner_data_sharing', policyId, defaultOptIn: true })).rejects.toThrow(
+      /topics_third_party_never_default_on/,
+    );
+  });
+
+  it('C1: the database refuses an import, system or bulk opt-in to a third-party topic', async () => {
+    for (const source of ['import', 'system', 'erasure', 'unsubscribe_link']) {
+      await expect(
+        recordConsent(t.db, { memberId, topicId: offerId, policyId, to: 'opted_in', source, channel: 'system' }),
+      ).rejects.toThrow(/C1: an opt-in/);
+    }
+    expect(await t.db('consents').where({ topic_id: offerId })).toHaveLength(0);
+  });
+
+  it("C1: staff may opt a member in to partner sharing only citing the member's own request", async () => {
+    await expect(
+      recordConsent(t.db, { memberId, topicId: sharingId, policyId, to: 'opted_in', source: 'staff', channel: 'phone' }),
+    ).rejects.toThrow(/C1/);
+    await expect(
+      recordConsent(t.db, { memberId, topicId: sharingId, policyId, to: 'opted_in', source: 'staff', channel: 'phone', reference: '  ' }),
+    ).rejects.toThrow(/C1/);
+    await recordConsent(t.db, {
+      memberId,
+      topicId: sharingId,
+      policyId,
+      to: 'opted_in',
+      source: 'staff',
+      channel: 'post',
+      reference: 'letter of 3 May',
+    });
+    expect(await t.db('consents').where({ member_id: memberId, topic_id: sharingId }).first()).toMatchObject({ status: 'opted_in' });
+  });
+
+  it("C1: the member's own ticked box opts in, and an import may still opt anyone out", async () => {
+    const other = await insertMember(t.db, 'other@example.org');
+    await recordConsent(t.db, { memberId: other, topicId: offerId, policyId, to: 'opted_in', source: 'signup' });
+    await recordConsent(t.db, { memberId: other, topicId: offerId, policyId, to: 'opted_out', source: 'import', channel: 'system' });
+    expect(await t.db('consents').where({ member_id: other, topic_id: offerId }).first()).toMatchObject({ status: 'opted_out' });
+  });
+
+  it('an import may opt members in to an ordinary newsletter', async () => {
+    const third = await insertMember(t.db, 'third@example.org');
+    await recordConsent(t.db, { memberId: third, topicId: newsletterId, policyId, to: 'opted_in', source: 'import', channel: 'system' });
+  });
+});
+
+describe('C7: policy versions give at least seven days of notice', () => {
+  it('C7: the database refuses a policy published with 6 days of notice', async () => {
+    await expect(
+      t.db('policy_versions').insert({
+        version: '2.0',
+        title: 'Too soon',
+        body: 'x',
+        published_at: t.db.fn.now(),
+        effective_at: t.db.raw("now() + interval '6 days 23 hours'"),
+      }),
+    ).rejects.toThrow(/policy_versions_seven_days_notice/);
+  });
+
+  it('C7: accepts exactly seven days, and a draft without dates', async () => {
+    await t.db('policy_versions').insert({
+      version: '2.1',
+      title: 'On time',
+      body: 'x',
+      published_at: t.db.raw('now()'),
+      effective_at: t.db.raw("now() + interval '7 days'"),
+    });
+    await t.db('policy_versions').insert({ version: '3.0-draft', title: 'Draft', body: 'x' });
+  });
+
+  it('C7: a published version cannot be edited or deleted; a draft can', async () => {
+    await expect(t.db('policy_versions').where({ version: '2.1' }).update({ body: 'changed' })).rejects.toThrow(
+      /published and cannot be changed/,
+    );
+    await expect(t.db('policy_versions').where({ version: '2.1' }).delete()).rejects.toThrow(/cannot be deleted/);
+    await t.db('policy_versions').where({ version: '3.0-draft' }).update({ body: 'edited draft' });
+  });
+
+  it('C7: a policy cannot be given an effective date without a publication date', async () => {
+    await expect(
+      t.db('policy_versions').insert({ version: '4.0', title: 'x', body: 'x', effective_at: t.db.raw("now() + interval '30 days'") }),
+    ).rejects.toThrow(/policy_versions_published_together/);
+  });
+});
+
+describe('C8: consents and topics name their policy version', () => {
+  it('C8: a ledger event without a policy version is refused', async () => {
+    await expect(
+      t
+        .db('consent_ledger')
+        .insert({ member_id: memberId, topic_id: newsletterId, to_status: 'opted_in', source: 'member_web', channel: 'web' }),
+    ).rejects.toThrow(/policy_version_id/);
+  });
+});

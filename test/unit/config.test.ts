@@ -1,0 +1,74 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const key = 'k'.repeat(32);
+const prod = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://u:p@db:5432/assent',
+  SMTP_URL: 'smtp://mail:587',
+  SECRET_KEYS: key,
+  BASE_URL: 'https://members.example.org',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('configuration is validated once, at boot', () => {
+  it('starts with defaults in development, generating a secret key kept under DATA_DIR', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'assent-cfg-'));
+    const c = loadConfig({ DATA_DIR: dir });
+    expect(c).toMatchObject({
+      env: 'development',
+      port: 3000,
+      baseUrl: 'http://localhost:3000',
+      databaseUrl: undefined,
+      smtpUrl: undefined,
+      seedDemo: true,
+    });
+    expect(c.secretKeys[0]).toBe(readFileSync(path.join(dir, 'secret-keys'), 'utf8'));
+    expect(loadConfig({ DATA_DIR: dir }).secretKeys).toEqual(c.secretKeys);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('gives one clear line per bad variable', () => {
+    expect(problems({ PORT: 'eighty', DATABASE_URL: 'mysql://x', PRIVACY_CONTACT: 'nobody', NODE_ENV: 'staging' })).toEqual(
+      expect.arrayContaining([
+        'PORT must be a whole number',
+        'DATABASE_URL must be a URL starting with postgres:// or postgresql://',
+        'PRIVACY_CONTACT must be an e-mail address',
+        'NODE_ENV must be development, test or production',
+      ]),
+    );
+  });
+
+  it('refuses to start in production without DATABASE_URL, SMTP_URL, SECRET_KEYS and an https BASE_URL', () => {
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      'DATABASE_URL must be set in production (postgres://user:password@host:5432/db)',
+      'SMTP_URL must be set in production (smtp://user:password@host:587)',
+      'SECRET_KEYS must be set in production (comma-separated, 32+ random characters each)',
+      'BASE_URL must be set in production (the public https:// origin)',
+    ]);
+    expect(problems({ ...prod, BASE_URL: 'http://members.example.org' })).toEqual(['BASE_URL must start with https:// in production']);
+    expect(problems({ ...prod, SECRET_KEYS: `${key},short` })).toEqual(['SECRET_KEYS each key must be at least 32 characters long']);
+  });
+
+  it('accepts a complete production configuration, with rotating keys in order', () => {
+    const c = loadConfig({ ...prod, SECRET_KEYS: `${'n'.repeat(40)}, ${key}`, TRUST_PROXY: '1', BASE_URL: 'https://members.example.org/' });
+    expect(c.isProduction).toBe(true);
+    expect(c.secretKeys).toEqual(['n'.repeat(40), key]);
+    expect(c.trustProxy).toBe(1);
+    expect(c.baseUrl).toBe('https://members.example.org');
+    expect(c.seedDemo).toBe(false);
+    expect(c.mailFrom).toBe('"Demo Society" <no-reply@members.example.org>');
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from '@jest/globals';
+import { TokenSigner } from '../../src/shared/tokens.js';
+
+const oldKey = 'old-key-0123456789abcdefghijklmnopqrstuv';
+const newKey = 'new-key-0123456789abcdefghijklmnopqrstuv';
+const claims = { p: 'unsubscribe', m: '6d1f7c1e-0000-4000-8000-000000000001', s: '3' };
+
+describe('C4: signed link tokens cannot be forged or re-pointed', () => {
+  const signer = new TokenSigner([oldKey]);
+  const token = signer.sign(claims);
+
+  it('C4: verifies an intact token and returns its claims, without any e-mail address in it', () => {
+    expect(signer.verify(token, 'unsubscribe')).toEqual(claims);
+    expect(Buffer.from(token.split('.')[0] as string, 'base64url').toString()).not.toContain('@');
+  });
+
+  it('C4: refuses a token re-pointed at another member or topic, truncated, or for another purpose', () => {
+    const [, kid, mac] = token.split('.');
+    const repoint = (c: object) => `${Buffer.from(JSON.stringify(c)).toString('base64url')}.${kid}.${mac}`;
+    expect(signer.verify(repoint({ ...claims, m: '6d1f7c1e-0000-4000-8000-000000000002' }), 'unsubscribe')).toBeNull();
+    expect(signer.verify(repoint({ ...claims, s: 'all' }), 'unsubscribe')).toBeNull();
+    expect(signer.verify(token.slice(0, -2), 'unsubscribe')).toBeNull();
+    expect(signer.verify(`${token}.x`, 'unsubscribe')).toBeNull();
+    expect(signer.verify(token, 'manage')).toBeNull();
+    expect(signer.verify(undefined, 'unsubscribe')).toBeNull();
+    expect(new TokenSigner(['another-key-0123456789abcdefghijklmno']).verify(token, 'unsubscribe')).toBeNull();
+  });
+
+  it('keeps links valid across key rotation: the new key signs, old keys still verify', () => {
+    const rotated = new TokenSigner([newKey, oldKey]);
+    expect(rotated.verify(token, 'unsubscribe')).toEqual(claims);
+    const fresh = rotated.sign(claims);
+    expect(fresh.split('.')[1]).not.toBe(token.split('.')[1]);
+    expect(new TokenSigner([newKey]).verify(fresh, 'unsubscribe')).toEqual(claims);
+    expect(signer.verify(fresh, 'unsubscribe')).toBeNull();
+  });
+
+  it('refuses an expired token', () => {
+    const t = signer.sign({ ...claims, p: 'manage', e: Math.floor(Date.now() / 1000) - 1 });
+    expect(signer.verify(t, 'manage')).toBeNull();
+    const live = signer.sign({ ...claims, p: 'manage', e: Math.floor(Date.now() / 1000) + 60 });
+    expect(signer.verify(live, 'manage')).not.toBeNull();
+  });
+});
