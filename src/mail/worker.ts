@@ -1,4 +1,5 @@
 import { run, type Runner, type TaskList } from 'graphile-worker';
+import pg from 'pg';
 import type { Logger } from '../shared/logger.js';
 import { SEND_EMAIL_TASK } from './outbox.js';
 import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';
@@ -26,13 +27,37 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
     },
     ...opts.extraTasks,
   };
-  return run({
-    crontab: '*/15 * * * * maintenance',
-    connectionString: opts.connectionString,
-    concurrency: opts.concurrency,
-    pollInterval: opts.pollInterval ?? 2000,
-    noHandleSignals: true,
-    logger: graphileLogger(opts.logger),
-    taskList,
+  // The runner gets a pool we own. A pool graphile-worker makes itself is ended on stop() without
+  // waiting for its sockets to close, and drops its 'error' listener: a connection still closing
+  // when PostgreSQL stops (the embedded one stops right after) then raised an unhandled 'error'
+  // and the process exited 1 instead of 0. Our listener stays for the pool's whole life.
+  const pool = new pg.Pool({ connectionString: opts.connectionString, max: Math.max(10, opts.concurrency + 2) });
+  let stopping = false;
+  pool.on('error', (err) => {
+    if (stopping) opts.logger.debug({ event: 'worker.pool_closed_connection', err: err.message });
+    else opts.logger.warn({ event: 'worker.pool_error', err: err.message });
   });
+  let runner: Runner;
+  try {
+    runner = await run({
+      crontab: '*/15 * * * * maintenance',
+      pgPool: pool,
+      concurrency: opts.concurrency,
+      pollInterval: opts.pollInterval ?? 2000,
+      noHandleSignals: true,
+      logger: graphileLogger(opts.logger),
+      taskList,
+    });
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return {
+    ...runner,
+    async stop(reason?: string) {
+      stopping = true;
+      await runner.stop(reason);
+      await pool.end();
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
-import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
+import { axeViolations, launchBrowser, serve, signInInBrowser } from '../helpers/browser.js';
 import { insertMember } from '../helpers/fixtures.js';
 import { linkIn } from '../helpers/session.js';
 
@@ -28,8 +28,7 @@ describe('the details pages in a real browser', () => {
     const violations: Record<string, string[]> = {};
     try {
       const page = await browser.context.newPage();
-      await page.goto(`${site.url}/signin/${await issueMemberToken(ctx.db, id, 'signin', 15)}`);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signInInBrowser(page, site.url, await issueMemberToken(ctx.db, id, 'signin', 15));
       await page.goto(`${site.url}/account/details`);
       violations.details = await axeViolations(page);
       await page.getByLabel('Phone number').fill('call me');

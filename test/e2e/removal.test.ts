@@ -5,7 +5,7 @@ import { formatRemovalDate } from '../../src/removal/removal.emails.js';
 import { listRemovalRequests } from '../../src/removal/removal.repository.js';
 import { hashToken } from '../../src/shared/secrets.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
-import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
+import { axeViolations, launchBrowser, serve, signInInBrowser } from '../helpers/browser.js';
 import { insertMember } from '../helpers/fixtures.js';
 import { waitForQueueIdle } from '../helpers/jobs.js';
 import { csrfFrom, linkIn, signedInAgent } from '../helpers/session.js';
@@ -307,8 +307,7 @@ describe('the removal pages in a real browser', () => {
     try {
       const page = await browser.context.newPage();
       const violations: Record<string, string[]> = {};
-      await page.goto(`${site.url}/signin/${await issueMemberToken(ctx.db, id, 'signin', 15)}`);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signInInBrowser(page, site.url, await issueMemberToken(ctx.db, id, 'signin', 15));
       await page.goto(`${site.url}/account/removal`);
       violations.index = await axeViolations(page);
       await page.getByRole('button', { name: 'Ask us to remove my data' }).click();

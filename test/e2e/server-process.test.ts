@@ -19,6 +19,11 @@ function startServer(env: Record<string, string>): { child: ChildProcess; output
   return { child, output: () => out, exited };
 }
 
+/** The exit code followed by everything the process printed, so a wrong code shows why. */
+async function exitReport(server: { exited: Promise<number | null>; output: () => string }): Promise<string> {
+  return `exit ${String(await server.exited)}\n${server.output()}`;
+}
+
 async function waitForOutput(output: () => string, text: string, timeoutMs = 30000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!output().includes(text)) {
@@ -67,13 +72,13 @@ describe('npm start', () => {
     expect(await (await fetch(`${base}/privacy`)).text()).toContain('Version 1.0');
     expect((await fetch(`${base}/dev/mail`)).status).toBe(200);
     first.child.kill('SIGTERM');
-    expect({ code: await first.exited, output: first.output() }).toMatchObject({ code: 0 });
+    expect(await exitReport(first)).toMatch(/^exit 0\n/);
 
     const second = startServer(env);
     await waitForOutput(second.output, 'Press Ctrl-C to stop.');
     expect(await (await fetch(`${base}/privacy`)).text()).toContain('Version 1.0');
     second.child.kill('SIGINT');
-    expect({ code: await second.exited, output: second.output() }).toMatchObject({ code: 0 });
+    expect(await exitReport(second)).toMatch(/^exit 0\n/);
     expect(second.output()).not.toContain('db.seeded_demo');
   }, 60000);
 
@@ -92,7 +97,7 @@ describe('npm start', () => {
     expect((await fetch(`http://localhost:${port}/healthz`)).status).toBe(200);
     expect((await fetch(`http://localhost:${port}/dev/mail`)).status).toBe(404);
     server.child.kill('SIGTERM');
-    expect({ code: await server.exited, output: server.output() }).toMatchObject({ code: 0 });
+    expect(await exitReport(server)).toMatch(/^exit 0\n/);
     expect(await t.db('policy_versions').count({ n: '*' })).toEqual([{ n: 0 }]);
     await t.drop();
   }, 60000);

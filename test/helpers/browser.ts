@@ -85,3 +85,12 @@ export async function serve(app: Express): Promise<{ url: string; close(): Promi
       }),
   };
 }
+
+/**
+ * Signs the member in through a sign-in link and waits until the account page has loaded, so the
+ * next navigation cannot cancel the sign-in form's POST (and with it the session cookie).
+ */
+export async function signInInBrowser(page: Page, siteUrl: string, token: string): Promise<void> {
+  await page.goto(`${siteUrl}/signin/${token}`);
+  await Promise.all([page.waitForURL(`${siteUrl}/account`), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
