@@ -44,6 +44,13 @@ export async function seed(knex: Knex): Promise<void> {
       .returning('id');
     const policyId = (policy as { id: number }).id;
 
+    // Example Mutual receives member details (partner data sharing), so its contract is on file (C2);
+    // Example Events Ltd only has offers sent by us and never receives data.
+    const partners = await trx('partners')
+      .insert([{ name: 'Example Events Ltd' }, { name: 'Example Mutual', contract_reference: 'EM-DPA-2026-01', terms_date: '2026-01-15' }])
+      .returning(['id', 'name']);
+    const partnerId = (name: string) => (partners.find((p: { name: string }) => p.name === name) as { id: number }).id;
+
     const topics = await trx('topics')
       .insert(
         [
@@ -73,7 +80,7 @@ export async function seed(knex: Knex): Promise<void> {
             name: 'Offers from our conference partner',
             description: 'Discounts on conferences run by Example Events Ltd, sent by us. Your details stay with us.',
             kind: 'third_party_offer',
-            partner_name: 'Example Events Ltd',
+            partner_id: partnerId('Example Events Ltd'),
             sort_order: 4,
           },
           {
@@ -81,7 +88,7 @@ export async function seed(knex: Knex): Promise<void> {
             name: 'Share my details with our insurance partner',
             description: 'We pass your name and address to Example Mutual so it can send you its member insurance offer.',
             kind: 'partner_data_sharing',
-            partner_name: 'Example Mutual',
+            partner_id: partnerId('Example Mutual'),
             sort_order: 5,
           },
         ].map((t) => ({ ...t, introduced_in_policy_version_id: policyId })),

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ServiceContext } from '../shared/service-context.js';
-import { ADMIN_ROUTES, guardFor, requireStaff, staffIdleTimeout } from './guards.js';
-import { listAudit, listAuditActions, type StaffRole } from './staff.repository.js';
+import { areasFor, guardByTable, guardFor, requireStaff, staffIdleTimeout } from './guards.js';
+import { listAudit, listAuditActions } from './staff.repository.js';
 import { staffAccountRoutes, staffSignInRoutes } from './staff-auth.routes.js';
 
 export { ADMIN_ROUTES, type AdminRoute } from './guards.js';
@@ -13,21 +13,12 @@ const AuditQuery = z.object({
   action: z.string().trim().max(100).optional().catch(undefined),
 });
 
-/** The areas each role may use, shown on /admin; only what the role can open is listed. */
-function areasFor(role: StaffRole): { href: string; label: string; hint: string }[] {
-  const areas = [
-    { href: '/admin/password', label: 'Your account: password', hint: 'Change your password.' },
-    { href: '/admin/totp/setup', label: 'Your account: two-factor sign-in', hint: 'Set up the code from an authenticator app.' },
-  ];
-  if (ADMIN_ROUTES.some((r) => r.path === '/admin/audit' && r.roles.includes(role)))
-    areas.push({ href: '/admin/audit', label: 'Audit log', hint: 'What staff did, newest first.' });
-  return areas;
-}
-
 export function adminRouter(svc: ServiceContext): Router {
   const router = Router();
   router.use('/admin', staffIdleTimeout);
   router.use(staffSignInRoutes(svc));
+  // The sign-in pages above are public; everything after is checked against ADMIN_ROUTES first.
+  router.use(guardByTable);
 
   router.get('/admin', guardFor('GET', '/admin'), (req, res) => {
     res.render('admin/index', { title: 'Staff administration', areas: areasFor(req.user!.role!) });
@@ -49,6 +40,7 @@ export function adminRouter(svc: ServiceContext): Router {
   });
 
   router.use(staffAccountRoutes(svc));
+  // Feature routers: one line each.
   // Anything else under /admin is staff-only too, so an unlisted path never leaks to the public.
   router.use('/admin', requireStaff());
   return router;

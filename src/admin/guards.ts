@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { match } from 'path-to-regexp';
 import { ForbiddenError } from '../shared/errors.js';
 import { STAFF_ROLES, type StaffRole } from './staff.repository.js';
 
@@ -66,19 +67,87 @@ export interface AdminRoute {
 }
 
 const ALL = STAFF_ROLES;
+const ADMIN: readonly StaffRole[] = ['admin'];
+const CASEWORK: readonly StaffRole[] = ['admin', 'support'];
+const OVERSIGHT: readonly StaffRole[] = ['admin', 'auditor'];
 /**
  * Every admin route and the roles that may use it. The routers take their guards from this list,
  * and the tests walk it with every role, so a route cannot be added without saying who may use it.
+ * admin: everything; support: members, removals, changes on a member's behalf; auditor: read-only.
  */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin', roles: ALL },
-  { method: 'GET', path: '/admin/audit', roles: ['admin', 'auditor'] },
+  { method: 'GET', path: '/admin/audit', roles: OVERSIGHT },
   { method: 'GET', path: '/admin/password', roles: ALL },
   { method: 'POST', path: '/admin/password', roles: ALL },
   { method: 'GET', path: '/admin/totp/setup', roles: ALL },
   { method: 'POST', path: '/admin/totp/setup', roles: ALL },
   { method: 'POST', path: '/admin/logout', roles: ALL },
+  // Members (src/admin/members.routes.ts)
+  { method: 'GET', path: '/admin/members', roles: ALL },
+  { method: 'GET', path: '/admin/members/:id', roles: ALL },
+  { method: 'GET', path: '/admin/members/:id/export', roles: ALL },
+  { method: 'GET', path: '/admin/members/:id/change', roles: CASEWORK },
+  { method: 'POST', path: '/admin/members/:id/change', roles: CASEWORK },
+  // Removals and partner follow-ups (src/admin/removals.routes.ts)
+  { method: 'GET', path: '/admin/removals', roles: ALL },
+  { method: 'POST', path: '/admin/removals/:id/hold', roles: CASEWORK },
+  { method: 'POST', path: '/admin/removals/:id/release', roles: CASEWORK },
+  { method: 'POST', path: '/admin/removals/:id/carry-out', roles: CASEWORK },
+  { method: 'GET', path: '/admin/follow-ups', roles: ALL },
+  { method: 'POST', path: '/admin/follow-ups/:id/done', roles: CASEWORK },
+  // Topics (src/admin/topics.routes.ts)
+  { method: 'GET', path: '/admin/topics', roles: OVERSIGHT },
+  { method: 'GET', path: '/admin/topics/new', roles: ADMIN },
+  { method: 'POST', path: '/admin/topics', roles: ADMIN },
+  { method: 'GET', path: '/admin/topics/:id/edit', roles: ADMIN },
+  { method: 'POST', path: '/admin/topics/:id', roles: ADMIN },
+  { method: 'POST', path: '/admin/topics/:id/retire', roles: ADMIN },
+  // Policy versions (src/admin/policies.routes.ts)
+  { method: 'GET', path: '/admin/policies', roles: OVERSIGHT },
+  { method: 'GET', path: '/admin/policies/new', roles: ADMIN },
+  { method: 'POST', path: '/admin/policies', roles: ADMIN },
+  { method: 'GET', path: '/admin/policies/:id', roles: OVERSIGHT },
+  { method: 'GET', path: '/admin/policies/:id/edit', roles: ADMIN },
+  { method: 'POST', path: '/admin/policies/:id', roles: ADMIN },
+  { method: 'POST', path: '/admin/policies/:id/publish', roles: ADMIN },
+  // Partners and disclosures (src/admin/partners.routes.ts)
+  { method: 'GET', path: '/admin/partners', roles: OVERSIGHT },
+  { method: 'GET', path: '/admin/partners/new', roles: ADMIN },
+  { method: 'POST', path: '/admin/partners', roles: ADMIN },
+  { method: 'GET', path: '/admin/partners/:id', roles: OVERSIGHT },
+  { method: 'POST', path: '/admin/partners/:id', roles: ADMIN },
+  { method: 'POST', path: '/admin/partners/:id/disclosures', roles: ADMIN },
+  { method: 'POST', path: '/admin/partners/:id/legal-disclosures', roles: ADMIN },
+  // Audience export (src/admin/audiences.routes.ts)
+  { method: 'GET', path: '/admin/audiences', roles: ADMIN },
+  { method: 'GET', path: '/admin/audiences/:id/csv', roles: ADMIN },
+  // Outbox and dashboard (src/admin/outbox.routes.ts, src/admin/dashboard.routes.ts)
+  { method: 'GET', path: '/admin/outbox', roles: OVERSIGHT },
+  { method: 'POST', path: '/admin/outbox/:id/retry', roles: ADMIN },
+  { method: 'GET', path: '/admin/dashboard', roles: ALL },
 ];
+
+/** The staff home page lists these areas, each only to the roles that may open it. */
+export const ADMIN_AREAS: readonly { href: string; label: string; hint: string }[] = [
+  { href: '/admin/dashboard', label: 'Dashboard', hint: 'Counts per topic, sign-ups and removals per week.' },
+  { href: '/admin/members', label: 'Members', hint: 'Find a member, see their record, record a change on their behalf.' },
+  { href: '/admin/removals', label: 'Removals', hint: 'Confirmed removal requests, legal holds, carrying out.' },
+  { href: '/admin/follow-ups', label: 'Partner follow-ups', hint: 'Partners to ask to delete an erased member’s data.' },
+  { href: '/admin/topics', label: 'Topics', hint: 'Newsletters, announcements and partner topics.' },
+  { href: '/admin/policies', label: 'Privacy policy versions', hint: 'Draft, preview and publish with notice.' },
+  { href: '/admin/partners', label: 'Partners and disclosures', hint: 'Contracts on file and what was disclosed.' },
+  { href: '/admin/audiences', label: 'Audience export', hint: 'CSV of the members opted in to a topic.' },
+  { href: '/admin/outbox', label: 'E-mail outbox', hint: 'Queued, sent and failed e-mail; retry a failed one.' },
+  { href: '/admin/audit', label: 'Audit log', hint: 'What staff did, newest first.' },
+  { href: '/admin/password', label: 'Your account: password', hint: 'Change your password.' },
+  { href: '/admin/totp/setup', label: 'Your account: two-factor sign-in', hint: 'Set up the code from an authenticator app.' },
+];
+
+/** The areas a role may open. */
+export function areasFor(role: StaffRole): { href: string; label: string; hint: string }[] {
+  return ADMIN_AREAS.filter((a) => ADMIN_ROUTES.some((r) => r.method === 'GET' && r.path === a.href && r.roles.includes(role)));
+}
 
 /** The guard of a listed route; an unlisted one is a programming error, caught at start-up. */
 export function guardFor(method: AdminRoute['method'], path: string): RequestHandler {
@@ -86,3 +155,17 @@ export function guardFor(method: AdminRoute['method'], path: string): RequestHan
   if (!route) throw new Error(`admin route ${method} ${path} is not in ADMIN_ROUTES`);
   return requireStaff(...route.roles);
 }
+
+const MATCHERS = ADMIN_ROUTES.map((route) => ({ route, matches: match(route.path) }));
+
+/**
+ * Defence in depth: before any admin router runs, the request is checked against the route table
+ * itself, so a handler that forgot its guard is still protected. A path not in the table is open
+ * to signed-in staff only (and then ends in 404).
+ */
+export const guardByTable: RequestHandler = (req, res, next) => {
+  if (req.path !== '/admin' && !req.path.startsWith('/admin/')) return next();
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  const found = MATCHERS.find((m) => m.route.method === method && m.matches(req.path) !== false);
+  return requireStaff(...(found?.route.roles ?? STAFF_ROLES))(req, res, next);
+};

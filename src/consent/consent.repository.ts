@@ -26,6 +26,7 @@ export const KIND_ORDER: TopicKind[] = ['newsletter', 'announcement', 'third_par
 export async function listOfferedTopics(db: DbOrTx): Promise<TopicRow[]> {
   const rows = await db('topics as t')
     .join('policy_versions as p', 'p.id', 't.introduced_in_policy_version_id')
+    .leftJoin('partners as pa', 'pa.id', 't.partner_id')
     .whereNull('t.retired_at')
     .whereNotNull('p.published_at')
     .select(
@@ -35,7 +36,7 @@ export async function listOfferedTopics(db: DbOrTx): Promise<TopicRow[]> {
       't.description',
       't.kind',
       't.channel',
-      't.partner_name',
+      'pa.name as partner_name',
       't.introduced_in_policy_version_id',
       't.sort_order',
       'p.effective_at as introduced_effective_at',

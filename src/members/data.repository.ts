@@ -98,13 +98,14 @@ export async function gatherMemberData(db: DbOrTx, memberId: string): Promise<Me
     db('consents as c')
       .join('topics as t', 't.id', 'c.topic_id')
       .join('policy_versions as p', 'p.id', 'c.policy_version_id')
+      .leftJoin('partners as pa', 'pa.id', 't.partner_id')
       .where('c.member_id', memberId)
       .orderBy([{ column: 't.sort_order' }, { column: 't.id' }])
       .select({
         topic: 't.name',
         kind: 't.kind',
         channel: 't.channel',
-        partner: 't.partner_name',
+        partner: 'pa.name',
         status: 'c.status',
         policyVersion: 'p.version',
         since: 'c.updated_at',

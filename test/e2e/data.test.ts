@@ -5,7 +5,7 @@ import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { hashToken } from '../../src/shared/secrets.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
-import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
+import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { csrfFrom, linkIn, signedInAgent } from '../helpers/session.js';
 
 const FAKE_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
@@ -53,10 +53,11 @@ beforeAll(async () => {
     channel: 'phone',
     reference: 'call ref 4711',
   });
-  const [partner] = await ctx.db('partners').insert({ name: 'Acme Books', contract_reference: 'K-1' }).returning('id');
+  const partnerId = await ensurePartner(ctx.db, 'Acme Books');
+  await ctx.db('partners').where({ id: partnerId }).update({ contract_reference: 'K-1' });
   const [disclosure] = await ctx
     .db('disclosures')
-    .insert({ partner_id: (partner as { id: number }).id, purpose: 'Posting the yearbook', legal_reference: null })
+    .insert({ partner_id: partnerId, purpose: 'Posting the yearbook', legal_reference: null })
     .returning('id');
   await ctx.db('disclosure_members').insert({ disclosure_id: (disclosure as { id: string }).id, member_id: memberId });
   await ctx.db('removal_requests').insert({ member_id: memberId, status: 'cancelled', cancelled_at: ctx.db.fn.now() });

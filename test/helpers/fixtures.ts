@@ -20,16 +20,28 @@ export async function insertPolicy(
   return (row as { id: number }).id;
 }
 
+/** The id of the partner with this name, created (without a contract) if missing. */
+export async function ensurePartner(db: DbOrTx, name: string, contract?: { reference: string; termsDate: string }): Promise<number> {
+  const found = (await db('partners').where({ name }).first('id')) as { id: number } | undefined;
+  if (found) return found.id;
+  const [row] = await db('partners')
+    .insert({ name, contract_reference: contract?.reference ?? null, terms_date: contract?.termsDate ?? null })
+    .returning('id');
+  return (row as { id: number }).id;
+}
+
 export async function insertTopic(
   db: DbOrTx,
   t: { slug: string; kind: string; policyId: number; partner?: string; defaultOptIn?: boolean },
 ): Promise<number> {
+  const needsPartner = t.kind === 'third_party_offer' || t.kind === 'partner_data_sharing';
+  const partnerId = needsPartner ? await ensurePartner(db, t.partner ?? 'Partner Ltd') : null;
   const [row] = await db('topics')
     .insert({
       slug: t.slug,
       name: t.slug,
       kind: t.kind,
-      partner_name: t.partner ?? (t.kind.includes('part') || t.kind.startsWith('third') ? 'Partner Ltd' : null),
+      partner_id: partnerId,
       default_opt_in: t.defaultOptIn ?? false,
       introduced_in_policy_version_id: t.policyId,
     })
