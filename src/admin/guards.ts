@@ -126,6 +126,10 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/outbox', roles: OVERSIGHT },
   { method: 'POST', path: '/admin/outbox/:id/retry', roles: ADMIN },
   { method: 'GET', path: '/admin/dashboard', roles: ALL },
+  // Staff accounts (src/admin/staff.routes.ts)
+  { method: 'GET', path: '/admin/staff', roles: ADMIN },
+  { method: 'POST', path: '/admin/staff', roles: ADMIN },
+  { method: 'POST', path: '/admin/staff/:id/disable', roles: ADMIN },
 ];
 
 /** The staff home page lists these areas, each only to the roles that may open it. */
@@ -140,6 +144,7 @@ export const ADMIN_AREAS: readonly { href: string; label: string; hint: string }
   { href: '/admin/audiences', label: 'Audience export', hint: 'CSV of the members opted in to a topic.' },
   { href: '/admin/outbox', label: 'E-mail outbox', hint: 'Queued, sent and failed e-mail; retry a failed one.' },
   { href: '/admin/audit', label: 'Audit log', hint: 'What staff did, newest first.' },
+  { href: '/admin/staff', label: 'Staff accounts', hint: 'Add staff, set roles, disable an account.' },
   { href: '/admin/password', label: 'Your account: password', hint: 'Change your password.' },
   { href: '/admin/totp/setup', label: 'Your account: two-factor sign-in', hint: 'Set up the code from an authenticator app.' },
 ];

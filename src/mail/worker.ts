@@ -6,6 +6,9 @@ import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';
 import { graphileLogger } from './worker-logger.js';
 import { runMaintenance } from '../shared/maintenance.js';
 
+/** Scheduled tasks (graphile-worker crontab lines: minute hour day month weekday task). */
+const CRONTAB = ['*/15 * * * * maintenance'];
+
 export interface WorkerOptions extends SendEmailDeps {
   connectionString: string;
   concurrency: number;
@@ -40,7 +43,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
   let runner: Runner;
   try {
     runner = await run({
-      crontab: '*/15 * * * * maintenance',
+      crontab: CRONTAB.join('\n'),
       pgPool: pool,
       concurrency: opts.concurrency,
       pollInterval: opts.pollInterval ?? 2000,
