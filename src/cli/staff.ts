@@ -52,11 +52,15 @@ try {
 }
 process.exit(exitCode);
 
-/** Reads a line without echoing it: readline writes nothing while the answer is typed. */
+/**
+ * Reads a line without echoing it: readline writes nothing while the answer is typed. The
+ * interface (which puts the terminal in raw mode) exists before the question is shown, so even an
+ * answer typed or pasted at once is never echoed by the terminal itself.
+ */
 function promptHidden(question: string): Promise<string> {
-  process.stdout.write(question);
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+  process.stdout.write(question);
   return new Promise((resolve) =>
     rl.question('', (answer) => {
       rl.close();
