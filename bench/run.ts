@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db.js';
 import { startEmbeddedPostgres } from '../src/embedded/postgres.js';
 import { policyNoticeEmail } from '../src/mail/builders.js';
@@ -90,6 +91,12 @@ const mailer = createMailer(smtpUrl, { devCatcher: true });
 const t1 = performance.now();
 const runner = await startWorker({
   connectionString: url,
+  config: loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: url,
+    SMTP_URL: smtpUrl,
+    SECRET_KEYS: 'bench-secret-key-0123456789abcdefghijklmnop',
+  }),
   db,
   mailer,
   mailFrom: 'bench@bench.example',

@@ -56,6 +56,7 @@ export async function startDevelopmentDatabase(config: Config, logger: Logger): 
 export function startJobRunner(rt: Runtime): Promise<Runner> {
   return startWorker({
     connectionString: rt.databaseUrl,
+    config: rt.config,
     db: rt.db,
     mailer: rt.mailer,
     mailFrom: rt.config.mailFrom,

@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import { z } from 'zod';
@@ -9,10 +10,13 @@ import type { Limit } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import {
   appendAudit,
+  claimTotpStep,
+  disableStaffUser,
   findActiveStaffUser,
   findActiveStaffUserByEmail,
   insertStaffUser,
   STAFF_ROLES,
+  staffUserExists,
   updateStaffUser,
   type StaffRow,
 } from './staff.repository.js';
@@ -71,13 +75,26 @@ export async function checkStaffPassword(
   return staff;
 }
 
-/** The second factor of a sign-in whose password was right; a wrong code is audited too. */
+const WRONG_CODE = 'That code is not right. Enter the current 6-digit code from your app.';
+export const REPLAYED_CODE = 'That code was used already. Wait for the next code in your app and enter that one.';
+
+/**
+ * The second factor of a sign-in whose password was right; a wrong code is audited too. A code
+ * is good once: its time step must be later than the last accepted one (C11), so a code seen
+ * over a shoulder or replayed from a captured request is refused even inside its 30 seconds.
+ */
 export async function checkStaffTotp(svc: ServiceContext, staffId: string, code: string): Promise<StaffRow> {
   await checkLimits(svc, [[STAFF_TOTP_PER_USER, staffId]]);
   const staff = await findActiveStaffUser(svc.db, staffId);
-  if (!staff?.totp_secret || !(await totpMatches(staff.totp_secret, code))) {
+  const secret = staff?.totp_secret ? decryptTotpSecret(staff.totp_secret, svc.config.secretKeys, staff.id) : undefined;
+  const step = secret ? await totpStep(secret, code) : undefined;
+  if (!staff || step === undefined) {
     await appendAudit(svc.db, { staffUserId: staff?.id ?? null, action: 'staff.login_failed', details: { factor: 'totp' } });
-    throw new ValidationError({ code: 'That code is not right. Enter the current 6-digit code from your app.' });
+    throw new ValidationError({ code: WRONG_CODE });
+  }
+  if (!(await claimTotpStep(svc.db, staff.id, step))) {
+    await appendAudit(svc.db, { staffUserId: staff.id, action: 'staff.login_failed', details: { factor: 'totp', reason: 'code_reused' } });
+    throw new ValidationError({ code: REPLAYED_CODE });
   }
   return staff;
 }
@@ -108,17 +125,103 @@ export async function newTotpEnrolment(email: string, secret = generateSecret())
 /** Saves the secret only once the staff user proved their app has it, so nobody is locked out. */
 export async function enableStaffTotp(svc: ServiceContext, staffId: string, secret: string, code: string): Promise<void> {
   await checkLimits(svc, [[STAFF_TOTP_PER_USER, `enrol:${staffId}`]]);
-  if (!(await totpMatches(secret, code)))
-    throw new ValidationError({ code: 'That code is not right. Enter the current 6-digit code from your app.' });
+  const step = await totpStep(secret, code);
+  if (step === undefined) throw new ValidationError({ code: WRONG_CODE });
   await inTransaction(svc.db, async (trx) => {
-    await updateStaffUser(trx, staffId, { totp_secret: secret, totp_enabled_at: new Date() });
+    // The enrolment code counts as used: it cannot sign in a second time.
+    await updateStaffUser(trx, staffId, {
+      totp_secret: encryptTotpSecret(secret, svc.config.secretKeys, staffId),
+      totp_enabled_at: new Date(),
+      totp_last_step: step,
+    });
     await appendAudit(trx, { staffUserId: staffId, action: 'staff.totp_enabled' });
   });
 }
 
-async function totpMatches(secret: string, code: string): Promise<boolean> {
-  if (!/^\d{6}$/.test(code)) return false;
+/** The RFC 6238 time step a code belongs to, or undefined when it is not a current code. */
+async function totpStep(secret: string, code: string): Promise<number | undefined> {
+  if (!/^\d{6}$/.test(code)) return undefined;
   // One step either side allows for clock drift between the server and the phone.
-  const result = await verify({ secret, token: code, epochTolerance: 30 }).catch(() => ({ valid: false }));
-  return result.valid;
+  const result = await verify({ secret, token: code, epochTolerance: 30 }).catch(() => ({ valid: false as const }));
+  return result.valid && 'timeStep' in result ? result.timeStep : undefined;
+}
+
+// TOTP secrets at rest (C11): AES-256-GCM under a key derived (HKDF-SHA256) from SECRET_KEYS, the
+// first key encrypting and every key tried when decrypting, so keys can be rotated. The staff id is
+// authenticated data: a ciphertext copied onto another account does not decrypt.
+const TOTP_FORMAT = 'v1';
+const TOTP_KEY_INFO = 'assent staff totp secret v1';
+
+function totpKey(secretKey: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secretKey, 'assent-totp', TOTP_KEY_INFO, 32));
+}
+
+export function encryptTotpSecret(secret: string, keys: readonly string[], staffId: string): string {
+  const [key] = keys;
+  if (!key) throw new Error('no secret key to encrypt the TOTP secret with');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', totpKey(key), iv);
+  cipher.setAAD(Buffer.from(staffId, 'utf8'));
+  const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return [TOTP_FORMAT, iv, body, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+}
+
+/** The clear secret, or undefined when no key opens it (a rotated-away key, a tampered value). */
+export function decryptTotpSecret(stored: string, keys: readonly string[], staffId: string): string | undefined {
+  const [format, iv, body, tag] = stored.split('.');
+  if (format !== TOTP_FORMAT || !iv || !body || !tag) return undefined;
+  for (const key of keys) {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', totpKey(key), Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(staffId, 'utf8'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      // Not this key: try the next one.
+    }
+  }
+  return undefined;
+}
+
+// Staff accounts managed by an admin (GET/POST /admin/staff).
+export const StaffAccountForm = z.object({
+  email: z.string().trim().max(254, 'Use at most 254 characters.').email('Enter an e-mail address like name@example.org.'),
+  name: z.string().trim().min(1, 'Enter the name.').max(200, 'Use at most 200 characters.'),
+  role: z.enum(STAFF_ROLES, { message: 'Choose a role.' }),
+  password: staffPassword,
+});
+
+/** An admin adds a staff account; admins among them enrol two-factor at their first sign-in. */
+export async function createStaffAccount(svc: ServiceContext, actorId: string, input: z.infer<typeof StaffAccountForm>): Promise<string> {
+  const passwordHash = await hashPassword(input.password);
+  return inTransaction(svc.db, async (trx) => {
+    let id: string;
+    try {
+      id = await insertStaffUser(trx, { email: input.email, name: input.name, role: input.role, passwordHash });
+    } catch (err) {
+      if (isDatabaseRuleViolation(err) && err.code === '23505')
+        throw new ValidationError(
+          { email: 'A staff account with that e-mail address exists.' },
+          { email: input.email, name: input.name, role: input.role },
+        );
+      throw err;
+    }
+    await appendAudit(trx, { staffUserId: actorId, action: 'staff.created', details: { staffId: id, role: input.role } });
+    return id;
+  });
+}
+
+/**
+ * Disables a staff account: it can no longer sign in, and its open sessions end at their next
+ * request (passport re-reads the account per request and drops a disabled one). Not your own.
+ */
+export async function disableStaffAccount(svc: ServiceContext, actorId: string, staffId: string): Promise<void> {
+  if (staffId === actorId) throw new ConflictError('You cannot disable your own account. Ask another admin.');
+  await inTransaction(svc.db, async (trx) => {
+    if (!(await disableStaffUser(trx, staffId))) {
+      if (!(await staffUserExists(trx, staffId))) throw new NotFoundError();
+      return; // Disabled already: nothing to do, nothing to record.
+    }
+    await appendAudit(trx, { staffUserId: actorId, action: 'staff.disabled', details: { staffId } });
+  });
 }

@@ -1,15 +1,21 @@
 import { run, type Runner, type TaskList } from 'graphile-worker';
 import pg from 'pg';
+import type { Config } from '../config.js';
+import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from '../removal/erasure.task.js';
+import { makePolicyNoticeBatchTask, POLICY_NOTICE_BATCH_TASK } from '../policies/fanout.js';
 import type { Logger } from '../shared/logger.js';
+import { makeServiceContext } from '../shared/service-context.js';
 import { SEND_EMAIL_TASK } from './outbox.js';
 import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';
 import { graphileLogger } from './worker-logger.js';
 import { runMaintenance } from '../shared/maintenance.js';
 
 /** Scheduled tasks (graphile-worker crontab lines: minute hour day month weekday task). */
-const CRONTAB = ['*/15 * * * * maintenance'];
+const CRONTAB = ['*/15 * * * * maintenance', `7 * * * * ${CARRY_OUT_REMOVALS_TASK}`];
 
-export interface WorkerOptions extends SendEmailDeps {
+export interface WorkerOptions extends Omit<SendEmailDeps, 'secretKeys'> {
+  /** For the scheduled tasks that act as a service (carrying out removals) and the suppression check. */
+  config: Config;
   connectionString: string;
   concurrency: number;
   logger: Logger;
@@ -24,7 +30,9 @@ export interface WorkerOptions extends SendEmailDeps {
  */
 export async function startWorker(opts: WorkerOptions): Promise<Runner> {
   const taskList: TaskList = {
-    [SEND_EMAIL_TASK]: makeSendEmailTask(opts),
+    [SEND_EMAIL_TASK]: makeSendEmailTask({ ...opts, secretKeys: opts.config.secretKeys }),
+    [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(makeServiceContext(opts.config, opts.db), opts.logger),
+    [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(makeServiceContext(opts.config, opts.db)),
     maintenance: async () => {
       await runMaintenance(opts.db);
     },
@@ -60,7 +68,20 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
     async stop(reason?: string) {
       stopping = true;
       await runner.stop(reason);
+      await settled(pool);
       await pool.end();
     },
   };
+}
+
+/**
+ * graphile-worker records a finished job without awaiting it, so runner.stop() can resolve while
+ * that write still waits for or holds a connection. Ending the pool then would drop the write and
+ * leave the job locked (for hours) though its work is done. Wait until every client is back.
+ */
+async function settled(pool: pg.Pool, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((pool.waitingCount > 0 || pool.idleCount < pool.totalCount) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

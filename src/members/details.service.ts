@@ -13,6 +13,7 @@ import {
   type DetailsChange,
   type DetailsField,
 } from './details.emails.js';
+import { clearUndeliverable } from '../removal/erasure.repository.js';
 import { lockActiveMember, revokeMemberTokens, setMemberEmail } from './details.repository.js';
 import type { ChangeEmailCommand, UpdateDetailsCommand } from './details.schemas.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
@@ -134,6 +135,8 @@ export async function confirmEmailChange(svc: ServiceContext, token: unknown): P
     if ((await emailInUse(trx, newEmail)) || !(await setMemberEmail(trx, member.id, newEmail))) {
       throw new ConflictError(TAKEN_MEANWHILE, 'members_email_key');
     }
+    // A verified new address has not bounced (C12): the undeliverable mark belonged to the old one.
+    await clearUndeliverable(trx, member.id);
     await queueMail(
       trx,
       svc,

@@ -8,6 +8,7 @@ import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js
 import type { Limit } from '../shared/rate-limit.js';
 import { hashToken, isWellFormedSecret, newSecretToken } from '../shared/secrets.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { unsuppressAddress } from '../shared/suppression.js';
 import type { JoinRequest } from './join.schemas.js';
 import { findLivePendingSignup, replacePendingSignup, takePendingSignup, type PendingSignupRow } from './join.repository.js';
 import { emailInUse, findActiveMemberByEmail, insertActiveMember } from './members.repository.js';
@@ -22,6 +23,11 @@ export type JoinInput = z.infer<ReturnType<typeof JoinRequest>>;
  * address gets the same answer on the page, and its owner an e-mail with their link instead
  * (no enumeration). Consents take effect only on confirmation, under the policy version the
  * visitor saw (C8).
+ *
+ * An erased (suppressed, C6) address is treated like any new one: the same page, and only the
+ * double opt-in confirmation mail, the one kind the send task lets through to a suppressed address.
+ * Nothing else reaches it unless its owner confirms. The app has no import path; one that is added
+ * must check isSuppressed (src/shared/suppression.ts) for every address and leave suppressed ones out.
  */
 export async function requestJoin(svc: ServiceContext, input: JoinInput, network: string): Promise<void> {
   await checkLimits(svc, [
@@ -108,6 +114,8 @@ export async function confirmJoin(svc: ServiceContext, token: string): Promise<{
       );
     const existing = await findActiveMemberByEmail(trx, pending.email);
     if (existing) return { memberId: existing.id, alreadyMember: true };
+    // The owner confirmed the address afresh (C6, C15): it is no longer suppressed.
+    await unsuppressAddress(trx, pending.email, svc.config.secretKeys);
     const memberId = await insertActiveMember(trx, {
       email: pending.email,
       name: pending.name,

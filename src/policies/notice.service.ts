@@ -2,23 +2,28 @@ import type { Knex } from 'knex';
 import { policyNoticeEmail } from '../mail/builders.js';
 import { findActiveMember } from '../members/members.repository.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { isSuppressed } from '../shared/suppression.js';
 import type { PolicyVersionRow } from './policies.repository.js';
 
 /**
  * C7: queues the notice of an upcoming policy version to one member, with their manage link
- * (to choose a new use, C8) and their unsubscribe link (it is bulk mail, C4). The staff
- * publishing screen fans this out in batches; it returns false for a member without a
- * deliverable address.
+ * (to choose a new use, C8) and their unsubscribe link (it is bulk mail, C4). The publishing
+ * fan-out (fanout.ts) calls it once per member. A member without a deliverable address (not
+ * active, no e-mail, marked undeliverable, or on the suppression list, C6/C12) gets nothing:
+ * the answer is then null, otherwise the id of the queued message.
  */
 export async function queuePolicyNotice(
   trx: Knex.Transaction,
   svc: ServiceContext,
   memberId: string,
   policy: PolicyVersionRow,
-): Promise<boolean> {
+): Promise<string | null> {
   const member = await findActiveMember(trx, memberId);
-  if (!member?.email || !policy.effective_at) return false;
-  await queueMail(
+  if (!member?.email || !policy.effective_at) return null;
+  // The row is read whole; the bounce flag came with a later migration than MemberRow's fields.
+  const undeliverable = (member as { email_undeliverable_at?: Date | null }).email_undeliverable_at;
+  if (undeliverable || (await isSuppressed(trx, member.email, svc.config.secretKeys))) return null;
+  return queueMail(
     trx,
     svc,
     policyNoticeEmail(svc.mail, {
@@ -34,5 +39,4 @@ export async function queuePolicyNotice(
       unsubscribe: svc.links.unsubscribe(memberId, 'all'),
     }),
   );
-  return true;
 }

@@ -44,3 +44,47 @@ export async function findPublishedPolicy(db: DbOrTx, version: string): Promise<
     .where('published_at', '<=', db.fn.now())
     .first();
 }
+
+/** Every version, drafts included, newest first: the staff list. */
+export async function listAllPolicies(db: DbOrTx): Promise<PolicyVersionRow[]> {
+  return db<PolicyVersionRow>('policy_versions').orderBy([
+    { column: 'created_at', order: 'desc' },
+    { column: 'id', order: 'desc' },
+  ]);
+}
+
+export async function findPolicyById(db: DbOrTx, id: number): Promise<PolicyVersionRow | undefined> {
+  return db<PolicyVersionRow>('policy_versions').where({ id }).first();
+}
+
+export interface PolicyDraft {
+  version: string;
+  title: string;
+  summary: string;
+  body: string;
+  introduces_new_use: boolean;
+}
+
+export async function insertPolicyDraft(db: DbOrTx, draft: PolicyDraft): Promise<PolicyVersionRow> {
+  const [row] = await db<PolicyVersionRow>('policy_versions').insert(draft).returning('*');
+  return row as PolicyVersionRow;
+}
+
+/** Changes a draft; a published version is not touched (and the database would refuse). */
+export async function updatePolicyDraft(db: DbOrTx, id: number, draft: PolicyDraft): Promise<PolicyVersionRow | undefined> {
+  const [row] = await db<PolicyVersionRow>('policy_versions').where({ id }).whereNull('published_at').update(draft).returning('*');
+  return row as PolicyVersionRow | undefined;
+}
+
+/**
+ * Publishes a draft now, to take effect at effectiveAt. The database checks the seven days'
+ * notice against its own clock (C7); a version already published is left alone.
+ */
+export async function markPolicyPublished(db: DbOrTx, id: number, effectiveAt: Date): Promise<PolicyVersionRow | undefined> {
+  const [row] = await db<PolicyVersionRow>('policy_versions')
+    .where({ id })
+    .whereNull('published_at')
+    .update({ published_at: db.fn.now() as unknown as Date, effective_at: effectiveAt })
+    .returning('*');
+  return row as PolicyVersionRow | undefined;
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { readFileSync } from 'node:fs';
+import { insertStaffUser } from '../../src/admin/staff.repository.js';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { hashToken } from '../../src/shared/secrets.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
@@ -54,10 +55,11 @@ beforeAll(async () => {
     reference: 'call ref 4711',
   });
   const partnerId = await ensurePartner(ctx.db, 'Acme Books');
-  await ctx.db('partners').where({ id: partnerId }).update({ contract_reference: 'K-1' });
+  await ctx.db('partners').where({ id: partnerId }).update({ contract_reference: 'K-1', terms_date: '2026-01-01' });
+  const staffUserId = await insertStaffUser(ctx.db, { email: 'clerk@example.org', name: 'Clerk', role: 'admin', passwordHash: FAKE_HASH });
   const [disclosure] = await ctx
     .db('disclosures')
-    .insert({ partner_id: partnerId, purpose: 'Posting the yearbook', legal_reference: null })
+    .insert({ partner_id: partnerId, purpose: 'Posting the yearbook', legal_reference: null, staff_user_id: staffUserId })
     .returning('id');
   await ctx.db('disclosure_members').insert({ disclosure_id: (disclosure as { id: string }).id, member_id: memberId });
   await ctx.db('removal_requests').insert({ member_id: memberId, status: 'cancelled', cancelled_at: ctx.db.fn.now() });

@@ -75,6 +75,7 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
     async startWorker() {
       runner = await startWorker({
         connectionString: database.url,
+        config,
         db: database.db,
         mailer,
         mailFrom: config.mailFrom,

@@ -1,21 +1,46 @@
 import { generate } from 'otplib';
 import request from 'supertest';
 import { insertStaffUser, type StaffRole } from '../../src/admin/staff.repository.js';
+import { decryptTotpSecret, encryptTotpSecret } from '../../src/admin/staff.service.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import type { TestContext } from './app.js';
 import { csrfFrom } from './session.js';
 
 export type Agent = ReturnType<typeof request.agent>;
 export const STAFF_PASSWORD = 'correct horse battery staple';
-/** The TOTP secret given to admins made here (admins must have two-factor on). */
+/** The TOTP secret given to admins made here (admins must have two-factor on). Stored encrypted. */
 export const STAFF_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+const TOTP_PERIOD_S = 30;
 
 /** Creates a staff user; admins get TOTP enrolled, as they must have it. Returns the id. */
 export async function createStaff(ctx: TestContext, email: string, role: StaffRole, name = `Staff ${role}`): Promise<string> {
   const id = await insertStaffUser(ctx.db, { email, name, role, passwordHash: await hashPassword(STAFF_PASSWORD) });
   if (role === 'admin')
-    await ctx.db('staff_users').where({ id }).update({ totp_secret: STAFF_TOTP_SECRET, totp_enabled_at: ctx.db.fn.now() });
+    await ctx
+      .db('staff_users')
+      .where({ id })
+      .update({ totp_secret: encryptTotpSecret(STAFF_TOTP_SECRET, ctx.config.secretKeys, id), totp_enabled_at: ctx.db.fn.now() });
   return id;
+}
+
+/**
+ * A TOTP code for a time step the server has not accepted yet. A code is good once (C11), and the
+ * server allows one step of clock drift either side, so up to three sign-ins of one account fit in
+ * a 30-second window (previous, current and next step's codes); a further one waits for the clock.
+ */
+export async function freshTotpCode(ctx: TestContext, staffId: string, secret = STAFF_TOTP_SECRET): Promise<string> {
+  for (;;) {
+    const row = (await ctx.db('staff_users').where({ id: staffId }).first('totp_last_step')) as { totp_last_step: number | null };
+    const last = row.totp_last_step === null ? -1 : Number(row.totp_last_step);
+    const now = Date.now() / 1000;
+    const current = Math.floor(now / TOTP_PERIOD_S);
+    // The lowest usable step first, so three sign-ins fit in one window; the previous step only
+    // well before the boundary, where it could fall out of the window before the server checks it.
+    const safeToLookBack = (current + 1) * TOTP_PERIOD_S - now > 5;
+    const step = [...(safeToLookBack ? [current - 1] : []), current, current + 1].find((s) => s > last);
+    if (step !== undefined) return generate({ secret, epoch: step * TOTP_PERIOD_S + 1 });
+    await new Promise((resolve) => setTimeout(resolve, ((current + 1) * TOTP_PERIOD_S - now) * 1000 + 50));
+  }
 }
 
 /** A supertest agent signed in through the real staff pages (password, then TOTP when enrolled). */
@@ -24,12 +49,14 @@ export async function staffAgent(ctx: TestContext, email: string): Promise<Agent
   const _csrf = await csrfFrom(agent, '/admin/login');
   const res = await agent.post('/admin/login').type('form').send({ _csrf, email, password: STAFF_PASSWORD });
   if (res.headers.location === '/admin/login/totp') {
-    const row = (await ctx.db('staff_users').where({ email }).first('totp_secret')) as { totp_secret: string };
+    const row = (await ctx.db('staff_users').where({ email }).first('id', 'totp_secret')) as { id: string; totp_secret: string };
+    const secret = decryptTotpSecret(row.totp_secret, ctx.config.secretKeys, row.id);
+    if (!secret) throw new Error(`the TOTP secret of ${email} does not decrypt`);
     const token = await csrfFrom(agent, '/admin/login/totp');
     const done = await agent
       .post('/admin/login/totp')
       .type('form')
-      .send({ _csrf: token, code: await generate({ secret: row.totp_secret }) });
+      .send({ _csrf: token, code: await freshTotpCode(ctx, row.id, secret) });
     if (done.headers.location !== '/admin') throw new Error(`TOTP sign-in failed for ${email}: ${done.status}`);
   } else if (res.headers.location !== '/admin') throw new Error(`staff sign-in failed for ${email}: ${res.status}`);
   return agent;

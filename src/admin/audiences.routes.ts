@@ -1,0 +1,47 @@
+import { Router } from 'express';
+import { streamCsv } from '../exports/csv.js';
+import { NotFoundError } from '../shared/errors.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { audienceRowsQuery, audienceTopics, findCurrentTopic } from './audiences.repository.js';
+import { guardFor } from './guards.js';
+import { appendAudit } from './staff.repository.js';
+
+function topicId(raw: string): number {
+  const id = /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!(id <= 2147483647)) throw new NotFoundError('There is no such current topic.');
+  return id;
+}
+
+/** C12: audience lists hold only members opted in to the topic with a deliverable, unsuppressed address. */
+export function audiencesAdminRouter(svc: ServiceContext): Router {
+  const router = Router();
+
+  router.get('/admin/audiences', guardFor('GET', '/admin/audiences'), async (_req, res) => {
+    res.render('admin/audiences/index', { title: 'Audience export', topics: await audienceTopics(svc.db, svc.config.secretKeys) });
+  });
+
+  /**
+   * The audit entry is written when the stream ends, because only then is the row count known; a
+   * download the client broke off is logged too, with the rows sent so far and completed: false.
+   */
+  router.get('/admin/audiences/:id/csv', guardFor('GET', '/admin/audiences/:id/csv'), async (req, res) => {
+    const topic = await findCurrentTopic(svc.db, topicId(String(req.params.id)));
+    if (!topic) throw new NotFoundError('There is no such current topic.');
+    const result = await streamCsv(req, res, audienceRowsQuery(svc.db, topic.id, svc.config.secretKeys), {
+      filename: `audience-${topic.slug}-${new Date().toISOString().slice(0, 10)}.csv`,
+      columns: [
+        { key: 'member_id', header: 'member_id' },
+        { key: 'email', header: 'email' },
+        { key: 'name', header: 'name' },
+      ],
+    });
+    if (req.method === 'HEAD') return;
+    await appendAudit(svc.db, {
+      staffUserId: req.user!.id,
+      action: 'audience.exported',
+      details: { topicId: topic.id, rows: result.rows, completed: result.completed },
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,96 @@
+import type { DbOrTx } from '../db.js';
+
+/** Figures per topic: how many members are opted in or out, and how many sign-ups wait to confirm it. */
+export interface TopicFigures {
+  id: number;
+  name: string;
+  kind: string;
+  channel: string;
+  retired: boolean;
+  opted_in: number;
+  opted_out: number;
+  pending: number;
+}
+
+/** Figures for one ISO week (Monday to Sunday, UTC). */
+export interface WeekFigures {
+  /** ISO week, e.g. 2026-W47. */
+  label: string;
+  /** The Monday it starts, YYYY-MM-DD. */
+  starts: string;
+  signups: number;
+  removals_requested: number;
+  removals_completed: number;
+}
+
+export const DASHBOARD_WEEKS = 12;
+
+/**
+ * Counts per topic (C10: aggregates only, nothing per person). Erased members are left out of
+ * the consent counts; "pending" counts the unexpired sign-ups awaiting confirmation that ticked
+ * the topic (C15): they are not members yet.
+ */
+export async function topicFigures(db: DbOrTx): Promise<TopicFigures[]> {
+  const { rows } = await db.raw<{ rows: TopicFigures[] }>(`
+    SELECT t.id, t.name, t.kind, t.channel, t.retired_at IS NOT NULL AS retired,
+           COALESCE(c.opted_in, 0)::int AS opted_in,
+           COALESCE(c.opted_out, 0)::int AS opted_out,
+           COALESCE(p.pending, 0)::int AS pending
+      FROM topics t
+      LEFT JOIN (
+        SELECT c.topic_id,
+               count(*) FILTER (WHERE c.status = 'opted_in') AS opted_in,
+               count(*) FILTER (WHERE c.status = 'opted_out') AS opted_out
+          FROM consents c JOIN members m ON m.id = c.member_id
+         WHERE m.status <> 'erased'
+         GROUP BY c.topic_id
+      ) c ON c.topic_id = t.id
+      LEFT JOIN (
+        SELECT tid AS topic_id, count(DISTINCT s.id) AS pending
+          FROM pending_signups s, unnest(s.topic_ids) AS tid
+         WHERE s.expires_at > now()
+         GROUP BY tid
+      ) p ON p.topic_id = t.id
+     ORDER BY t.retired_at IS NOT NULL, t.sort_order, t.name, t.id
+  `);
+  return rows;
+}
+
+/**
+ * Sign-ups (members confirmed) and removal requests (made, and carried out) per ISO week for the
+ * last DASHBOARD_WEEKS weeks, this week included, newest first; a week without any shows zeros.
+ */
+export async function weeklyFigures(db: DbOrTx, weeks = DASHBOARD_WEEKS): Promise<WeekFigures[]> {
+  const { rows } = await db.raw<{ rows: WeekFigures[] }>(
+    `
+    WITH weeks AS (
+      SELECT w AS week, w AT TIME ZONE 'UTC' AS starts_at, (w + interval '1 week') AT TIME ZONE 'UTC' AS ends_at
+        FROM generate_series(
+          date_trunc('week', timezone('UTC', now())) - make_interval(weeks => ?::int - 1),
+          date_trunc('week', timezone('UTC', now())),
+          interval '1 week'
+        ) AS w
+    )
+    SELECT to_char(w.week, 'IYYY-"W"IW') AS label,
+           to_char(w.week, 'YYYY-MM-DD') AS starts,
+           (SELECT count(*) FROM members m
+             WHERE m.confirmed_at >= w.starts_at AND m.confirmed_at < w.ends_at)::int AS signups,
+           (SELECT count(*) FROM removal_requests r
+             WHERE r.requested_at >= w.starts_at AND r.requested_at < w.ends_at)::int AS removals_requested,
+           (SELECT count(*) FROM removal_requests r
+             WHERE r.status = 'completed' AND r.completed_at >= w.starts_at AND r.completed_at < w.ends_at)::int AS removals_completed
+      FROM weeks w
+     ORDER BY w.week DESC
+  `,
+    [weeks],
+  );
+  return rows;
+}
+
+/** Members by status, for the totals line. */
+export async function memberTotals(db: DbOrTx): Promise<{ active: number; erased: number }> {
+  const { rows } = await db.raw<{ rows: { active: number; erased: number }[] }>(`
+    SELECT count(*) FILTER (WHERE status = 'active')::int AS active, count(*) FILTER (WHERE status = 'erased')::int AS erased FROM members
+  `);
+  return rows[0] ?? { active: 0, erased: 0 };
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { topicIds } from '../consent/consent.schemas.js';
+
+export const MEMBERS_PAGE_SIZE = 25;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A member id from a URL; anything else is simply not a member (404), never a database error. */
+export function isMemberId(id: unknown): id is string {
+  return typeof id === 'string' && UUID.test(id);
+}
+
+export const MemberSearch = z.object({
+  q: z.string({ message: 'Enter the text to search for once.' }).trim().max(200, 'Search text can be at most 200 characters.').default(''),
+  page: z.coerce.number().int().min(1).max(100000).catch(1),
+});
+
+/** A change that reached staff by phone, post or e-mail, recorded on the member's behalf (C3). */
+export const StaffRecordChange = z.object({
+  topics: topicIds,
+  channel: z.enum(['phone', 'post', 'email'], { message: 'Choose how the request reached us: phone, post or e-mail.' }),
+  note: z
+    .string({ message: 'Write a note about the request.' })
+    .trim()
+    .min(1, 'Write a note about the request.')
+    .max(2000, 'The note can be at most 2000 characters.'),
+  reference: z
+    .string({ message: 'The request reference must be text.' })
+    .trim()
+    .max(200, 'The request reference can be at most 200 characters.')
+    .optional()
+    .transform((v) => v || null),
+});
+export type StaffRecordChange = z.infer<typeof StaffRecordChange>;

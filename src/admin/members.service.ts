@@ -1,0 +1,73 @@
+import type { Knex } from 'knex';
+import { currentConsents, listOfferedTopics } from '../consent/consent.repository.js';
+import { setPreferences, type ConsentChange } from '../consent/consent.service.js';
+import { inTransaction } from '../db.js';
+import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { insertStaffChangeNote, type MemberStatus } from './members.repository.js';
+import type { StaffRecordChange } from './members.schemas.js';
+import { appendAudit } from './staff.repository.js';
+
+const NOT_OFFERED = 'One of the choices is not a topic we offer. Please reload the page and try again.';
+const NEEDS_REFERENCE =
+  "An opt-in to a partner offer or to sharing data with a partner needs the member's own request: give the letter date, call reference or e-mail subject.";
+
+/** Only a confirmed, not erased member can have choices changed on their behalf. */
+export function assertChangeable(status: MemberStatus): void {
+  if (status === 'pending')
+    throw new AppError('This member has not confirmed their sign-up yet, so their choices cannot be changed.', 409, 'member_pending');
+  if (status === 'erased') throw new AppError("This member's data was erased; there is nothing left to change.", 409, 'member_erased');
+}
+
+async function lockMemberStatus(trx: Knex.Transaction, memberId: string): Promise<MemberStatus> {
+  const row = (await trx('members').where({ id: memberId }).forUpdate().first('status')) as { status: MemberStatus } | undefined;
+  if (!row) throw new NotFoundError('We could not find that member.');
+  return row.status;
+}
+
+/**
+ * A change that reached staff by phone, post or e-mail (C3). The ledger events (source 'staff',
+ * the channel, the member's request reference), the confirmation e-mail (C14), the free-text note
+ * (kept outside the ledger so erasure can delete it) and the audit entry commit together, or none
+ * does. An opt-in to a third-party offer or partner data sharing needs the member's own request
+ * as reference (C1; the database refuses it too). Nothing changed: nothing is stored or sent.
+ */
+export async function recordChangeOnBehalf(
+  svc: ServiceContext,
+  staffUserId: string,
+  memberId: string,
+  change: StaffRecordChange,
+): Promise<ConsentChange[]> {
+  return inTransaction(svc.db, async (trx) => {
+    assertChangeable(await lockMemberStatus(trx, memberId));
+    const [topics, consents] = await Promise.all([listOfferedTopics(trx), currentConsents(trx, memberId)]);
+    const byId = new Map(topics.map((t) => [t.id, t]));
+    if (change.topics.some((id) => !byId.has(id))) throw new ValidationError({ topics: NOT_OFFERED });
+    const needsReference = change.topics.some((id) => {
+      const kind = byId.get(id)!.kind;
+      return (kind === 'third_party_offer' || kind === 'partner_data_sharing') && consents.get(id)?.status !== 'opted_in';
+    });
+    if (needsReference && !change.reference) throw new ValidationError({ reference: NEEDS_REFERENCE });
+
+    const changes = await setPreferences(
+      svc,
+      { memberId, optedIn: change.topics, source: 'staff', channel: change.channel, reference: change.reference },
+      trx,
+    );
+    if (changes.length === 0) return changes;
+    const noteId = await insertStaffChangeNote(trx, {
+      memberId,
+      staffUserId,
+      channel: change.channel,
+      note: change.note,
+      reference: change.reference,
+    });
+    await appendAudit(trx, {
+      staffUserId,
+      action: 'member.changed_on_behalf',
+      memberId,
+      details: { topicIds: changes.map((c) => c.topic.id), channel: change.channel, noteId },
+    });
+    return changes;
+  });
+}

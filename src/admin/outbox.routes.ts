@@ -1,0 +1,57 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { NotFoundError } from '../shared/errors.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { ADMIN_ROUTES, guardFor } from './guards.js';
+import { countOutboxByStatus, EMAIL_STATUSES, listOutbox } from './outbox.repository.js';
+import { retryFailedEmail } from './outbox.service.js';
+
+const OUTBOX_PAGE_SIZE = 50;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RETRY_ROLES = ADMIN_ROUTES.find((r) => r.method === 'POST' && r.path === '/admin/outbox/:id/retry')!.roles;
+
+// An unknown status or page is not an error worth a page of its own: it shows every message, page 1.
+const OutboxQuery = z.object({
+  status: z
+    .enum(EMAIL_STATUSES as [string, ...string[]])
+    .optional()
+    .catch(undefined),
+  page: z.coerce.number().int().min(1).max(100000).catch(1),
+});
+
+/** The e-mail outbox (C11 oversight): what was queued, sent, failed or cancelled, and why. */
+export function outboxAdminRouter(svc: ServiceContext): Router {
+  const router = Router();
+
+  router.get('/admin/outbox', guardFor('GET', '/admin/outbox'), async (req, res) => {
+    const { status, page } = OutboxQuery.parse(req.query);
+    const filter = status as (typeof EMAIL_STATUSES)[number] | undefined;
+    const [rows, counts] = await Promise.all([
+      listOutbox(svc.db, { status: filter, limit: OUTBOX_PAGE_SIZE + 1, offset: (page - 1) * OUTBOX_PAGE_SIZE }),
+      countOutboxByStatus(svc.db),
+    ]);
+    const pageHref = (n: number) =>
+      `/admin/outbox?${new URLSearchParams([...(filter ? [['status', filter]] : []), ['page', String(n)]]).toString()}`;
+    res.render('admin/outbox/index', {
+      title: 'E-mail outbox',
+      messages: rows.slice(0, OUTBOX_PAGE_SIZE),
+      statuses: EMAIL_STATUSES,
+      counts,
+      status: filter ?? '',
+      page,
+      prevHref: page > 1 ? pageHref(page - 1) : undefined,
+      nextHref: rows.length > OUTBOX_PAGE_SIZE ? pageHref(page + 1) : undefined,
+      canRetry: RETRY_ROLES.includes(req.user!.role!),
+      retried: 'retried' in req.query,
+    });
+  });
+
+  router.post('/admin/outbox/:id/retry', guardFor('POST', '/admin/outbox/:id/retry'), async (req, res) => {
+    const id = String(req.params.id);
+    if (!UUID.test(id)) throw new NotFoundError('We could not find that message.');
+    await retryFailedEmail(svc, req.user!.id, id.toLowerCase());
+    res.redirect(303, '/admin/outbox?status=queued&retried');
+  });
+
+  return router;
+}

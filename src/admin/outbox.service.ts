@@ -1,0 +1,30 @@
+import { inTransaction } from '../db.js';
+import { SEND_EMAIL_TASK } from '../mail/outbox.js';
+import { ConflictError, NotFoundError } from '../shared/errors.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { emailMessageExists, requeueFailed } from './outbox.repository.js';
+import { appendAudit } from './staff.repository.js';
+
+/**
+ * An admin retries a message that failed for good: it goes back to queued and gets a send job
+ * again, both in one transaction with the audit entry. It is still sent at most once: only a
+ * failed message can be requeued (checked in the UPDATE, so two retries cannot both win), the job
+ * key is the message's, so there is never a second job for it, and the send task leaves alone any
+ * message that is no longer queued. The last error stays visible until the new attempt replaces it.
+ */
+export async function retryFailedEmail(svc: ServiceContext, staffUserId: string, emailId: string): Promise<void> {
+  await inTransaction(svc.db, async (trx) => {
+    const row = await requeueFailed(trx, emailId);
+    if (!row) {
+      if (!(await emailMessageExists(trx, emailId))) throw new NotFoundError('We could not find that message.');
+      throw new ConflictError('Only a failed message can be retried. This one is queued, sent or cancelled.');
+    }
+    await trx.raw(`SELECT graphile_worker.add_job(?, json_build_object('id', ?::text), max_attempts => ?, job_key => ?)`, [
+      SEND_EMAIL_TASK,
+      row.id,
+      svc.outbox.maxAttempts,
+      `email:${row.id}`,
+    ]);
+    await appendAudit(trx, { staffUserId, action: 'email.retried', memberId: row.member_id, details: { emailId: row.id } });
+  });
+}

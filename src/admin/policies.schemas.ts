@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/** A ticked checkbox posts "yes"; an unticked one posts nothing. */
+export const checkbox = z
+  .unknown()
+  .optional()
+  .transform((v) => v === 'yes');
+
+/** Staff write or correct a draft version (never a published one). */
+export const PolicyDraftForm = z.object({
+  version: z
+    .string({ message: 'Enter a version label, such as 2.1.' })
+    .trim()
+    .min(1, 'Enter a version label, such as 2.1.')
+    .max(20, 'Use at most 20 characters for the version label.')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'Use letters, digits, dots and dashes only, such as 2.1.'),
+  title: z.string({ message: 'Enter a title.' }).trim().min(1, 'Enter a title.').max(200, 'Use at most 200 characters for the title.'),
+  summary: z.string().trim().max(2000, 'Keep the summary under 2,000 characters.').optional().default(''),
+  body: z
+    .string({ message: 'Enter the text of the policy.' })
+    .trim()
+    .min(1, 'Enter the text of the policy.')
+    .max(30000, 'The text is too long (at most 30,000 characters).'),
+  introduces_new_use: checkbox,
+});
+export type PolicyDraftInput = z.infer<typeof PolicyDraftForm>;
+
+const LOCAL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+/** The effective time, entered in UTC (an HTML datetime-local value). */
+export const PublishForm = z.object({
+  effective_at: z
+    .string({ message: 'Enter the date and time the version takes effect.' })
+    .trim()
+    .regex(LOCAL_DATETIME, 'Enter the date and time the version takes effect, such as 2026-12-01T00:00.')
+    .transform((v, ctx) => {
+      const [, y, mo, d, h, mi, s] = LOCAL_DATETIME.exec(v)!;
+      const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0)));
+      const real =
+        date.getUTCFullYear() === Number(y) &&
+        date.getUTCMonth() === Number(mo) - 1 &&
+        date.getUTCDate() === Number(d) &&
+        date.getUTCHours() === Number(h) &&
+        date.getUTCMinutes() === Number(mi);
+      if (!real) {
+        ctx.addIssue({ code: 'custom', message: 'That is not a real date and time.' });
+        return z.NEVER;
+      }
+      return date;
+    }),
+});
+
+/** A numeric id from a URL: anything else is a page that does not exist. */
+export function parseNumericId(raw: unknown): number | undefined {
+  const s = String(raw);
+  if (!/^[1-9]\d{0,8}$/.test(s)) return undefined;
+  return Number(s);
+}

@@ -1,0 +1,116 @@
+import { inTransaction } from '../db.js';
+import { startNoticeFanout } from '../policies/fanout.js';
+import {
+  findPolicyById,
+  insertPolicyDraft,
+  markPolicyPublished,
+  updatePolicyDraft,
+  type PolicyVersionRow,
+} from '../policies/policies.repository.js';
+import { ConflictError, isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import type { PolicyDraftInput } from './policies.schemas.js';
+import { appendAudit } from './staff.repository.js';
+
+/** C7: the least notice between publication and effect. The database checks the same. */
+export const NOTICE_DAYS = 7;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const PUBLISHED_REFUSAL = 'This version is published: it can no longer be changed. Write a new version instead.';
+
+function draftRow(input: PolicyDraftInput) {
+  return {
+    version: input.version,
+    title: input.title,
+    summary: input.summary,
+    body: input.body,
+    introduces_new_use: input.introduces_new_use,
+  };
+}
+
+function formValues(input: PolicyDraftInput): Record<string, unknown> {
+  return { ...input, introduces_new_use: input.introduces_new_use ? 'yes' : undefined };
+}
+
+/** A second version with the same label is a field error, not a 500. */
+function versionTaken(err: unknown, input: PolicyDraftInput): never {
+  if (isDatabaseRuleViolation(err) && err.code === '23505')
+    throw new ValidationError({ version: 'There is already a version with this label. Choose another.' }, formValues(input));
+  throw err;
+}
+
+export async function createPolicyDraft(svc: ServiceContext, staffUserId: string, input: PolicyDraftInput): Promise<PolicyVersionRow> {
+  return inTransaction(svc.db, async (trx) => {
+    const row = await insertPolicyDraft(trx, draftRow(input)).catch((err: unknown) => versionTaken(err, input));
+    await appendAudit(trx, { staffUserId, action: 'policy.created', details: { policyVersionId: row.id, version: row.version } });
+    return row;
+  });
+}
+
+export async function findEditableDraft(svc: ServiceContext, id: number): Promise<PolicyVersionRow> {
+  const policy = await findPolicyById(svc.db, id);
+  if (!policy) throw new NotFoundError('There is no policy version with that number.');
+  if (policy.published_at) throw new ConflictError(PUBLISHED_REFUSAL);
+  return policy;
+}
+
+export async function updateDraft(
+  svc: ServiceContext,
+  staffUserId: string,
+  id: number,
+  input: PolicyDraftInput,
+): Promise<PolicyVersionRow> {
+  return inTransaction(svc.db, async (trx) => {
+    const policy = await findPolicyById(trx, id);
+    if (!policy) throw new NotFoundError('There is no policy version with that number.');
+    if (policy.published_at) throw new ConflictError(PUBLISHED_REFUSAL);
+    const row = await updatePolicyDraft(trx, id, draftRow(input)).catch((err: unknown) => versionTaken(err, input));
+    if (!row) throw new ConflictError(PUBLISHED_REFUSAL);
+    await appendAudit(trx, { staffUserId, action: 'policy.updated', details: { policyVersionId: id, version: row.version } });
+    return row;
+  });
+}
+
+export function earliestEffective(now = new Date()): Date {
+  return new Date(now.getTime() + NOTICE_DAYS * DAY_MS);
+}
+
+/**
+ * C7: publishes a draft now with an effective time at least seven days away, and starts the
+ * notice fan-out in the same transaction: the version is public exactly when its notices are
+ * on their way. The seven days are checked here for a friendly message and by the database's
+ * check constraint against its own clock, whichever is stricter.
+ */
+export async function publishPolicy(
+  svc: ServiceContext,
+  staffUserId: string,
+  id: number,
+  effectiveAt: Date,
+  opts: { batchSize?: number } = {},
+): Promise<PolicyVersionRow> {
+  const tooSoon = () =>
+    new ValidationError(
+      {
+        effective_at: `The new version must take effect at least ${NOTICE_DAYS} days after publication (after ${earliestEffective().toISOString().slice(0, 16).replace('T', ' ')} UTC).`,
+      },
+      { effective_at: effectiveAt.toISOString().slice(0, 16) },
+    );
+  if (effectiveAt.getTime() < earliestEffective().getTime()) throw tooSoon();
+  return inTransaction(svc.db, async (trx) => {
+    const policy = await findPolicyById(trx, id);
+    if (!policy) throw new NotFoundError('There is no policy version with that number.');
+    if (policy.published_at) throw new ConflictError('This version is already published.');
+    const published = await markPolicyPublished(trx, id, effectiveAt).catch((err: unknown) => {
+      if (isDatabaseRuleViolation(err) && err.constraint === 'policy_versions_seven_days_notice') throw tooSoon();
+      throw err;
+    });
+    if (!published) throw new ConflictError('This version is already published.');
+    const membersToNotify = await startNoticeFanout(trx, id, opts.batchSize);
+    await appendAudit(trx, {
+      staffUserId,
+      action: 'policy.published',
+      details: { policyVersionId: id, version: published.version, effectiveAt: effectiveAt.toISOString(), membersToNotify },
+    });
+    return published;
+  });
+}

@@ -1,0 +1,107 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { isUuid } from '../removal/erasure.repository.js';
+import {
+  carryOutRemovalNow,
+  completeFollowUp,
+  followUpLists,
+  holdRemoval,
+  releaseRemoval,
+  removalQueue,
+} from '../removal/erasure.service.js';
+import { NotFoundError, ValidationError } from '../shared/errors.js';
+import { formView } from '../shared/http/forms.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { ADMIN_ROUTES, guardFor } from './guards.js';
+
+const HoldRemoval = z.object({
+  reason: z
+    .string({ message: 'Enter the legal reason for the hold.' })
+    .trim()
+    .min(1, 'Enter the legal reason for the hold.')
+    .max(1000, 'Keep the reason to 1000 characters or fewer.'),
+});
+
+const NOTICES = new Map([
+  ['held', 'The request is on hold. The member was told by e-mail.'],
+  ['released', 'The hold is lifted. The member was told by e-mail.'],
+  ['carried-out', 'The removal was carried out. The member’s last e-mail is on its way.'],
+  ['done', 'The follow-up is marked done.'],
+]);
+
+/** A malformed id is a page that does not exist, never a database error. */
+function idParam(req: Request): string {
+  const id = req.params.id;
+  if (!isUuid(id)) throw new NotFoundError();
+  return id;
+}
+
+function mayAct(req: Request, path: string): boolean {
+  const role = req.user?.role;
+  return role !== undefined && ADMIN_ROUTES.some((r) => r.method === 'POST' && r.path === path && r.roles.includes(role));
+}
+
+/** Staff processing of removal requests and partner follow-ups (C6). */
+export function removalsAdminRouter(svc: ServiceContext): Router {
+  const router = Router();
+
+  async function queueLocals(req: Request) {
+    const { open, completed } = await removalQueue(svc);
+    return {
+      title: 'Removal requests',
+      open,
+      completed,
+      canAct: mayAct(req, '/admin/removals/:id/hold'),
+      notice: NOTICES.get(String(req.query.notice)),
+      errors: {},
+      input: {},
+    };
+  }
+
+  router.get('/admin/removals', guardFor('GET', '/admin/removals'), async (req, res) => {
+    res.render('admin/removals/index', await queueLocals(req));
+  });
+
+  router.post('/admin/removals/:id/hold', guardFor('POST', '/admin/removals/:id/hold'), async (req, res) => {
+    const id = idParam(req);
+    formView(res, 'admin/removals/index', { ...(await queueLocals(req)), notice: undefined });
+    const parsed = HoldRemoval.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      const reason = (req.body as { reason?: unknown } | undefined)?.reason;
+      throw new ValidationError(
+        { [`reason-${id}`]: parsed.error.issues[0]?.message ?? 'Enter the legal reason for the hold.' },
+        { [`reason-${id}`]: typeof reason === 'string' ? reason : '' },
+      );
+    }
+    await holdRemoval(svc, id, req.user!.id, parsed.data.reason);
+    res.redirect(303, '/admin/removals?notice=held');
+  });
+
+  router.post('/admin/removals/:id/release', guardFor('POST', '/admin/removals/:id/release'), async (req, res) => {
+    await releaseRemoval(svc, idParam(req), req.user!.id);
+    res.redirect(303, '/admin/removals?notice=released');
+  });
+
+  router.post('/admin/removals/:id/carry-out', guardFor('POST', '/admin/removals/:id/carry-out'), async (req, res) => {
+    await carryOutRemovalNow(svc, idParam(req), req.user!.id);
+    res.redirect(303, '/admin/removals?notice=carried-out');
+  });
+
+  router.get('/admin/follow-ups', guardFor('GET', '/admin/follow-ups'), async (req, res) => {
+    const { open, done } = await followUpLists(svc);
+    res.render('admin/removals/follow-ups', {
+      title: 'Partner follow-ups',
+      open,
+      done,
+      canAct: mayAct(req, '/admin/follow-ups/:id/done'),
+      notice: NOTICES.get(String(req.query.notice)),
+    });
+  });
+
+  router.post('/admin/follow-ups/:id/done', guardFor('POST', '/admin/follow-ups/:id/done'), async (req, res) => {
+    await completeFollowUp(svc, idParam(req), req.user!.id);
+    res.redirect(303, '/admin/follow-ups?notice=done');
+  });
+
+  return router;
+}

@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import { NotFoundError } from '../shared/errors.js';
+import { formView, parseForm } from '../shared/http/forms.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { guardFor } from './guards.js';
+import { listStaffUsers, STAFF_ROLES } from './staff.repository.js';
+import { createStaffAccount, disableStaffAccount, STAFF_PASSWORD_MIN, StaffAccountForm } from './staff.service.js';
+
+const VIEW = 'admin/staff/index';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Staff accounts (C11): admins list, add and disable them; each change is in the audit log. */
+export function staffAdminRouter(svc: ServiceContext): Router {
+  const router = Router();
+
+  async function listLocals(selfId: string) {
+    const staff = await listStaffUsers(svc.db);
+    return { title: 'Staff accounts', staff, selfId, roles: STAFF_ROLES, passwordMin: STAFF_PASSWORD_MIN };
+  }
+
+  router.get('/admin/staff', guardFor('GET', '/admin/staff'), async (req, res) => {
+    res.render(VIEW, { ...(await listLocals(req.user!.id)), created: 'created' in req.query, disabled: 'disabled' in req.query });
+  });
+
+  router.post('/admin/staff', guardFor('POST', '/admin/staff'), async (req, res) => {
+    formView(res, VIEW, await listLocals(req.user!.id));
+    const input = parseForm(StaffAccountForm, req.body);
+    await createStaffAccount(svc, req.user!.id, input);
+    res.redirect(303, '/admin/staff?created');
+  });
+
+  router.post('/admin/staff/:id/disable', guardFor('POST', '/admin/staff/:id/disable'), async (req, res) => {
+    const id = String(req.params.id);
+    if (!UUID.test(id)) throw new NotFoundError('We could not find that staff account.');
+    await disableStaffAccount(svc, req.user!.id, id.toLowerCase());
+    res.redirect(303, '/admin/staff?disabled');
+  });
+
+  return router;
+}

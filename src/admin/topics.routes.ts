@@ -1,0 +1,89 @@
+import { Router, type Request } from 'express';
+import { listAllPolicies } from '../policies/policies.repository.js';
+import { NotFoundError } from '../shared/errors.js';
+import { formView, parseForm } from '../shared/http/forms.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { guardFor } from './guards.js';
+import { parseNumericId } from './policies.schemas.js';
+import { listAllTopics, listPartnerChoices } from './topics.repository.js';
+import {
+  CHANNEL_NAMES,
+  KIND_NAMES,
+  PARTNER_KINDS,
+  TOPIC_CHANNELS,
+  TOPIC_KINDS,
+  TopicCreateForm,
+  TopicUpdateForm,
+} from './topics.schemas.js';
+import { createTopic, findTopicOr404, retireTopic, updateTopic } from './topics.service.js';
+
+const names = {
+  kindNames: KIND_NAMES,
+  channelNames: CHANNEL_NAMES,
+  kinds: TOPIC_KINDS,
+  channels: TOPIC_CHANNELS,
+  partnerKinds: PARTNER_KINDS,
+};
+
+function idParam(req: Request): number {
+  const id = parseNumericId(req.params.id);
+  if (id === undefined) throw new NotFoundError('There is no topic with that number.');
+  return id;
+}
+
+/** Staff screens for topics: add (nobody opted in, C1/C8), correct the wording, retire. */
+export function topicsAdminRouter(svc: ServiceContext): Router {
+  const router = Router();
+
+  const newFormLocals = async () => {
+    const [partners, policies] = await Promise.all([listPartnerChoices(svc.db), listAllPolicies(svc.db)]);
+    return { ...names, title: 'New topic', partners, policies };
+  };
+
+  router.get('/admin/topics', guardFor('GET', '/admin/topics'), async (req, res) => {
+    const topics = await listAllTopics(svc.db);
+    res.render('admin/topics/index', {
+      ...names,
+      title: 'Topics',
+      active: topics.filter((t) => !t.retired_at),
+      retired: topics.filter((t) => t.retired_at),
+      flash: ['created', 'saved', 'retired'].find((k) => k in req.query),
+    });
+  });
+
+  router.get('/admin/topics/new', guardFor('GET', '/admin/topics/new'), async (_req, res) => {
+    res.render('admin/topics/new', { ...(await newFormLocals()), input: { channel: 'email', sort_order: '0' } });
+  });
+
+  router.post('/admin/topics', guardFor('POST', '/admin/topics'), async (req, res) => {
+    formView(res, 'admin/topics/new', await newFormLocals());
+    const input = parseForm(TopicCreateForm, req.body);
+    await createTopic(svc, req.user!.id, input);
+    res.redirect(303, '/admin/topics?created');
+  });
+
+  router.get('/admin/topics/:id/edit', guardFor('GET', '/admin/topics/:id/edit'), async (req, res) => {
+    const topic = await findTopicOr404(svc, idParam(req));
+    res.render('admin/topics/edit', {
+      ...names,
+      title: `Edit topic ${topic.name}`,
+      topic,
+      input: { ...topic, sort_order: String(topic.sort_order) },
+    });
+  });
+
+  router.post('/admin/topics/:id', guardFor('POST', '/admin/topics/:id'), async (req, res) => {
+    const topic = await findTopicOr404(svc, idParam(req));
+    formView(res, 'admin/topics/edit', { ...names, title: `Edit topic ${topic.name}`, topic });
+    const input = parseForm(TopicUpdateForm, req.body);
+    await updateTopic(svc, req.user!.id, topic.id, input);
+    res.redirect(303, '/admin/topics?saved');
+  });
+
+  router.post('/admin/topics/:id/retire', guardFor('POST', '/admin/topics/:id/retire'), async (req, res) => {
+    await retireTopic(svc, req.user!.id, idParam(req));
+    res.redirect(303, '/admin/topics?retired');
+  });
+
+  return router;
+}

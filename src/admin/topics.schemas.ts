@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import type { TopicKind } from '../consent/consent.repository.js';
+import { checkbox } from './policies.schemas.js';
+
+export const TOPIC_KINDS = ['newsletter', 'announcement', 'third_party_offer', 'partner_data_sharing'] as const;
+export const TOPIC_CHANNELS = ['email', 'post', 'phone'] as const;
+/** C1: these kinds name a partner and are never pre-ticked. */
+export const PARTNER_KINDS: readonly TopicKind[] = ['third_party_offer', 'partner_data_sharing'];
+
+export const KIND_NAMES: Record<TopicKind, string> = {
+  newsletter: 'Newsletter',
+  announcement: 'Announcement',
+  third_party_offer: 'Third-party offer',
+  partner_data_sharing: 'Partner data sharing',
+};
+export const CHANNEL_NAMES: Record<(typeof TOPIC_CHANNELS)[number], string> = { email: 'E-mail', post: 'Post', phone: 'Phone' };
+
+const optionalId = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx) => {
+    if (!v) return undefined;
+    if (!/^[1-9]\d{0,8}$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'Choose one of the listed options.' });
+      return z.NEVER;
+    }
+    return Number(v);
+  });
+
+const editable = {
+  name: z.string({ message: 'Enter a name.' }).trim().min(1, 'Enter a name.').max(120, 'Use at most 120 characters for the name.'),
+  description: z.string().trim().max(1000, 'Keep the description under 1,000 characters.').optional().default(''),
+  channel: z.enum(TOPIC_CHANNELS, { message: 'Choose how it reaches members.' }),
+  sort_order: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return 0;
+      if (!/^-?\d{1,5}$/.test(v)) {
+        ctx.addIssue({ code: 'custom', message: 'Enter a whole number, such as 10.' });
+        return z.NEVER;
+      }
+      return Number(v);
+    }),
+};
+
+/** A new topic. Kind, partner and introducing policy version are fixed from here on. */
+export const TopicCreateForm = z
+  .object({
+    slug: z
+      .string({ message: 'Enter a short name for addresses, such as monthly-news.' })
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'Use lower-case letters, digits and dashes, such as monthly-news (at most 63).'),
+    ...editable,
+    kind: z.enum(TOPIC_KINDS, { message: 'Choose the kind of topic.' }),
+    partner_id: optionalId,
+    policy_version_id: z
+      .string({ message: 'Choose the policy version that introduces this use.' })
+      .trim()
+      .regex(/^[1-9]\d{0,8}$/, 'Choose the policy version that introduces this use.')
+      .transform(Number),
+    default_opt_in: checkbox,
+  })
+  .superRefine((v, ctx) => {
+    const partnerKind = PARTNER_KINDS.includes(v.kind);
+    if (partnerKind && v.partner_id === undefined)
+      ctx.addIssue({ code: 'custom', path: ['partner_id'], message: 'Choose the partner: offers and data sharing always name one.' });
+    if (!partnerKind && v.partner_id !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['partner_id'], message: 'Only third-party offers and partner data sharing name a partner.' });
+    if (partnerKind && v.default_opt_in)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['default_opt_in'],
+        message: 'Offers and data sharing are never pre-ticked: members opt in only by ticking the box themselves.',
+      });
+  });
+export type TopicCreateInput = z.infer<typeof TopicCreateForm>;
+
+export const TopicUpdateForm = z.object(editable);
+export type TopicUpdateInput = z.infer<typeof TopicUpdateForm>;

@@ -1,0 +1,86 @@
+import { inTransaction } from '../db.js';
+import { isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { appendAudit } from './staff.repository.js';
+import { findAdminTopic, insertTopicRow, retireTopicRow, updateTopicRow, type AdminTopicRow } from './topics.repository.js';
+import type { TopicCreateInput, TopicUpdateInput } from './topics.schemas.js';
+
+/** What the database refused, as the field the staff user can fix. */
+const REFUSALS: Record<string, [string, string]> = {
+  topics_slug_key: ['slug', 'There is already a topic with this short name. Choose another.'],
+  topics_partner_id_fkey: ['partner_id', 'Choose one of the listed partners.'],
+  topics_introduced_in_policy_version_id_fkey: ['policy_version_id', 'Choose one of the listed policy versions.'],
+  topics_third_party_never_default_on: ['default_opt_in', 'Offers and data sharing are never pre-ticked.'],
+  topics_third_party_names_partner: ['partner_id', 'Choose the partner: offers and data sharing always name one.'],
+};
+
+function asFieldError(err: unknown, input: Record<string, unknown>): never {
+  const refusal = isDatabaseRuleViolation(err) && err.constraint ? REFUSALS[err.constraint] : undefined;
+  if (refusal) throw new ValidationError({ [refusal[0]]: refusal[1] }, input);
+  throw err;
+}
+
+function formValues(input: TopicCreateInput): Record<string, unknown> {
+  return {
+    ...input,
+    partner_id: input.partner_id === undefined ? '' : String(input.partner_id),
+    policy_version_id: String(input.policy_version_id),
+    sort_order: String(input.sort_order),
+    default_opt_in: input.default_opt_in ? 'yes' : undefined,
+  };
+}
+
+/**
+ * A new topic starts with nobody opted in: no consent is written here (C1, C8). It is offered to
+ * members only once the policy version that introduces it is published.
+ */
+export async function createTopic(svc: ServiceContext, staffUserId: string, input: TopicCreateInput): Promise<number> {
+  return inTransaction(svc.db, async (trx) => {
+    const id = await insertTopicRow(trx, {
+      slug: input.slug,
+      name: input.name,
+      description: input.description,
+      kind: input.kind,
+      channel: input.channel,
+      partner_id: input.partner_id ?? null,
+      introduced_in_policy_version_id: input.policy_version_id,
+      sort_order: input.sort_order,
+      default_opt_in: input.default_opt_in,
+    }).catch((err: unknown) => asFieldError(err, formValues(input)));
+    await appendAudit(trx, {
+      staffUserId,
+      action: 'topic.created',
+      details: { topicId: id, slug: input.slug, kind: input.kind, policyVersionId: input.policy_version_id },
+    });
+    return id;
+  });
+}
+
+export async function findTopicOr404(svc: ServiceContext, id: number): Promise<AdminTopicRow> {
+  const topic = await findAdminTopic(svc.db, id);
+  if (!topic) throw new NotFoundError('There is no topic with that number.');
+  return topic;
+}
+
+export async function updateTopic(svc: ServiceContext, staffUserId: string, id: number, input: TopicUpdateInput): Promise<void> {
+  await inTransaction(svc.db, async (trx) => {
+    const before = await findAdminTopic(trx, id);
+    if (!before) throw new NotFoundError('There is no topic with that number.');
+    await updateTopicRow(trx, id, input).catch((err: unknown) => asFieldError(err, { ...input, sort_order: String(input.sort_order) }));
+    const changed = (['name', 'description', 'channel', 'sort_order'] as const).filter((f) => before[f] !== input[f]);
+    await appendAudit(trx, { staffUserId, action: 'topic.updated', details: { topicId: id, changed } });
+  });
+}
+
+/**
+ * Retiring takes the topic off the join and preference pages. Its ledger and consents stay:
+ * the history is kept, and old e-mails' unsubscribe links still work.
+ */
+export async function retireTopic(svc: ServiceContext, staffUserId: string, id: number): Promise<void> {
+  await inTransaction(svc.db, async (trx) => {
+    const topic = await findAdminTopic(trx, id);
+    if (!topic) throw new NotFoundError('There is no topic with that number.');
+    if (await retireTopicRow(trx, id))
+      await appendAudit(trx, { staffUserId, action: 'topic.retired', details: { topicId: id, slug: topic.slug } });
+  });
+}

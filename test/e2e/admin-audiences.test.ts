@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { suppressAddress } from '../../src/shared/suppression.js';
+import { TEST_SECRET, startTestContext, type TestContext } from '../helpers/app.js';
+import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
+import { signedInStaff, type Agent } from '../helpers/staff.js';
+
+const OLD_KEY = 'an-older-secret-key-still-accepted-0123456789';
+const BULK = 2500;
+
+let ctx: TestContext;
+let admin: { id: string; agent: Agent };
+let news: number;
+let retired: number;
+const m: Record<string, string> = {};
+
+beforeAll(async () => {
+  // Two keys: the suppression list may hold hashes made under the older one (key rotation).
+  ctx = await startTestContext({ SECRET_KEYS: `${TEST_SECRET},${OLD_KEY}` });
+  admin = await signedInStaff(ctx, 'audience-admin@example.org', 'admin');
+  const policyId = await insertPolicy(ctx.db, { version: '1.0' });
+  news = await insertTopic(ctx.db, { slug: 'news', kind: 'newsletter', policyId });
+  const other = await insertTopic(ctx.db, { slug: 'events', kind: 'announcement', policyId });
+  retired = await insertTopic(ctx.db, { slug: 'old-news', kind: 'newsletter', policyId });
+  const optIn = (memberId: string, topicId = news) =>
+    recordConsent(ctx.db, { memberId, topicId, policyId, to: 'opted_in', source: 'signup' });
+
+  m.formula = await insertMember(ctx.db, 'formula@example.org', '@SUM(1+1)');
+  await optIn(m.formula);
+  m.mixed = await insertMember(ctx.db, 'Mixed.Case@Example.org', 'Mixed Case');
+  await optIn(m.mixed);
+  m.out = await insertMember(ctx.db, 'out@example.org', 'Opted Out');
+  await optIn(m.out);
+  await recordConsent(ctx.db, { memberId: m.out, topicId: news, policyId, to: 'opted_out', source: 'one_click', channel: 'email' });
+  m.pending = await insertMember(ctx.db, 'pending@example.org', 'Not Confirmed');
+  await optIn(m.pending);
+  await ctx.db('members').where({ id: m.pending }).update({ status: 'pending', confirmed_at: null });
+  m.bounced = await insertMember(ctx.db, 'bounced@example.org', 'Bounced');
+  await optIn(m.bounced);
+  await ctx.db('members').where({ id: m.bounced }).update({ email_undeliverable_at: ctx.db.fn.now() });
+  m.suppressed = await insertMember(ctx.db, 'Sup.Pressed@Example.org', 'Suppressed New Key');
+  await optIn(m.suppressed);
+  await suppressAddress(ctx.db, ' sup.pressed@example.org', ctx.config.secretKeys);
+  m.suppressedOld = await insertMember(ctx.db, 'oldkey@example.org', 'Suppressed Old Key');
+  await optIn(m.suppressedOld);
+  await suppressAddress(ctx.db, 'OLDKEY@example.org', [OLD_KEY]);
+  m.elsewhere = await insertMember(ctx.db, 'elsewhere@example.org', 'Other Topic Only');
+  await optIn(m.elsewhere, other);
+  await optIn(m.elsewhere, retired);
+  await ctx.db('topics').where({ id: retired }).update({ retired_at: ctx.db.fn.now() });
+
+  // Enough opted-in members that the file takes several cursor batches.
+  await ctx.db.raw(
+    `WITH new AS (
+       INSERT INTO members (email, name, status, confirmed_at)
+       SELECT 'bulk' || g || '@example.org', 'Bulk ' || g, 'active', now() FROM generate_series(1, ?) g RETURNING id
+     ), ev AS (
+       INSERT INTO consent_ledger (member_id, topic_id, to_status, source, channel, policy_version_id)
+       SELECT id, ?, 'opted_in', 'signup', 'web', ? FROM new RETURNING id, member_id
+     )
+     INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id)
+     SELECT member_id, ?, 'opted_in', ?, id FROM ev`,
+    [BULK, news, policyId, news, policyId],
+  );
+}, 60000);
+afterAll(() => ctx.close());
+
+function parseLines(text: string): string[][] {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split(','));
+}
+
+describe('audience export', () => {
+  it('C12: the list shows each current topic with the count of deliverable opted-in members', async () => {
+    const res = await admin.agent.get('/admin/audiences').expect(200);
+    expect(res.text).toMatch(
+      new RegExp(`news <span class="muted">\\(news, by email\\)</span></td>\\s*<td>Newsletter</td>\\s*<td>${BULK + 2}</td>`),
+    );
+    expect(res.text).toMatch(/events <span class="muted">\(events, by email\)<\/span><\/td>\s*<td>Announcement<\/td>\s*<td>1<\/td>/);
+    expect(res.text).toContain(`href="/admin/audiences/${news}/csv"`);
+    expect(res.text).not.toContain('old-news');
+  });
+
+  it('C12: the CSV holds only opted-in, active, deliverable, non-suppressed members, is streamed in chunks and is audited', async () => {
+    const res = await admin.agent.get(`/admin/audiences/${news}/csv`).buffer(true).expect(200);
+    expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="audience-news-\d{4}-\d{2}-\d{2}\.csv"$/);
+    expect(res.headers['transfer-encoding']).toBe('chunked');
+    expect(res.headers['content-length']).toBeUndefined();
+    expect(res.headers['cache-control']).toBe('no-store');
+
+    const [header, ...rows] = parseLines(res.text);
+    expect(header).toEqual(['member_id', 'email', 'name']);
+    expect(rows).toHaveLength(BULK + 2);
+    const byId = new Map(rows.map((r) => [r[0], r]));
+    expect(byId.get(m.formula)).toEqual([m.formula, 'formula@example.org', "'@SUM(1+1)"]);
+    expect(byId.get(m.mixed)).toEqual([m.mixed, 'Mixed.Case@Example.org', 'Mixed Case']);
+    for (const absent of [m.out, m.pending, m.bounced, m.suppressed, m.suppressedOld, m.elsewhere]) expect(byId.has(absent)).toBe(false);
+    expect(new Set(rows.map((r) => r[0])).size).toBe(rows.length);
+    expect(rows.filter((r) => /^bulk\d+@example\.org$/.test(r[1]!))).toHaveLength(BULK);
+
+    const audit = await ctx.db('audit_log').where({ action: 'audience.exported' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      staff_user_id: admin.id,
+      member_id: null,
+      details: { topicId: news, rows: BULK + 2, completed: true },
+    });
+    expect(JSON.stringify(audit[0].details)).not.toContain('@');
+  });
+
+  it('C12: support and auditor get 403 on the audience list and its export, and nothing is logged as exported', async () => {
+    for (const role of ['support', 'auditor'] as const) {
+      const { agent } = await signedInStaff(ctx, `audience-${role}@example.org`, role);
+      await agent.get('/admin/audiences').expect(403);
+      const res = await agent.get(`/admin/audiences/${news}/csv`).expect(403);
+      expect(res.text).not.toContain('example.org,');
+    }
+    expect(await ctx.db('audit_log').where({ action: 'audience.exported' })).toHaveLength(1);
+  });
+
+  it('never answers 500 to a bad topic id; a retired or unknown topic has no audience', async () => {
+    for (const id of [':id', 'abc', '0', '1e3', '99999999999', '424242', String(retired)])
+      await admin.agent.get(`/admin/audiences/${id}/csv`).expect(404);
+    expect(await ctx.db('audit_log').where({ action: 'audience.exported' })).toHaveLength(1);
+  });
+});

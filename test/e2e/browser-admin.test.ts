@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generate } from 'otplib';
+import type { Page } from 'playwright-core';
+import { ADMIN_ROUTES, areasFor } from '../../src/admin/guards.js';
+import type { StaffRole } from '../../src/admin/staff.repository.js';
+import type { TestContext } from '../helpers/app.js';
+import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
+import { startSeededContext } from '../helpers/seeded.js';
+import { createStaff, STAFF_PASSWORD, STAFF_TOTP_SECRET } from '../helpers/staff.js';
+
+/**
+ * Each role signs in through the real staff pages in a real browser (admins with their TOTP code),
+ * opens every area its home page lists, and is refused the areas it may not open (C11). Every
+ * staff screen passes axe-core's WCAG 2.1 AA rules and works without JavaScript (none is served).
+ */
+let ctx: TestContext;
+let memberId: string;
+beforeAll(async () => {
+  const seeded = await startSeededContext({ worker: false });
+  ctx = seeded.ctx;
+  memberId = seeded.member['ada@example.org']!;
+});
+afterAll(() => ctx.close());
+
+async function signIn(page: Page, site: string, email: string, role: StaffRole): Promise<void> {
+  await page.goto(`${site}/admin/login`);
+  await page.getByLabel('E-mail address').fill(email);
+  await page.getByLabel('Password').fill(STAFF_PASSWORD);
+  await Promise.all([page.waitForURL(/\/admin(\/login\/totp)?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+  if (role === 'admin') {
+    expect(page.url()).toBe(`${site}/admin/login/totp`);
+    await page.getByLabel('Code').fill(await generate({ secret: STAFF_TOTP_SECRET }));
+    await Promise.all([page.waitForURL(`${site}/admin`), page.getByRole('button', { name: 'Continue' }).click()]);
+  }
+  expect(page.url()).toBe(`${site}/admin`);
+}
+
+describe('the staff screens in a real browser', () => {
+  it.each(['admin', 'support', 'auditor'] as const)(
+    'C11: %s signs in, walks every screen the role may open, is refused the others, and each passes axe-core WCAG 2.1 AA',
+    async (role) => {
+      const email = `browser-${role}@example.org`;
+      await createStaff(ctx, email, role);
+      const site = await serve(ctx.app);
+      const browser = await launchBrowser({ cookies: true });
+      const violations: Record<string, string[]> = {};
+      const statuses: Record<string, number> = {};
+      try {
+        const page = await browser.context.newPage();
+        await signIn(page, site.url, email, role);
+        violations['/admin'] = await axeViolations(page);
+        const listed = await page.locator('ul.admin-areas a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+        expect(listed).toEqual(areasFor(role).map((a) => a.href));
+
+        // Every screen the role may open: the listed areas and a member's record.
+        const screens = [...listed.map(String), `/admin/members/${memberId}`].filter((p) => !p.includes('/totp/'));
+        for (const path of screens) {
+          const res = await page.goto(`${site.url}${path}`);
+          statuses[path] = res?.status() ?? 0;
+          violations[path] = await axeViolations(page);
+        }
+        // Every list screen the role may NOT open answers 403 with a calm page.
+        const refused = ADMIN_ROUTES.filter((r) => r.method === 'GET' && !r.path.includes(':') && !r.roles.includes(role));
+        for (const route of refused) {
+          const res = await page.goto(`${site.url}${route.path}`);
+          statuses[route.path] = res?.status() ?? 0;
+        }
+        expect(browser.errors.filter((e) => !e.includes('status of 403'))).toEqual([]);
+      } finally {
+        await browser.close();
+        await site.close();
+      }
+      const expected = Object.fromEntries(
+        Object.keys(statuses).map((p) => [
+          p,
+          ADMIN_ROUTES.some((r) => r.method === 'GET' && r.path === p && !r.roles.includes(role)) ? 403 : 200,
+        ]),
+      );
+      expect(statuses).toEqual(expected);
+      expect(Object.entries(violations).filter(([, v]) => v.length > 0)).toEqual([]);
+    },
+    90000,
+  );
+});
