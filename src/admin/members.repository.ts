@@ -1,12 +1,5 @@
 import type { DbOrTx } from '../db.js';
-import type {
-  ChoiceHistoryEntry,
-  CurrentChoice,
-  DisclosureEntry,
-  MemberDataDetails,
-  RemovalRequestEntry,
-  SentEmail,
-} from '../members/data.repository.js';
+import { gatherMemberData, type MemberData } from '../members/data.repository.js';
 
 export type MemberStatus = 'pending' | 'active' | 'erased';
 export type StaffChangeChannel = 'phone' | 'post' | 'email';
@@ -56,104 +49,15 @@ export interface StaffChangeNoteEntry {
   requestReference: string | null;
 }
 
-export interface StaffMemberRecord {
-  details: MemberDataDetails & { erasedAt: Date | null };
-  currentChoices: CurrentChoice[];
-  choiceHistory: ChoiceHistoryEntry[];
-  emailsSent: SentEmail[];
-  disclosures: DisclosureEntry[];
-  removalRequests: RemovalRequestEntry[];
+export interface StaffMemberRecord extends MemberData {
   /** Staff-only: never on the member's own data page, but in the staff export. */
   staffChangeNotes: StaffChangeNoteEntry[];
 }
 
-/**
- * The whole record of one member as staff see it, whatever the member's status (pending, active,
- * erased). It has the member data page's shape (src/members/data.repository.ts) plus the staff
- * change notes; an erased member's row holds no personal data, so none can show.
- */
+/** The whole record of one member as staff see it, whatever the member's status: the member's own data plus the staff change notes. */
 export async function staffMemberRecord(db: DbOrTx, memberId: string): Promise<StaffMemberRecord | undefined> {
-  const details = (await db('members')
-    .where({ id: memberId })
-    .first({
-      memberReference: 'id',
-      name: 'name',
-      email: 'email',
-      postalAddress: 'postal_address',
-      phone: 'phone',
-      status: 'status',
-      passwordSet: db.raw('password_hash IS NOT NULL'),
-      createdAt: 'created_at',
-      confirmedAt: 'confirmed_at',
-      updatedAt: 'updated_at',
-      erasedAt: 'erased_at',
-    })) as StaffMemberRecord['details'] | undefined;
-  if (!details) return undefined;
-  const erased = details.status === 'erased';
-
-  const [currentChoices, choiceHistory, emailsSent, disclosures, removalRequests, staffChangeNotes] = await Promise.all([
-    db('consents as c')
-      .join('topics as t', 't.id', 'c.topic_id')
-      .join('policy_versions as p', 'p.id', 'c.policy_version_id')
-      .leftJoin('partners as pa', 'pa.id', 't.partner_id')
-      .where('c.member_id', memberId)
-      .orderBy([{ column: 't.sort_order' }, { column: 't.id' }])
-      .select({
-        topic: 't.name',
-        kind: 't.kind',
-        channel: 't.channel',
-        partner: 'pa.name',
-        status: 'c.status',
-        policyVersion: 'p.version',
-        since: 'c.updated_at',
-      }) as Promise<CurrentChoice[]>,
-    db('consent_ledger as e')
-      .join('topics as t', 't.id', 'e.topic_id')
-      .join('policy_versions as p', 'p.id', 'e.policy_version_id')
-      .where('e.member_id', memberId)
-      .orderBy('e.id', 'desc')
-      .select({
-        at: 'e.created_at',
-        topic: 't.name',
-        from: 'e.from_status',
-        to: 'e.to_status',
-        source: 'e.source',
-        channel: 'e.channel',
-        policyVersion: 'p.version',
-        requestReference: 'e.request_reference',
-      }) as Promise<ChoiceHistoryEntry[]>,
-    db('email_messages')
-      .where({ member_id: memberId })
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
-      .select({
-        kind: 'kind',
-        subject: 'subject',
-        // After erasure the address is gone from the member row; it must not resurface from the outbox.
-        recipient: erased ? db.raw('NULL') : 'recipient',
-        status: 'status',
-        createdAt: 'created_at',
-        sentAt: 'sent_at',
-      }) as Promise<SentEmail[]>,
-    db('disclosure_members as dm')
-      .join('disclosures as d', 'd.id', 'dm.disclosure_id')
-      .join('partners as pa', 'pa.id', 'd.partner_id')
-      .where('dm.member_id', memberId)
-      .orderBy('d.created_at', 'desc')
-      .select({ at: 'd.created_at', partner: 'pa.name', purpose: 'd.purpose', legalReference: 'd.legal_reference' }) as Promise<
-      DisclosureEntry[]
-    >,
-    db('removal_requests').where({ member_id: memberId }).orderBy('requested_at', 'desc').select({
-      status: 'status',
-      requestedAt: 'requested_at',
-      confirmedAt: 'confirmed_at',
-      dueAt: 'due_at',
-      cancelledAt: 'cancelled_at',
-      completedAt: 'completed_at',
-      holdReason: 'hold_reason',
-    }) as Promise<RemovalRequestEntry[]>,
+  const [data, staffChangeNotes] = await Promise.all([
+    gatherMemberData(db, memberId, { anyStatus: true }),
     db('staff_change_notes as n')
       .join('staff_users as s', 's.id', 'n.staff_user_id')
       .where('n.member_id', memberId)
@@ -169,7 +73,7 @@ export async function staffMemberRecord(db: DbOrTx, memberId: string): Promise<S
         requestReference: 'n.request_reference',
       }) as Promise<StaffChangeNoteEntry[]>,
   ]);
-  return { details, currentChoices, choiceHistory, emailsSent, disclosures, removalRequests, staffChangeNotes };
+  return data && { ...data, staffChangeNotes };
 }
 
 export async function insertStaffChangeNote(

@@ -18,6 +18,7 @@ export interface MemberDataDetails {
   createdAt: Date;
   confirmedAt: Date | null;
   updatedAt: Date;
+  erasedAt: Date | null;
 }
 
 export interface CurrentChoice {
@@ -76,10 +77,14 @@ export interface MemberData {
   removalRequests: RemovalRequestEntry[];
 }
 
-/** Gathers the member's whole record; undefined when there is no active member with that id. */
-export async function gatherMemberData(db: DbOrTx, memberId: string): Promise<MemberData | undefined> {
+/**
+ * Gathers the member's whole record; undefined when there is no active member with that id. Staff
+ * (anyStatus) also see pending and erased members; an erased row and its scrubbed e-mails hold no
+ * personal data, so none can show.
+ */
+export async function gatherMemberData(db: DbOrTx, memberId: string, opts: { anyStatus?: boolean } = {}): Promise<MemberData | undefined> {
   const details = (await db('members')
-    .where({ id: memberId, status: 'active' })
+    .where(opts.anyStatus ? { id: memberId } : { id: memberId, status: 'active' })
     .first({
       memberReference: 'id',
       name: 'name',
@@ -91,6 +96,7 @@ export async function gatherMemberData(db: DbOrTx, memberId: string): Promise<Me
       createdAt: 'created_at',
       confirmedAt: 'confirmed_at',
       updatedAt: 'updated_at',
+      erasedAt: 'erased_at',
     })) as MemberDataDetails | undefined;
   if (!details) return undefined;
 
