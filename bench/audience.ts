@@ -10,18 +10,15 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { generate } from 'otplib';
 import pg from 'pg';
+import { generate } from 'otplib';
 import { insertStaffUser } from '../src/admin/staff.repository.js';
 import { encryptTotpSecret } from '../src/admin/staff.service.js';
 import { buildApp } from '../src/app.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config.js';
-import { createDb } from '../src/db.js';
-import { startEmbeddedPostgres } from '../src/embedded/postgres.js';
+import { benchDatabase } from './database.js';
 import { createLogger } from '../src/shared/logger.js';
-import { migrateDatabase } from '../src/shared/migrate.js';
 import { suppressAddress } from '../src/shared/suppression.js';
 
 const total = Number(process.env.BENCH_MEMBERS ?? 1_000_000);
@@ -30,24 +27,8 @@ const PASSWORD = 'bench password 0123456789';
 const TOTP = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const logger = createLogger('warn');
 
-let adminUrl = process.env.DATABASE_URL;
-let stopEmbedded: (() => Promise<void>) | undefined;
-if (!adminUrl) {
-  const embedded = await startEmbeddedPostgres({
-    dataDir: path.join('.data', `bench-audience-pg-${process.pid}`),
-    port: 54400 + (process.pid % 500),
-    persistent: false,
-  });
-  adminUrl = embedded.adminUrl;
-  stopEmbedded = embedded.stop;
-}
-const dbName = `assent_bench_audience_${process.pid}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const url = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
-const db = createDb(url, logger, 10);
-await migrateDatabase(db, url, logger);
+const database = await benchDatabase('audience', logger);
+const { db, url } = database;
 
 const tFill = performance.now();
 const [policy] = await db('policy_versions')
@@ -157,7 +138,4 @@ console.log(`  audit entry: ${JSON.stringify(audit?.details)}`);
 server.closeAllConnections();
 await new Promise<void>((r) => server.close(() => r()));
 await sessionPool.end();
-await db.destroy();
-await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
-await admin.end();
-await stopEmbedded?.();
+await database.drop();

@@ -9,41 +9,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../src/config.js';
-import { createDb } from '../src/db.js';
-import { startEmbeddedPostgres } from '../src/embedded/postgres.js';
+import { benchDatabase } from './database.js';
 import { policyNoticeEmail } from '../src/mail/builders.js';
 import { createMailer } from '../src/mail/mailer.js';
 import { enqueueEmail } from '../src/mail/outbox.js';
 import { startWorker } from '../src/mail/worker.js';
 import { createLogger } from '../src/shared/logger.js';
-import { migrateDatabase } from '../src/shared/migrate.js';
 
 const total = Number(process.env.BENCH_EMAILS ?? 2000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const logger = createLogger('warn');
 
-let adminUrl = process.env.DATABASE_URL;
-let stopEmbedded: (() => Promise<void>) | undefined;
 const tmp = mkdtempSync(path.join(tmpdir(), 'assent-bench-'));
-if (!adminUrl) {
-  const embedded = await startEmbeddedPostgres({
-    dataDir: path.join('.data', `bench-pg-${process.pid}`),
-    port: 54400 + (process.pid % 500),
-    persistent: false,
-  });
-  adminUrl = embedded.adminUrl;
-  stopEmbedded = embedded.stop;
-}
-const dbName = `assent_bench_${process.pid}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const url = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
-const db = createDb(url, logger, 10);
-await migrateDatabase(db, url, logger);
+const database = await benchDatabase('outbox', logger);
+const { db, url } = database;
 
 let received = 0;
 const smtp = new SMTPServer({
@@ -125,9 +106,6 @@ console.log(
 );
 console.log(`  rows marked sent: ${sent}; SMTP messages received: ${received}; peak RSS ${(peakRss / 1048576).toFixed(0)} MiB`);
 
-await db.destroy();
-await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
-await admin.end();
+await database.drop();
 await new Promise<void>((r) => smtp.close(() => r()));
-await stopEmbedded?.();
 rmSync(tmp, { recursive: true, force: true });

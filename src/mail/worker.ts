@@ -44,10 +44,13 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
   // and the process exited 1 instead of 0. Our listener stays for the pool's whole life.
   const pool = new pg.Pool({ connectionString: opts.connectionString, max: Math.max(10, opts.concurrency + 2) });
   let stopping = false;
-  pool.on('error', (err) => {
+  const onError = (err: Error) => {
     if (stopping) opts.logger.debug({ event: 'worker.pool_closed_connection', err: err.message });
     else opts.logger.warn({ event: 'worker.pool_error', err: err.message });
-  });
+  };
+  pool.on('error', onError);
+  // A checked-out client's own errors (as graphile-worker asks of a pool it is given).
+  pool.on('connect', (client) => client.on('error', onError));
   let runner: Runner;
   try {
     runner = await run({
