@@ -21,12 +21,15 @@ export function audiencesAdminRouter(svc: ServiceContext): Router {
   });
 
   /**
-   * The audit entry is written when the stream ends, because only then is the row count known; a
-   * download the client broke off is logged too, with the rows sent so far and completed: false.
+   * Two audit entries: one before the first row leaves (so even a process that dies mid-download
+   * leaves a record), and one when the stream ends with the row count, which only then is known; a
+   * download the client broke off is logged with the rows sent so far and completed: false.
    */
   router.get('/admin/audiences/:id/csv', guardFor('GET', '/admin/audiences/:id/csv'), async (req, res) => {
     const topic = await findCurrentTopic(svc.db, topicId(String(req.params.id)));
     if (!topic) throw new NotFoundError('There is no such current topic.');
+    if (req.method !== 'HEAD')
+      await appendAudit(svc.db, { staffUserId: req.user!.id, action: 'audience.export_started', details: { topicId: topic.id } });
     const result = await streamCsv(req, res, audienceRowsQuery(svc.db, topic.id, svc.config.secretKeys), {
       filename: `audience-${topic.slug}-${new Date().toISOString().slice(0, 10)}.csv`,
       columns: [

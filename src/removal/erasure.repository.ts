@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
+import { forgetSubject } from '../shared/rate-limit.js';
 import type { RemovalStatus } from './removal.repository.js';
 
 /**
@@ -182,7 +183,7 @@ export async function scrubMessage(db: DbOrTx, id: string): Promise<void> {
     .update({ ...scrubbedContent(db), last_error: db.raw(`CASE WHEN last_error IS NULL THEN NULL ELSE ? END`, [SCRUBBED_TEXT]) });
 }
 
-/** Removes what remains linked to the member besides the row itself: sessions, links, notes, sign-ups. */
+/** Removes what remains linked to the member besides the row itself: sessions, links, notes, sign-ups, rate-limit counters. */
 export async function deleteMemberTraces(db: DbOrTx, memberId: string, email: string): Promise<void> {
   await db('sessions')
     .whereRaw(`sess -> 'passport' -> 'user' ->> 'kind' = 'member' AND sess -> 'passport' -> 'user' ->> 'id' = ?`, [memberId])
@@ -190,6 +191,7 @@ export async function deleteMemberTraces(db: DbOrTx, memberId: string, email: st
   await db('member_tokens').where({ member_id: memberId }).delete();
   await db('pending_signups').where({ email }).delete();
   await db('staff_change_notes').where({ member_id: memberId }).delete();
+  await forgetSubject(db, email);
 }
 
 /** Nulls the personal data; the members_erased_hold_no_personal_data check refuses anything less. */

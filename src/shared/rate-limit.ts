@@ -9,13 +9,18 @@ export interface Limit {
   max: number;
 }
 
+function subjectHash(subject: string): string {
+  return createHash('sha256').update(subject.trim().toLowerCase()).digest('hex');
+}
+
 /**
  * Counts one attempt in a fixed window and tells whether it is within the limit. The counter
- * lives in PostgreSQL (one upsert), so the limit holds across nodes; the key is hashed, so an
- * e-mail address used as a key is not stored in clear.
+ * lives in PostgreSQL (one upsert), so the limit holds across nodes; the subject is hashed, so an
+ * e-mail address used as a key is not stored in clear. The key starts with the subject's hash, so
+ * forgetSubject can remove every counter of one address whatever the action.
  */
 export async function withinLimit(db: DbOrTx, limit: Limit, subject: string): Promise<boolean> {
-  const key = createHash('sha256').update(`${limit.action}:${subject.toLowerCase()}`).digest('hex');
+  const key = `${subjectHash(subject)}:${limit.action}`;
   const { rows } = await db.raw<{ rows: { count: number }[] }>(
     `INSERT INTO rate_limits (key, window_start, count)
      VALUES (?, to_timestamp(floor(extract(epoch FROM now()) / ?) * ?), 1)
@@ -29,6 +34,11 @@ export async function withinLimit(db: DbOrTx, limit: Limit, subject: string): Pr
 /** The requester's network, not the person: IPv4 /24, IPv6 /48 (C10). */
 export function ipPrefix(ip: string | undefined): string {
   return truncateIp(ip);
+}
+
+/** Erasure (C6): the counters of an address go with it, rather than waiting a day for pruning. */
+export async function forgetSubject(db: DbOrTx, subject: string): Promise<void> {
+  await db('rate_limits').whereRaw('starts_with(key, ?)', [`${subjectHash(subject)}:`]).delete();
 }
 
 export async function pruneRateLimits(db: DbOrTx): Promise<void> {

@@ -100,6 +100,8 @@ describe('audience export', () => {
     expect(new Set(rows.map((r) => r[0])).size).toBe(rows.length);
     expect(rows.filter((r) => /^bulk\d+@example\.org$/.test(r[1]!))).toHaveLength(BULK);
 
+    const started = await ctx.db('audit_log').where({ action: 'audience.export_started' });
+    expect(started.map((e: { details: unknown }) => e.details)).toEqual([{ topicId: expect.any(Number) }]);
     const audit = await ctx.db('audit_log').where({ action: 'audience.exported' });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({

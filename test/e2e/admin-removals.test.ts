@@ -12,10 +12,10 @@ import { makeSendEmailTask } from '../../src/mail/send-email.task.js';
 import { confirmEmailChange } from '../../src/members/details.service.js';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { carryOutDueRemovals } from '../../src/removal/erasure.service.js';
+import { withinLimit } from '../../src/shared/rate-limit.js';
 import { makeServiceContext, type ServiceContext } from '../../src/shared/service-context.js';
 import { isSuppressed, suppressAddress } from '../../src/shared/suppression.js';
-import type { TestContext } from '../helpers/app.js';
-import { startTestContext } from '../helpers/app.js';
+import { startTestContext, type TestContext } from '../helpers/app.js';
 import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { csrfFrom, linkIn } from '../helpers/session.js';
 import type { CaughtMessage } from '../helpers/smtp.js';
@@ -214,6 +214,7 @@ describe('carrying out a removal', () => {
   let memberId: string;
   let requestId: string;
   let ledgerBefore: number;
+  let limitsBefore: number;
   let queuedEarlier: string;
   let betaPartner: number;
 
@@ -293,6 +294,10 @@ describe('carrying out a removal', () => {
       })
       .returning('id');
     queuedEarlier = (q as { id: string }).id;
+    // Rate-limit counters keyed by the address (a sign-in link asked for) and by someone else's.
+    await withinLimit(ctx.db, { action: 'signin-link:address', windowSeconds: 900, max: 5 }, email);
+    await withinLimit(ctx.db, { action: 'signin-link:address', windowSeconds: 900, max: 5 }, 'someone.else@example.org');
+    limitsBefore = Number(((await ctx.db('rate_limits').count({ n: '*' })) as { n: string }[])[0]!.n);
     ledgerBefore = (await ctx.db('consent_ledger').where({ member_id: memberId })).length;
 
     await post(support.agent, `/admin/removals/${requestId}/carry-out`).expect(303);
@@ -333,8 +338,10 @@ describe('carrying out a removal', () => {
     );
   });
 
-  it('C6: sessions, links, notes and pending sign-ups are deleted; the queued earlier message is cancelled, not sent', async () => {
+  it('C6: sessions, links, notes, pending sign-ups and rate-limit counters are deleted; the queued earlier message is cancelled, not sent', async () => {
     expect(await ctx.db('sessions').where({ sid: 'erasable-session' })).toHaveLength(0);
+    // Only the erased address's counter went; everyone else's stay.
+    expect(await ctx.db('rate_limits').count({ n: '*' })).toEqual([{ n: limitsBefore - 1 }]);
     expect(await ctx.db('member_tokens').where({ member_id: memberId })).toHaveLength(0);
     expect(await ctx.db('staff_change_notes').where({ member_id: memberId })).toHaveLength(0);
     expect(await ctx.db('pending_signups').whereRaw('token_hash = ?', ['p'.repeat(64)])).toHaveLength(0);
