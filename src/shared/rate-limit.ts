@@ -38,7 +38,9 @@ export function ipPrefix(ip: string | undefined): string {
 
 /** Erasure (C6): the counters of an address go with it, rather than waiting a day for pruning. */
 export async function forgetSubject(db: DbOrTx, subject: string): Promise<void> {
-  await db('rate_limits').whereRaw('starts_with(key, ?)', [`${subjectHash(subject)}:`]).delete();
+  await db('rate_limits')
+    .whereRaw('starts_with(key, ?)', [`${subjectHash(subject)}:`])
+    .delete();
 }
 
 export async function pruneRateLimits(db: DbOrTx): Promise<void> {
