@@ -14,6 +14,8 @@ export interface TopicRow {
   kind: TopicKind;
   channel: string;
   partner_name: string | null;
+  /** Pre-ticked on the join form (newsletters and announcements only: C1 in the database). */
+  default_opt_in: boolean;
   introduced_in_policy_version_id: number;
   /** When the policy version that introduced the topic took effect (or will). */
   introduced_effective_at: Date | null;
@@ -37,6 +39,7 @@ export async function listOfferedTopics(db: DbOrTx): Promise<TopicRow[]> {
       't.kind',
       't.channel',
       'pa.name as partner_name',
+      't.default_opt_in',
       't.introduced_in_policy_version_id',
       't.sort_order',
       'p.effective_at as introduced_effective_at',

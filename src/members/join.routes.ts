@@ -21,7 +21,13 @@ export function joinRouter(svc: ServiceContext): Router {
     return { title: 'Join', groups, policy, minAge: svc.config.minAge, expiryHours: svc.config.signupExpiryHours };
   }
 
-  router.get('/join', async (_req, res) => res.render('members/join', await formLocals()));
+  router.get('/join', async (_req, res) => {
+    const locals = await formLocals();
+    // A fresh form ticks the topics staff marked as pre-ticked; the visitor can untick them, and
+    // nothing takes effect until the address owner confirms (C15). Partner topics never are (C1).
+    const ticked = locals.groups.flatMap((g) => g.topics.filter((t) => t.default_opt_in).map((t) => String(t.id)));
+    res.render('members/join', { ...locals, input: { topics: ticked } });
+  });
 
   router.post('/join', async (req, res) => {
     formView(res, 'members/join', await formLocals());

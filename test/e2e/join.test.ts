@@ -25,6 +25,20 @@ describe('joining', () => {
     expect(res.headers['set-cookie']).toBeUndefined();
   });
 
+  it('C1: a newsletter staff marked pre-ticked is ticked on a fresh form, offers and sharing never are, and the visitor can untick it', async () => {
+    await ctx.db('topics').where({ id: topic.announcements }).update({ default_opt_in: true });
+    try {
+      const res = await request(ctx.app).get('/join').expect(200);
+      const ticked = [...res.text.matchAll(/name="topics" value="(\d+)"[^>]*checked/g)].map((m) => Number(m[1]));
+      expect(ticked).toEqual([topic.announcements]);
+      // A form sent back with errors shows what the visitor chose, not the pre-ticks.
+      const back = await join({ name: 'Unticked', email: 'unticked@example.org' }).expect(422);
+      expect(back.text).not.toMatch(/name="topics" value="\d+"[^>]*checked/);
+    } finally {
+      await ctx.db('topics').where({ id: topic.announcements }).update({ default_opt_in: false });
+    }
+  });
+
   it('C13: without the minimum-age confirmation nothing is stored, and the input is kept', async () => {
     const res = await join({ name: 'Young Person', email: 'young@example.org', topics: [String(topic['monthly-bulletin'])] }).expect(422);
     expect(res.text).toContain('Please confirm that you are 16 or older.');
