@@ -14,7 +14,7 @@ declare module 'express-session' {
     staffLastSeen?: number;
     /** Password was right, TOTP code still due: not a sign-in. */
     staffPending?: { id: string; at: number };
-    /** A TOTP secret shown for enrolment, saved to the account only once a code confirms it. */
+    /** A TOTP secret shown for enrolment (encrypted), saved to the account only once a code confirms it. */
     staffTotpSecret?: string;
   }
 }

@@ -10,7 +10,9 @@ import {
   changeStaffPassword,
   checkStaffPassword,
   checkStaffTotp,
+  decryptTotpSecret,
   enableStaffTotp,
+  encryptTotpSecret,
   newTotpEnrolment,
   recordStaffLogin,
   staffPassword,
@@ -32,6 +34,12 @@ const LOGIN_MESSAGES: Record<string, string> = {
   expired: 'You were signed out after 30 minutes without activity. Please sign in again.',
   'signed-out': 'You are signed out.',
 };
+
+/** The TOTP secret shown for enrolment and not yet confirmed by a code, decrypted. */
+function pendingTotpSecret(req: Request, svc: ServiceContext): string | undefined {
+  const stored = req.session.staffTotpSecret;
+  return stored ? decryptTotpSecret(stored, svc.config.secretKeys, req.user!.id) : undefined;
+}
 
 /** req.login regenerates the session (no fixation); the idle clock starts at sign-in. */
 async function logInStaff(req: Request, svc: ServiceContext, staff: StaffRow): Promise<void> {
@@ -105,13 +113,15 @@ export function staffAccountRoutes(svc: ServiceContext): Router {
 
   router.get('/admin/totp/setup', guardFor('GET', '/admin/totp/setup'), async (req, res) => {
     if (req.user!.twoFactor) return res.render('admin/totp-setup', { title: 'Two-factor sign-in', enabled: true });
-    req.session.staffTotpSecret ??= generateSecret();
-    const enrolment = await newTotpEnrolment(req.user!.email ?? req.user!.id, req.session.staffTotpSecret);
+    const secret = pendingTotpSecret(req, svc) ?? generateSecret();
+    // Like the saved secret, the one awaiting its first code is kept encrypted (in the session row).
+    req.session.staffTotpSecret = encryptTotpSecret(secret, svc.config.secretKeys, req.user!.id);
+    const enrolment = await newTotpEnrolment(req.user!.email ?? req.user!.id, secret);
     res.render('admin/totp-setup', { title: 'Two-factor sign-in', enabled: false, ...enrolment });
   });
 
   router.post('/admin/totp/setup', guardFor('POST', '/admin/totp/setup'), async (req, res) => {
-    const secret = req.session.staffTotpSecret;
+    const secret = pendingTotpSecret(req, svc);
     if (req.user!.twoFactor || !secret) return res.redirect(303, '/admin/totp/setup');
     formView(res, 'admin/totp-setup', {
       title: 'Two-factor sign-in',

@@ -129,6 +129,9 @@ describe('C11: staff sign-in', () => {
     const setup = await agent.get('/admin/totp/setup').expect(200);
     expect(setup.text).toContain('src="data:image/svg+xml;base64,');
     const secret = /<code id="totp-secret">([A-Z2-7]+)<\/code>/.exec(setup.text)?.[1] ?? '';
+    // The secret awaiting its first code is not kept in clear in the session store either.
+    expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+    expect(JSON.stringify(await ctx.db('sessions').select('sess'))).not.toContain(secret);
     const _csrf = /name="_csrf" value="([^"]+)"/.exec(setup.text)?.[1];
     await agent.post('/admin/totp/setup').type('form').send({ _csrf, code: '000000' }).expect(422);
     expect(await ctx.db('staff_users').where({ id }).first()).toMatchObject({ totp_enabled_at: null });
