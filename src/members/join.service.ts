@@ -3,6 +3,7 @@ import { checkLimits } from '../auth/signin.service.js';
 import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
 import { inTransaction } from '../db.js';
 import { memberMessageEmail } from '../mail/member-message.js';
+import { noticeNewMember } from '../policies/fanout.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
@@ -155,6 +156,7 @@ export async function confirmJoin(svc: ServiceContext, token: string): Promise<{
         manageUrl: svc.links.manage(memberId),
       }),
     );
+    await noticeNewMember(trx, svc, memberId);
     return { memberId, alreadyMember: false };
   });
 }

@@ -5,7 +5,7 @@ import type { DbOrTx } from '../db.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { addressHashes } from '../shared/suppression.js';
 import { queuePolicyNotice } from './notice.service.js';
-import { findPolicyById } from './policies.repository.js';
+import { findPolicyById, listUpcomingPolicies, type PolicyVersionRow } from './policies.repository.js';
 
 export const POLICY_NOTICE_BATCH_TASK = 'policy_notice_batch';
 /** Members handled per job (and per transaction). A job payload may ask for fewer (tests). */
@@ -61,6 +61,40 @@ async function suppressedAmong(trx: Knex.Transaction, svc: ServiceContext, email
   return new Set(rows.map((r) => byHash.get(r.address_hash)!));
 }
 
+/**
+ * Records and queues one member's notice of the version, unless they already have one (the
+ * primary key makes it once per member and version, whoever gets there first: a batch, or the
+ * member's own join confirmation). Returns whether a notice was queued now.
+ */
+async function noticeOnce(
+  trx: Knex.Transaction,
+  svc: ServiceContext,
+  policy: PolicyVersionRow,
+  memberId: string,
+  leftOut: 'suppressed' | null,
+): Promise<boolean> {
+  const inserted = await trx('policy_notices')
+    .insert({ policy_version_id: policy.id, member_id: memberId, left_out_reason: leftOut })
+    .onConflict(['policy_version_id', 'member_id'])
+    .ignore()
+    .returning('member_id');
+  if (inserted.length === 0 || leftOut) return false;
+  const messageId = await queuePolicyNotice(trx, svc, memberId, policy);
+  await trx('policy_notices')
+    .where({ policy_version_id: policy.id, member_id: memberId })
+    .update(messageId ? { email_message_id: messageId } : { left_out_reason: 'not_deliverable' });
+  return messageId !== null;
+}
+
+/**
+ * C7: someone who becomes a member during a notice period was not a member when the version was
+ * published, and the fan-out may already have passed their place: they get the notice when they
+ * confirm (in that transaction), once, like everyone else.
+ */
+export async function noticeNewMember(trx: Knex.Transaction, svc: ServiceContext, memberId: string): Promise<void> {
+  for (const upcoming of await listUpcomingPolicies(trx)) await noticeOnce(trx, svc, upcoming, memberId, null);
+}
+
 export interface BatchResult {
   handled: number;
   queued: number;
@@ -89,18 +123,7 @@ export async function runNoticeBatch(svc: ServiceContext, payload: BatchPayload)
     );
     let queued = 0;
     for (const m of members) {
-      const leftOut = suppressed.has(m.email) ? 'suppressed' : null;
-      const inserted = await trx('policy_notices')
-        .insert({ policy_version_id: policy.id, member_id: m.id, left_out_reason: leftOut })
-        .onConflict(['policy_version_id', 'member_id'])
-        .ignore()
-        .returning('member_id');
-      if (inserted.length === 0 || leftOut) continue;
-      const messageId = await queuePolicyNotice(trx, svc, m.id, policy);
-      await trx('policy_notices')
-        .where({ policy_version_id: policy.id, member_id: m.id })
-        .update(messageId ? { email_message_id: messageId } : { left_out_reason: 'not_deliverable' });
-      if (messageId) queued++;
+      if (await noticeOnce(trx, svc, policy, m.id, suppressed.has(m.email) ? 'suppressed' : null)) queued++;
     }
     const last = members.at(-1);
     if (members.length < size || !last) {

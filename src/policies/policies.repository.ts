@@ -30,6 +30,14 @@ export async function findUpcomingPolicy(db: DbOrTx): Promise<PolicyVersionRow |
     .first();
 }
 
+/** Every published version not yet in force (usually one), earliest first. */
+export async function listUpcomingPolicies(db: DbOrTx): Promise<PolicyVersionRow[]> {
+  return db<PolicyVersionRow>('policy_versions')
+    .where('published_at', '<=', db.fn.now())
+    .where('effective_at', '>', db.fn.now())
+    .orderBy('effective_at', 'asc');
+}
+
 export async function listPublishedPolicies(db: DbOrTx): Promise<PolicyVersionRow[]> {
   return db<PolicyVersionRow>('policy_versions')
     .whereNotNull('published_at')

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { publishPolicy } from '../../src/admin/policies.service.js';
+import { runNoticeBatch } from '../../src/policies/fanout.js';
 import { makeServiceContext } from '../../src/shared/service-context.js';
 import { suppressAddress } from '../../src/shared/suppression.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy } from '../helpers/fixtures.js';
 import { pendingJobs, waitFor } from '../helpers/jobs.js';
-import { csrfFrom } from '../helpers/session.js';
+import { csrfFrom, linkIn } from '../helpers/session.js';
 import { signedInStaff, type Agent } from '../helpers/staff.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -248,6 +249,40 @@ describe('the notice fan-out', () => {
     expect(after.text).toContain('<td id="progress-waiting">0</td>');
     expect(after.text).toContain('<td id="progress-left-out">1</td>');
     expect(after.text).toContain('Every batch was handled');
+    await ctx.stopWorker();
+  }, 60000);
+});
+
+describe('joining during a notice period', () => {
+  it('C7: someone who becomes a member after publication gets the notice of each upcoming version when they confirm, once', async () => {
+    // A version whose fan-out has finished before the new member exists.
+    const id = await createDraft('5.0');
+    expect((await publish(id, inFuture(9 * DAY))).status).toBe(303);
+    await ctx.startWorker();
+    await waitFor(async () => (await runOf(id))?.finished_at, 'the notice run to finish', 20000);
+    const upcoming = (await ctx.db('policy_versions').where('effective_at', '>', ctx.db.fn.now()).pluck('id')) as number[];
+    expect(upcoming).toContain(id);
+    await request(ctx.app)
+      .post('/join')
+      .type('form')
+      .send({ name: 'Late Joiner', email: 'late@example.org', age_confirmed: 'yes' })
+      .expect(200);
+    const confirm = await ctx.smtp.waitFor((m) => m.envelopeTo.includes('late@example.org'));
+    const path = linkIn(confirm.parsed.text ?? '', '/join/confirm/');
+    await request(ctx.app).post(path).expect(200);
+    const member = (await ctx.db('members').where({ email: 'late@example.org' }).first('id')) as { id: string };
+
+    const isNoticeTo = (m: { envelopeTo: string[]; parsed: { subject?: string } }) =>
+      m.envelopeTo.includes('late@example.org') && (m.parsed.subject ?? '').includes('privacy policy changes');
+    await waitFor(async () => ctx.smtp.messages.filter(isNoticeTo).length >= upcoming.length, 'a notice per upcoming version', 20000);
+    const rows = await ctx.db('policy_notices').where({ member_id: member.id }).whereNotNull('email_message_id').pluck('policy_version_id');
+    expect(rows.sort()).toEqual([...upcoming].sort());
+    // A batch reaching the new member later (earlier versions' fan-outs included) finds the notice
+    // already recorded and queues nothing more for them.
+    const svc = makeServiceContext(ctx.config, ctx.db);
+    for (const policyVersionId of upcoming) await runNoticeBatch(svc, { policyVersionId, after: null, batchSize: 1000 });
+    const notices = await ctx.db('email_messages').where({ member_id: member.id, kind: 'policy_notice' }).count({ n: '*' });
+    expect(notices).toEqual([{ n: upcoming.length }]);
     await ctx.stopWorker();
   }, 60000);
 });
