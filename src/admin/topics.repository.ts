@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../db.js';
-import type { TopicKind } from '../consent/consent.repository.js';
+import { topicsWithOrigin, type TopicKind } from '../consent/consent.repository.js';
 
 export interface AdminTopicRow {
   id: number;
@@ -29,26 +29,13 @@ export async function findAdminTopic(db: DbOrTx, id: number): Promise<AdminTopic
 }
 
 function topicQuery(db: DbOrTx) {
-  return db('topics as t')
-    .join('policy_versions as p', 'p.id', 't.introduced_in_policy_version_id')
-    .leftJoin('partners as pa', 'pa.id', 't.partner_id')
-    .select(
-      't.id',
-      't.slug',
-      't.name',
-      't.description',
-      't.kind',
-      't.channel',
-      't.default_opt_in',
-      't.partner_id',
-      'pa.name as partner_name',
-      't.introduced_in_policy_version_id',
-      'p.version as policy_version',
-      'p.published_at as policy_published_at',
-      't.sort_order',
-      't.retired_at',
-      db.raw(`(SELECT count(*) FROM consents c WHERE c.topic_id = t.id AND c.status = 'opted_in')::int AS opted_in`),
-    );
+  return topicsWithOrigin(db).select(
+    't.partner_id',
+    'p.version as policy_version',
+    'p.published_at as policy_published_at',
+    't.retired_at',
+    db.raw(`(SELECT count(*) FROM consents c WHERE c.topic_id = t.id AND c.status = 'opted_in')::int AS opted_in`),
+  );
 }
 
 export async function listPartnerChoices(db: DbOrTx): Promise<{ id: number; name: string }[]> {

@@ -24,13 +24,14 @@ export interface TopicRow {
 
 export const KIND_ORDER: TopicKind[] = ['newsletter', 'announcement', 'third_party_offer', 'partner_data_sharing'];
 
-/** Topics members can choose today: not retired, introduced by a published policy version. */
-export async function listOfferedTopics(db: DbOrTx): Promise<TopicRow[]> {
-  const rows = await db('topics as t')
+/**
+ * Topics joined to the policy version that introduced them (alias p) and their partner (alias pa),
+ * with the columns every view of a topic shows; callers add their own filters and columns.
+ */
+export function topicsWithOrigin(db: DbOrTx) {
+  return db('topics as t')
     .join('policy_versions as p', 'p.id', 't.introduced_in_policy_version_id')
     .leftJoin('partners as pa', 'pa.id', 't.partner_id')
-    .whereNull('t.retired_at')
-    .whereNotNull('p.published_at')
     .select(
       't.id',
       't.slug',
@@ -42,8 +43,15 @@ export async function listOfferedTopics(db: DbOrTx): Promise<TopicRow[]> {
       't.default_opt_in',
       't.introduced_in_policy_version_id',
       't.sort_order',
-      'p.effective_at as introduced_effective_at',
-    )
+    );
+}
+
+/** Topics members can choose today: not retired, introduced by a published policy version. */
+export async function listOfferedTopics(db: DbOrTx): Promise<TopicRow[]> {
+  const rows = await topicsWithOrigin(db)
+    .whereNull('t.retired_at')
+    .whereNotNull('p.published_at')
+    .select('p.effective_at as introduced_effective_at')
     .orderBy([{ column: 't.sort_order' }, { column: 't.id' }]);
   return (rows as TopicRow[]).sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind));
 }

@@ -1,6 +1,6 @@
 import type { BuiltEmail, MailContext } from '../mail/email.js';
 import { memberMessageEmail } from '../mail/member-message.js';
-import { formatRemovalDate } from './removal.emails.js';
+import { formatRemovalDate, greeting } from './removal.emails.js';
 
 /** The send task lets this kind reach a suppressed address, and scrubs its row once it has gone (C6). */
 export const REMOVAL_COMPLETED_KIND = 'removal_completed';
@@ -10,8 +10,6 @@ interface Recipient {
   memberId: string;
   name: string | null;
 }
-
-const greeting = (r: Recipient) => `Dear ${r.name ?? 'member'},`;
 
 /**
  * C6, C14: the last message, queued in the erasure's own transaction while the address still

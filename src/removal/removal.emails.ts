@@ -29,7 +29,7 @@ interface Recipient {
   manageUrl: string;
 }
 
-const greeting = (r: Recipient) => `Dear ${r.name ?? 'member'},`;
+export const greeting = (r: { name: string | null }) => `Dear ${r.name ?? 'member'},`;
 
 /** The fresh single-use link: nothing happens unless the member presses it (C6, C14). */
 export function removalConfirmEmail(ctx: MailContext, r: Recipient & { url: string; minutes: number; graceDays: number }): BuiltEmail {
