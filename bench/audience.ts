@@ -17,6 +17,7 @@ import { encryptTotpSecret } from '../src/admin/staff.service.js';
 import { buildApp } from '../src/app.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config.js';
+import { insertOptedInMembers } from '../test/helpers/fixtures.js';
 import { benchDatabase } from './database.js';
 import { createLogger } from '../src/shared/logger.js';
 import { suppressAddress } from '../src/shared/suppression.js';
@@ -46,18 +47,7 @@ const [topic] = await db('topics')
   .insert({ slug: 'bench-news', name: 'Bench news', kind: 'newsletter', introduced_in_policy_version_id: policyId })
   .returning('id');
 const topicId = (topic as { id: number }).id;
-await db.raw(
-  `WITH new AS (
-     INSERT INTO members (email, name, status, confirmed_at)
-     SELECT 'member' || g || '@bench.example', 'Member ' || g, 'active', now() FROM generate_series(1, ?) g RETURNING id
-   ), ev AS (
-     INSERT INTO consent_ledger (member_id, topic_id, to_status, source, channel, policy_version_id)
-     SELECT id, ?, 'opted_in', 'signup', 'web', ? FROM new RETURNING id, member_id
-   )
-   INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id)
-   SELECT member_id, ?, 'opted_in', ?, id FROM ev`,
-  [total, topicId, policyId, topicId, policyId],
-);
+await insertOptedInMembers(db, { count: total, topicId, policyId, prefix: 'member', domain: 'bench.example' });
 // A few suppressed and undeliverable addresses, so the checks have something to leave out.
 for (let i = 1; i <= 100; i++) await suppressAddress(db, `member${i * 7}@bench.example`, [SECRET]);
 await db('members').whereIn('email', ['member3@bench.example', 'member5@bench.example']).update({ email_undeliverable_at: db.fn.now() });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { suppressAddress } from '../../src/shared/suppression.js';
 import { TEST_SECRET, startTestContext, type TestContext } from '../helpers/app.js';
-import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
+import { insertMember, insertOptedInMembers, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { signedInStaff, type Agent } from '../helpers/staff.js';
 
 const OLD_KEY = 'an-older-secret-key-still-accepted-0123456789';
@@ -49,18 +49,7 @@ beforeAll(async () => {
   await ctx.db('topics').where({ id: retired }).update({ retired_at: ctx.db.fn.now() });
 
   // Enough opted-in members that the file takes several cursor batches.
-  await ctx.db.raw(
-    `WITH new AS (
-       INSERT INTO members (email, name, status, confirmed_at)
-       SELECT 'bulk' || g || '@example.org', 'Bulk ' || g, 'active', now() FROM generate_series(1, ?) g RETURNING id
-     ), ev AS (
-       INSERT INTO consent_ledger (member_id, topic_id, to_status, source, channel, policy_version_id)
-       SELECT id, ?, 'opted_in', 'signup', 'web', ? FROM new RETURNING id, member_id
-     )
-     INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id)
-     SELECT member_id, ?, 'opted_in', ?, id FROM ev`,
-    [BULK, news, policyId, news, policyId],
-  );
+  await insertOptedInMembers(ctx.db, { count: BULK, topicId: news, policyId, prefix: 'bulk', domain: 'example.org' });
 }, 60000);
 afterAll(() => ctx.close());
 

@@ -84,3 +84,25 @@ export async function recordConsent(
     .merge();
   return eventId;
 }
+
+/**
+ * Many active members opted in to one topic, made in one SQL statement (ledger events and current
+ * state included): `<prefix><n>@<domain>`, named `<Prefix> <n>`. For volume tests and benchmarks.
+ */
+export async function insertOptedInMembers(
+  db: DbOrTx,
+  o: { count: number; topicId: number; policyId: number; prefix: string; domain: string },
+): Promise<void> {
+  await db.raw(
+    `WITH new AS (
+       INSERT INTO members (email, name, status, confirmed_at)
+       SELECT ? || g || '@' || ?, initcap(?) || ' ' || g, 'active', now() FROM generate_series(1, ?) g RETURNING id
+     ), ev AS (
+       INSERT INTO consent_ledger (member_id, topic_id, to_status, source, channel, policy_version_id)
+       SELECT id, ?, 'opted_in', 'signup', 'web', ? FROM new RETURNING id, member_id
+     )
+     INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id)
+     SELECT member_id, ?, 'opted_in', ?, id FROM ev`,
+    [o.prefix, o.domain, o.prefix, o.count, o.topicId, o.policyId, o.topicId, o.policyId],
+  );
+}
