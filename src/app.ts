@@ -14,7 +14,9 @@ import { devMailRouter } from './mail/dev-mail.routes.js';
 import { policiesRouter, policyBanner } from './policies/policies.routes.js';
 import { errorHandler, notFound } from './shared/http/error-handler.js';
 import { memberRouters } from './members/routers.js';
+import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
+import { purposeKeys } from './shared/keys.js';
 import type { Logger } from './shared/logger.js';
 import { publicDir, viewsDir } from './shared/paths.js';
 
@@ -30,7 +32,10 @@ export interface AppDeps {
 
 export const SESSION_COOKIE = 'assent.sid';
 
-const CSRF_EXEMPT = /^\/(join|manage|join\/confirm\/[^/]+|signin\/[^/]+|unsubscribe\/[^/]+|p\/[^/]+|l\/[a-z-]+\/[^/]+)$/;
+/** Buttons on pages opened from an e-mail link that sign someone in or act for them: see link-confirm.ts. */
+const LINK_ACTIONS = /^\/(join\/confirm|signin|l\/[a-z-]+)\/[^/]+\/?$/i;
+/** Forms that act for nobody signed in, or whose signed link is the whole credential and must work without cookies (C9). */
+const OPEN_FORMS = /^\/(join|manage|unsubscribe\/[^/]+|p\/[^/]+)\/?$/i;
 
 /**
  * Builds the Express app from its dependencies and nothing else, so tests build the same app
@@ -102,7 +107,18 @@ export function buildApp(deps: AppDeps): Express {
   // Pages reached from e-mail links carry their own credential (a signed or single-use token) and
   // must work without cookies (C9); the public join and link-request forms act for nobody signed
   // in, and are rate-limited instead. Everything else posted needs the session's CSRF token.
-  app.use((req, res, next) => (CSRF_EXEMPT.test(req.path) ? next() : csrfSynchronisedProtection(req, res, next)));
+  app.use((req, res, next) =>
+    LINK_ACTIONS.test(req.path) || OPEN_FORMS.test(req.path) ? next() : csrfSynchronisedProtection(req, res, next),
+  );
+  // The link buttons that sign in or act must come from a page we showed this browser (login CSRF).
+  app.use(
+    linkConfirmation({
+      keys: purposeKeys(config.secretKeys, 'link-confirm'),
+      baseUrl: config.baseUrl,
+      secure: config.isProduction,
+      paths: LINK_ACTIONS,
+    }),
+  );
   app.use((req, res, next) => {
     // Calling this in a form creates the session that holds the token; pages without forms set no cookie.
     res.locals.csrfToken = () => generateToken(req);

@@ -7,7 +7,7 @@ import { suppressAddress } from '../../src/shared/suppression.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy } from '../helpers/fixtures.js';
 import { pendingJobs, waitFor } from '../helpers/jobs.js';
-import { csrfFrom, linkIn } from '../helpers/session.js';
+import { csrfFrom, linkIn, linkPost } from '../helpers/session.js';
 import { signedInStaff, type Agent } from '../helpers/staff.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -269,7 +269,7 @@ describe('joining during a notice period', () => {
       .expect(200);
     const confirm = await ctx.smtp.waitFor((m) => m.envelopeTo.includes('late@example.org'));
     const path = linkIn(confirm.parsed.text ?? '', '/join/confirm/');
-    await request(ctx.app).post(path).expect(200);
+    await linkPost(request(ctx.app), path).expect(200);
     const member = (await ctx.db('members').where({ email: 'late@example.org' }).first('id')) as { id: string };
 
     const isNoticeTo = (m: { envelopeTo: string[]; parsed: { subject?: string } }) =>

@@ -17,7 +17,7 @@ import { makeServiceContext, type ServiceContext } from '../../src/shared/servic
 import { isSuppressed, suppressAddress } from '../../src/shared/suppression.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
-import { csrfFrom, linkIn } from '../helpers/session.js';
+import { csrfFrom, linkIn, linkPost } from '../helpers/session.js';
 import type { CaughtMessage } from '../helpers/smtp.js';
 import { signedInStaff, type Agent } from '../helpers/staff.js';
 
@@ -420,9 +420,7 @@ describe('carrying out a removal', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(ctx.smtp.messages.filter((m) => sentTo(m, address)).length).toBe(before + 1);
 
-    await request(ctx.app)
-      .post(linkIn(mail.parsed.text ?? '', '/join/confirm/'))
-      .expect(200);
+    await linkPost(request(ctx.app), linkIn(mail.parsed.text ?? '', '/join/confirm/')).expect(200);
     expect(await ctx.db('members').where({ email: address }).first('status')).toEqual({ status: 'active' });
     expect(await isSuppressed(ctx.db, address, ctx.config.secretKeys)).toBe(false);
     await mailTo(address, 'welcome');

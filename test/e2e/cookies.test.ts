@@ -4,6 +4,7 @@ import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { Links } from '../../src/shared/links.js';
 import { seedDatabase } from '../../src/shared/migrate.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
+import { CSRF_NONCE_COOKIE, linkPost } from '../helpers/session.js';
 
 let ctx: TestContext;
 let ada: string;
@@ -17,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 describe('C9: cookies are a convenience, never a requirement, and carry nothing personal', () => {
-  it('C9: no public page or e-mail-link page sets a cookie; only the password sign-in form needs one (for its CSRF token)', async () => {
+  it('C9: no public page sets a cookie; an e-mail-link page with a button sets only an opaque CSRF nonce; only the password sign-in form needs a session', async () => {
     const noCookie = (label: string, res: request.Response) =>
       expect([label, res.status < 500, res.headers['set-cookie']]).toEqual([label, true, undefined]);
     noCookie('home', await request(ctx.app).get('/'));
@@ -30,9 +31,14 @@ describe('C9: cookies are a convenience, never a requirement, and carry nothing 
     noCookie('link request', await request(ctx.app).post('/manage').type('form').send({ email: 'ada@example.org' }));
     noCookie('manage link', await request(ctx.app).get(new URL(links.manage(ada)).pathname));
     noCookie('unsubscribe link', await request(ctx.app).get(new URL(links.unsubscribe(ada, 'all').url).pathname));
-    for (const purpose of ['data', 'removal'] as const) {
-      const token = await issueMemberToken(ctx.db, ada, purpose, 10);
-      noCookie(`${purpose} link`, await request(ctx.app).get(`/l/${purpose}/${token}`));
+    for (const [purpose, path] of [
+      ['signin', `/signin/${await issueMemberToken(ctx.db, ada, 'signin', 10)}`],
+      ['data', `/l/data/${await issueMemberToken(ctx.db, ada, 'data', 10, { use: 'page' })}`],
+      ['email', `/l/email/${await issueMemberToken(ctx.db, ada, 'email_verify', 10, { email: 'ada.new@example.org' })}`],
+    ]) {
+      const res = await request(ctx.app).get(path as string);
+      expect([purpose, res.status, res.text]).toEqual([purpose, 200, expect.stringContaining('name="_confirm"')]);
+      expect([purpose, res.headers['set-cookie']]).toEqual([purpose, [expect.stringMatching(CSRF_NONCE_COOKIE)]]);
     }
     const manage = await request(ctx.app).get('/manage');
     const cookie = String(manage.headers['set-cookie']);
@@ -45,7 +51,7 @@ describe('C9: cookies are a convenience, never a requirement, and carry nothing 
     const [before] = await ctx.db('sessions').select('sess');
     expect(Object.keys(before.sess).sort()).toEqual(['cookie', 'csrfToken']);
     const token = await issueMemberToken(ctx.db, ada, 'signin', 10);
-    await agent.post(`/signin/${token}`).expect(303);
+    await linkPost(agent, `/signin/${token}`).expect(303);
     const sessions = await ctx.db('sessions').select('sess');
     const signedIn = sessions.find((s: { sess: { passport?: unknown } }) => s.sess.passport);
     expect(signedIn.sess.passport).toEqual({ user: { kind: 'member', id: ada, at: expect.any(Number) } });

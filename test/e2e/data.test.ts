@@ -7,7 +7,7 @@ import { hashToken } from '../../src/shared/secrets.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
 import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
-import { csrfFrom, linkIn, signedInAgent } from '../helpers/session.js';
+import { CSRF_NONCE_COOKIE, csrfFrom, linkIn, signedInAgent, linkPost } from '../helpers/session.js';
 
 const FAKE_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
 
@@ -86,10 +86,10 @@ describe('a member sees and downloads everything we hold about them', () => {
     expect(first.text).toContain(`action="${pagePath}"`);
     await request(ctx.app).get(pagePath).expect(200);
 
-    const res = await request(ctx.app).post(pagePath).expect(200);
+    const res = await linkPost(request(ctx.app), pagePath).expect(200);
     pageHtml = res.text;
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(res.headers['set-cookie']).toEqual([expect.stringMatching(CSRF_NONCE_COOKIE)]);
     for (const heading of [
       'Your details',
       'Your choices now',
@@ -121,14 +121,14 @@ describe('a member sees and downloads everything we hold about them', () => {
   });
 
   it('C5: the link works once: a second POST or GET is refused', async () => {
-    const again = await request(ctx.app).post(pagePath).expect(400);
+    const again = await linkPost(request(ctx.app), pagePath).expect(400);
     expect(again.text).toContain('expired or was already used');
     await request(ctx.app).get(pagePath).expect(400);
   });
 
   it('C5: C2: the JSON download works without a cookie, once, as an attachment with the same data and no password hash', async () => {
     const path = downloadPath(pageHtml);
-    const res = await request(ctx.app).post(path).expect(200);
+    const res = await linkPost(request(ctx.app), path).expect(200);
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="?assent-my-data\.json"?$/);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers['cache-control']).toBe('no-store');
@@ -172,23 +172,23 @@ describe('a member sees and downloads everything we hold about them', () => {
     ]);
     expect(json.removalRequests).toEqual([expect.objectContaining({ status: 'cancelled' })]);
 
-    await request(ctx.app).post(path).expect(400);
+    await linkPost(request(ctx.app), path).expect(400);
   });
 
   it('C5: a download token cannot open the page, nor a page link download, and the refusal spends neither', async () => {
     const pageToken = await issueMemberToken(ctx.db, memberId, 'data', 30, { use: 'page' });
-    await request(ctx.app).post(`/l/data-json/${pageToken}`).expect(400);
-    const res = await request(ctx.app).post(`/l/data/${pageToken}`).expect(200);
+    await linkPost(request(ctx.app), `/l/data-json/${pageToken}`).expect(400);
+    const res = await linkPost(request(ctx.app), `/l/data/${pageToken}`).expect(200);
     const downloadToken = downloadPath(res.text).split('/').at(-1)!;
     await request(ctx.app).get(`/l/data/${downloadToken}`).expect(400);
-    await request(ctx.app).post(`/l/data/${downloadToken}`).expect(400);
-    await request(ctx.app).post(`/l/data-json/${downloadToken}`).expect(200);
+    await linkPost(request(ctx.app), `/l/data/${downloadToken}`).expect(400);
+    await linkPost(request(ctx.app), `/l/data-json/${downloadToken}`).expect(200);
   });
 
   it('C2: a member with no disclosures is told there were none', async () => {
     const otherId = await insertMember(ctx.db, 'linus@example.org', 'Linus');
     const token = await issueMemberToken(ctx.db, otherId, 'data', 30, { use: 'page' });
-    const res = await request(ctx.app).post(`/l/data/${token}`).expect(200);
+    const res = await linkPost(request(ctx.app), `/l/data/${token}`).expect(200);
     expect(res.text).toContain('<strong>None:</strong> we have never disclosed your data to a partner.');
     expect(res.text).not.toContain('Grace Hopper');
     expect(res.text).toContain('Not set');
@@ -198,12 +198,8 @@ describe('a member sees and downloads everything we hold about them', () => {
 describe('links and forms that must be refused', () => {
   it('C5: a tampered or expired link is refused with a clear page', async () => {
     await request(ctx.app).get('/l/data/not-a-token').expect(400);
-    await request(ctx.app)
-      .post(`/l/data/${'A'.repeat(43)}`)
-      .expect(400);
-    await request(ctx.app)
-      .post(`/l/data-json/${'A'.repeat(43)}`)
-      .expect(400);
+    await linkPost(request(ctx.app), `/l/data/${'A'.repeat(43)}`).expect(400);
+    await linkPost(request(ctx.app), `/l/data-json/${'A'.repeat(43)}`).expect(400);
     const token = await issueMemberToken(ctx.db, memberId, 'data', 30, { use: 'page' });
     await ctx
       .db('member_tokens')
@@ -211,12 +207,12 @@ describe('links and forms that must be refused', () => {
       .update({ expires_at: ctx.db.raw("now() - interval '1 second'") });
     const expired = await request(ctx.app).get(`/l/data/${token}`).expect(400);
     expect(expired.text).toContain('This link to your data has expired or was already used.');
-    await request(ctx.app).post(`/l/data/${token}`).expect(400);
+    await linkPost(request(ctx.app), `/l/data/${token}`).expect(400);
   });
 
   it('C5: a link of another purpose (sign-in) does not open the data page', async () => {
     const token = await issueMemberToken(ctx.db, memberId, 'signin', 15);
-    await request(ctx.app).post(`/l/data/${token}`).expect(400);
+    await linkPost(request(ctx.app), `/l/data/${token}`).expect(400);
   });
 
   it('C11: signed out, /account/data goes to the sign-in page; signed in, asking without the CSRF token is refused', async () => {

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { runMaintenance } from '../../src/shared/maintenance.js';
 import type { TestContext } from '../helpers/app.js';
 import { startSeededContext } from '../helpers/seeded.js';
-import { linkIn } from '../helpers/session.js';
+import { linkIn, linkPost } from '../helpers/session.js';
 
 let ctx: TestContext;
 let topic: Record<string, number>;
@@ -86,7 +86,7 @@ describe('joining', () => {
     const path = linkIn(mail.parsed.text ?? '', '/join/confirm/');
     await request(ctx.app).get(path).expect(200);
     expect(await ctx.db('members').where({ email: 'mary@example.org' })).toHaveLength(0);
-    const done = await request(ctx.app).post(path).expect(200);
+    const done = await linkPost(request(ctx.app), path).expect(200);
     expect(done.text).toContain('Your membership is confirmed');
     const member = await ctx.db('members').where({ email: 'mary@example.org' }).first();
     expect(member).toMatchObject({ status: 'active', name: 'Mary Somerville' });
@@ -103,7 +103,7 @@ describe('joining', () => {
     );
     expect(ledger).toHaveLength(2);
     await mailTo('mary@example.org', 'welcome');
-    await request(ctx.app).post(path).expect(400);
+    await linkPost(request(ctx.app), path).expect(400);
   });
 
   it('C15: a second sign-up for a known address shows the same page, and mails the owner their link instead', async () => {
@@ -125,7 +125,7 @@ describe('joining', () => {
     const path = linkIn(mail.parsed.text ?? '', '/join/confirm/');
     const res = await request(ctx.app).get(path).expect(400);
     expect(res.text).toContain('expired or was already used');
-    await request(ctx.app).post(path).expect(400);
+    await linkPost(request(ctx.app), path).expect(400);
     expect((await runMaintenance(ctx.db)).signupsPurged).toBeGreaterThanOrEqual(1);
     expect(await ctx.db('pending_signups').where({ email: 'late@example.org' })).toHaveLength(0);
     expect(await ctx.db('members').where({ email: 'late@example.org' })).toHaveLength(0);
