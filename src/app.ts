@@ -5,6 +5,7 @@ import session from 'express-session';
 import helmet from 'helmet';
 import { adminRouter } from './admin/admin.routes.js';
 import { createPassport } from './auth/passport.js';
+import { idleTimeout, SESSION_COOKIE } from './auth/sessions.js';
 import { makeServiceContext, type ServiceContext } from './shared/service-context.js';
 import type pg from 'pg';
 import type { Config } from './config.js';
@@ -29,8 +30,6 @@ export interface AppDeps {
   /** Where the development mail catcher keeps mail; /dev/mail is mounted only when set. */
   devMailDir?: string;
 }
-
-export const SESSION_COOKIE = 'assent.sid';
 
 /** Buttons on pages opened from an e-mail link that sign someone in or act for them: see link-confirm.ts. */
 const LINK_ACTIONS = /^\/(join\/confirm|signin|l\/[a-z-]+)\/[^/]+\/?$/i;
@@ -128,6 +127,7 @@ export function buildApp(deps: AppDeps): Express {
   const passport = createPassport(db);
   app.use(passport.initialize());
   app.use(passport.session());
+  app.use(idleTimeout(config));
   app.use((req, res, next) => {
     res.locals.signedIn = req.user?.kind === 'member';
     next();

@@ -58,6 +58,8 @@ const schema = z.object({
   MIN_AGE: int(13, 21).default(16),
   SIGNUP_EXPIRY_HOURS: int(1, 720).default(48),
   REMOVAL_GRACE_DAYS: int(0, 90).default(30),
+  MEMBER_IDLE_MINUTES: int(5, 1440).default(30),
+  STAFF_IDLE_MINUTES: int(5, 240).default(30),
 });
 
 export type TrustProxy = boolean | number | string;
@@ -90,6 +92,10 @@ export interface Config {
   readonly signupExpiryHours: number;
   /** C6: a confirmed removal is carried out this many days later. */
   readonly removalGraceDays: number;
+  /** C11: a member's session ends after this long without a request. */
+  readonly memberIdleMinutes: number;
+  /** C11: a staff session ends after this long without a request. */
+  readonly staffIdleMinutes: number;
 }
 
 function parseTrustProxy(raw: string): TrustProxy {
@@ -160,5 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     minAge: e.MIN_AGE,
     signupExpiryHours: e.SIGNUP_EXPIRY_HOURS,
     removalGraceDays: e.REMOVAL_GRACE_DAYS,
+    memberIdleMinutes: e.MEMBER_IDLE_MINUTES,
+    staffIdleMinutes: e.STAFF_IDLE_MINUTES,
   });
 }

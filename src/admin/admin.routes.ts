@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ServiceContext } from '../shared/service-context.js';
-import { areasFor, guardByTable, guardFor, requireStaff, staffIdleTimeout } from './guards.js';
+import { areasFor, guardByTable, guardFor, requireStaff } from './guards.js';
 import { partnersAdminRouter } from './partners.routes.js';
 import { audiencesAdminRouter } from './audiences.routes.js';
 import { membersAdminRouter } from './members.routes.js';
@@ -72,7 +72,6 @@ export function parseAuditQuery(query: Record<string, unknown>): {
 
 export function adminRouter(svc: ServiceContext): Router {
   const router = Router();
-  router.use('/admin', staffIdleTimeout);
   router.use(staffSignInRoutes(svc));
   // The sign-in pages above are public; everything after is checked against ADMIN_ROUTES first.
   router.use(guardByTable);

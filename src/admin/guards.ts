@@ -1,17 +1,13 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { match } from 'path-to-regexp';
 import { ForbiddenError } from '../shared/errors.js';
 import { STAFF_ROLES, type StaffRole } from './staff.repository.js';
 
-/** A staff session ends after this long without a request (C11). */
-export const STAFF_IDLE_MS = 30 * 60 * 1000;
 /** How long a right password waits for its TOTP code. */
 export const PENDING_TOTP_MS = 5 * 60 * 1000;
 
 declare module 'express-session' {
   interface SessionData {
-    /** Last request of a signed-in staff user (ms), for the idle timeout. */
-    staffLastSeen?: number;
     /** Password was right, TOTP code still due: not a sign-in. */
     staffPending?: { id: string; at: number };
     /** A TOTP secret shown for enrolment (encrypted), saved to the account only once a code confirms it. */
@@ -31,33 +27,13 @@ export function requireStaff(...roles: StaffRole[]): RequestHandler {
   const allowed: readonly StaffRole[] = roles.length ? roles : STAFF_ROLES;
   return (req, res, next) => {
     const user = req.user;
-    if (!user) return res.redirect(303, '/admin/login');
+    if (!user) return res.redirect(303, res.locals.sessionExpired === 'staff' ? '/admin/login?expired=1' : '/admin/login');
     if (user.kind !== 'staff' || !user.role) throw new ForbiddenError('This page is for staff only.');
     if (!allowed.includes(user.role)) throw new ForbiddenError('Your role does not give access to this page.');
     if (user.role === 'admin' && !user.twoFactor && !TOTP_EXEMPT.has(req.path)) return res.redirect(303, '/admin/totp/setup');
     res.locals.staff = { name: user.name, role: user.role };
     next();
   };
-}
-
-/** Ends a staff session that sat idle too long; otherwise notes this request as the last seen. */
-export const staffIdleTimeout: RequestHandler = async (req, res, next) => {
-  if (req.user?.kind !== 'staff') return next();
-  const now = Date.now();
-  const last = req.session.staffLastSeen;
-  if (last === undefined || now - last > STAFF_IDLE_MS) {
-    await endSession(req, res);
-    return res.redirect(303, '/admin/login?expired=1');
-  }
-  req.session.staffLastSeen = now;
-  next();
-};
-
-/** Signs out and throws the session away, cookie included. */
-export async function endSession(req: Request, res: Response): Promise<void> {
-  await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
-  await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
-  res.clearCookie('assent.sid');
 }
 
 export interface AdminRoute {

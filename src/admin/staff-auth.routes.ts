@@ -5,7 +5,8 @@ import { emailField } from '../auth/auth.routes.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { endSession, guardFor, PENDING_TOTP_MS } from './guards.js';
+import { endSession, startSession } from '../auth/sessions.js';
+import { guardFor, PENDING_TOTP_MS } from './guards.js';
 import {
   changeStaffPassword,
   checkStaffPassword,
@@ -30,10 +31,10 @@ const ChangePassword = z
   .object({ current: z.string().min(1, 'Enter your current password.').max(200), password: staffPassword, confirm: z.string() })
   .refine((v) => v.password === v.confirm, { message: 'The two new passwords are not the same.', path: ['confirm'] });
 
-const LOGIN_MESSAGES: Record<string, string> = {
-  expired: 'You were signed out after 30 minutes without activity. Please sign in again.',
+const loginMessages = (idleMinutes: number): Record<string, string> => ({
+  expired: `You were signed out after ${idleMinutes} minutes without activity. Please sign in again.`,
   'signed-out': 'You are signed out.',
-};
+});
 
 /** The TOTP secret shown for enrolment and not yet confirmed by a code, decrypted. */
 function pendingTotpSecret(req: Request, svc: ServiceContext): string | undefined {
@@ -43,10 +44,7 @@ function pendingTotpSecret(req: Request, svc: ServiceContext): string | undefine
 
 /** req.login regenerates the session (no fixation); the idle clock starts at sign-in. */
 async function logInStaff(req: Request, svc: ServiceContext, staff: StaffRow): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    req.login({ kind: 'staff', id: staff.id, role: staff.role }, (err) => (err ? reject(err) : resolve())),
-  );
-  req.session.staffLastSeen = Date.now();
+  await startSession(req, { kind: 'staff', id: staff.id, role: staff.role });
   await recordStaffLogin(svc, staff.id, ipPrefix(req.ip));
 }
 
@@ -61,7 +59,8 @@ export function staffSignInRoutes(svc: ServiceContext): Router {
 
   router.get('/admin/login', (req, res) => {
     if (req.user?.kind === 'staff') return res.redirect(303, '/admin');
-    const notice = LOGIN_MESSAGES[Object.keys(req.query).find((k) => k in LOGIN_MESSAGES) ?? ''];
+    const messages = loginMessages(svc.config.staffIdleMinutes);
+    const notice = messages[Object.keys(req.query).find((k) => k in messages) ?? ''];
     res.render('admin/login', { title: 'Staff sign-in', notice });
   });
 

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { Passport } from 'passport';
 import { z } from 'zod';
 import { consumeMemberToken, peekMemberToken } from '../members/member-tokens.js';
@@ -6,6 +6,7 @@ import { InvalidLinkError, ValidationError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
+import { endSession, startSession } from './sessions.js';
 import { checkLimits, PASSWORD_PER_ADDRESS, PASSWORD_PER_NETWORK, requestSignInLink, SIGNIN_LINK_MINUTES } from './signin.service.js';
 
 export const emailField = z
@@ -15,19 +16,18 @@ export const emailField = z
   .max(254, 'An e-mail address has at most 254 characters.')
   .email('Enter an e-mail address like name@example.org.');
 
+const EXPIRED_NOTICE = (minutes: number) => `You were signed out after ${minutes} minutes without activity. Please sign in again.`;
+
 const RequestSignInLink = z.object({ email: emailField });
 const PasswordSignIn = z.object({ email: emailField, password: z.string().min(1, 'Enter your password.').max(200) });
-
-function logIn(req: Request, user: Express.User): Promise<void> {
-  return new Promise((resolve, reject) => req.login(user, (err) => (err ? reject(err) : resolve())));
-}
 
 export function authRouter(svc: ServiceContext, passport: InstanceType<typeof Passport>): Router {
   const router = Router();
 
   router.get('/manage', (req, res) => {
     if (req.user?.kind === 'member') return res.redirect(303, '/account');
-    res.render('auth/manage', { title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES });
+    const notice = 'expired' in req.query ? EXPIRED_NOTICE(svc.config.memberIdleMinutes) : undefined;
+    res.render('auth/manage', { title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES, notice });
   });
 
   router.post('/manage', async (req, res) => {
@@ -47,7 +47,7 @@ export function authRouter(svc: ServiceContext, passport: InstanceType<typeof Pa
     const live = await consumeMemberToken(svc.db, req.params.token, 'signin');
     if (!live)
       throw new InvalidLinkError('This sign-in link has expired or was already used. Ask for a new one on the Manage preferences page.');
-    await logIn(req, { kind: 'member', id: live.memberId });
+    await startSession(req, { kind: 'member', id: live.memberId });
     res.redirect(303, '/account');
   });
 
@@ -67,7 +67,7 @@ export function authRouter(svc: ServiceContext, passport: InstanceType<typeof Pa
             { password: 'That e-mail address and password do not match. You can ask for a sign-in link instead.' },
             { email },
           );
-        await logIn(req, user);
+        await startSession(req, user);
         res.redirect(303, '/account');
       } catch (e) {
         next(e);
@@ -76,9 +76,7 @@ export function authRouter(svc: ServiceContext, passport: InstanceType<typeof Pa
   });
 
   router.post('/signout', async (req, res) => {
-    await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
-    await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
-    res.clearCookie('assent.sid');
+    await endSession(req, res);
     res.redirect(303, '/');
   });
 

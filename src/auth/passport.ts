@@ -95,5 +95,5 @@ export function createPassport(db: Db): InstanceType<typeof Passport> {
 /** Member pages behind a session: without one, go to the sign-in page. */
 export const requireMember: RequestHandler = (req, res, next) => {
   if (req.user?.kind === 'member') return next();
-  res.redirect(303, '/manage');
+  res.redirect(303, res.locals.sessionExpired === 'member' ? '/manage?expired=1' : '/manage');
 };

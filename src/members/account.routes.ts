@@ -1,20 +1,33 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { hashPassword } from '../auth/passwords.js';
-import { requireMember } from '../auth/passport.js';
-import { inTransaction } from '../db.js';
-import { memberMessageEmail } from '../mail/member-message.js';
+import { requireMember, signedInRecently } from '../auth/passport.js';
+import { renewSession } from '../auth/sessions.js';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
-import { findActiveMember, updateMember } from './members.repository.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { hasPassword, removeMemberPassword, setMemberPassword } from './account.service.js';
+import { findActiveMember } from './members.repository.js';
+
+const currentPassword = z
+  .string()
+  .max(200)
+  .optional()
+  .transform((v) => (v ? v : undefined));
 
 const SetPassword = z
   .object({
+    current: currentPassword,
     password: z.string().min(10, 'Use at least 10 characters.').max(200, 'Use at most 200 characters.'),
     confirm: z.string(),
   })
   .refine((v) => v.password === v.confirm, { message: 'The two passwords are not the same.', path: ['confirm'] });
+const RemovePassword = z.object({ current: currentPassword });
+
+/** Notices named in the redirect after a POST; the query only picks one. */
+const NOTICES = new Map([
+  ['password-set', 'Your password is set. Every other browser signed in to your account was signed out.'],
+  ['password-removed', 'Your password is removed: you sign in with a link by e-mail. Every other browser was signed out.'],
+]);
 
 export function accountRouter(svc: ServiceContext): Router {
   const router = Router();
@@ -23,40 +36,38 @@ export function accountRouter(svc: ServiceContext): Router {
   router.get('/account', async (req, res) => {
     const member = await findActiveMember(svc.db, req.user!.id);
     if (!member) throw new NotFoundError();
-    res.render('account/index', { title: 'Your account', member });
+    res.render('account/index', { title: 'Your account', member, notice: NOTICES.get(String(req.query.notice)) });
   });
 
-  router.get('/account/password', (_req, res) => res.render('account/password', { title: 'Set a password' }));
+  const passwordPage = async (memberId: string) => ({ title: 'Your password', hasPassword: await hasPassword(svc, memberId) });
+  const proofOf = (req: Request, current: string | undefined) => ({
+    memberId: req.user!.id,
+    current,
+    recentSignIn: signedInRecently(req.user),
+    keepSid: req.sessionID,
+  });
+
+  router.get('/account/password', async (req, res) => res.render('account/password', await passwordPage(req.user!.id)));
 
   router.post('/account/password', async (req, res) => {
-    formView(res, 'account/password', { title: 'Set a password' });
-    const { password } = parseForm(SetPassword, req.body);
-    const memberId = req.user!.id;
-    const passwordHash = await hashPassword(password);
-    await inTransaction(svc.db, async (trx) => {
-      const member = await findActiveMember(trx, memberId);
-      if (!member?.email) throw new NotFoundError();
-      await updateMember(trx, memberId, { password_hash: passwordHash });
-      await queueMail(
-        trx,
-        svc,
-        memberMessageEmail(svc.mail, {
-          kind: 'password_set',
-          to: member.email,
-          memberId,
-          subject: `${svc.mail.orgName}: your password was set`,
-          greeting: `Dear ${member.name ?? 'member'},`,
-          paragraphs: ['A password was just set for signing in to your preferences. You can still sign in with a link by e-mail.'],
-          after: [`If this was not you, ask for a sign-in link, set a new password, and tell us at ${svc.mail.privacyContact}.`],
-          manageUrl: svc.links.manage(memberId),
-        }),
-      );
-    });
-    res.render('account/index', {
-      title: 'Your account',
-      member: await findActiveMember(svc.db, memberId),
-      notice: 'Your password is set.',
-    });
+    formView(res, 'account/password', await passwordPage(req.user!.id));
+    const { current, password } = parseForm(SetPassword, req.body);
+    await setMemberPassword(svc, proofOf(req, current), password);
+    await renewSession(req);
+    res.redirect(303, '/account?notice=password-set');
+  });
+
+  router.get('/account/password/remove', async (req, res) => {
+    if (!(await hasPassword(svc, req.user!.id))) return res.redirect(303, '/account/password');
+    res.render('account/password-remove', { title: 'Remove your password' });
+  });
+
+  router.post('/account/password/remove', async (req, res) => {
+    formView(res, 'account/password-remove', { title: 'Remove your password' });
+    const { current } = parseForm(RemovePassword, req.body);
+    await removeMemberPassword(svc, proofOf(req, current));
+    await renewSession(req);
+    res.redirect(303, '/account?notice=password-removed');
   });
 
   return router;

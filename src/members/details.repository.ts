@@ -14,9 +14,15 @@ export async function lockActiveMember(trx: Knex.Transaction, id: string): Promi
   return trx<MemberRow>('members').where({ id, status: 'active' }).forUpdate().first();
 }
 
-/** Marks a member's unused links of one purpose as used: a newer request replaces the older ones. */
-export async function revokeMemberTokens(db: DbOrTx, memberId: string, purpose: TokenPurpose): Promise<void> {
-  await db('member_tokens').where({ member_id: memberId, purpose }).whereNull('used_at').update({ used_at: db.fn.now() });
+/**
+ * Marks a member's unused links as used: of one purpose (a newer request replaces the older ones),
+ * or of every purpose (the address they were sent to is no longer the member's).
+ */
+export async function revokeMemberTokens(db: DbOrTx, memberId: string, purpose?: TokenPurpose): Promise<void> {
+  await db('member_tokens')
+    .where({ member_id: memberId, ...(purpose ? { purpose } : {}) })
+    .whereNull('used_at')
+    .update({ used_at: db.fn.now() });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { requireMember, signedInRecently } from '../auth/passport.js';
+import { renewSession } from '../auth/sessions.js';
 import { ValidationError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
@@ -68,7 +69,9 @@ export function detailsRouter(svc: ServiceContext): Router {
   });
 
   router.post('/l/email/:token', async (req, res) => {
-    const { email, changed } = await confirmEmailChange(svc, req.params.token);
+    const own = req.user?.kind === 'member' ? req.user.id : undefined;
+    const { email, changed, memberId } = await confirmEmailChange(svc, req.params.token, own ? req.sessionID : undefined);
+    if (changed && own === memberId) await renewSession(req);
     res.render('members/email-changed', { title: 'Your address is changed', email, changed });
   });
 

@@ -1,3 +1,4 @@
+import { endOtherSessions } from '../auth/sessions.js';
 import { checkLimits } from '../auth/signin.service.js';
 import { inTransaction } from '../db.js';
 import { ConflictError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
@@ -122,7 +123,11 @@ export async function peekEmailChange(svc: ServiceContext, token: unknown): Prom
  * Uses a verification link once. The address is checked again, as another member may have taken
  * it since the link was sent; the change and both e-mails commit together or not at all.
  */
-export async function confirmEmailChange(svc: ServiceContext, token: unknown): Promise<{ email: string; changed: boolean }> {
+export async function confirmEmailChange(
+  svc: ServiceContext,
+  token: unknown,
+  keepSid?: string,
+): Promise<{ email: string; changed: boolean; memberId: string }> {
   return inTransaction(svc.db, async (trx) => {
     const live = await consumeMemberToken(trx, token, 'email_verify');
     if (!live) throw new InvalidLinkError(INVALID_LINK);
@@ -131,12 +136,16 @@ export async function confirmEmailChange(svc: ServiceContext, token: unknown): P
     if (!member?.email) throw new InvalidLinkError(INVALID_LINK);
     const oldEmail = member.email;
     // Already this address (changed by other means since the link was sent): nothing to do or to confirm.
-    if (sameAddress(oldEmail, newEmail)) return { email: oldEmail, changed: false };
+    if (sameAddress(oldEmail, newEmail)) return { email: oldEmail, changed: false, memberId: member.id };
     if ((await emailInUse(trx, newEmail)) || !(await setMemberEmail(trx, member.id, newEmail))) {
       throw new ConflictError(TAKEN_MEANWHILE, 'members_email_key');
     }
     // A verified new address has not bounced (C12): the undeliverable mark belonged to the old one.
     await clearUndeliverable(trx, member.id);
+    // The address is the credential of every link and the key to every session: whatever was sent
+    // to the old mailbox, or signed in before, stops working (only the browser that confirmed stays).
+    await revokeMemberTokens(trx, member.id);
+    await endOtherSessions(trx, { kind: 'member', id: member.id }, keepSid);
     await queueMail(
       trx,
       svc,
@@ -149,6 +158,6 @@ export async function confirmEmailChange(svc: ServiceContext, token: unknown): P
       }),
     );
     await queueMail(trx, svc, emailChangedNoticeEmail(svc.mail, { to: oldEmail, memberId: member.id, name: member.name, newEmail }));
-    return { email: newEmail, changed: true };
+    return { email: newEmail, changed: true, memberId: member.id };
   });
 }

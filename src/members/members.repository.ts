@@ -42,7 +42,7 @@ export async function insertActiveMember(db: DbOrTx, m: MemberDetails & { email:
 export async function updateMember(
   db: DbOrTx,
   id: string,
-  patch: Partial<MemberDetails & { email: string; password_hash: string }>,
+  patch: Partial<MemberDetails & { email: string; password_hash: string | null }>,
 ): Promise<void> {
   await db('members')
     .where({ id })

@@ -165,7 +165,7 @@ describe('C11: staff sign-in', () => {
     const agent = await staffAgent('idle@example.org');
     await agent.get('/admin').expect(200);
     await ctx.db.raw(
-      `UPDATE sessions SET sess = jsonb_set(sess::jsonb, '{staffLastSeen}', to_jsonb(?::bigint))::json
+      `UPDATE sessions SET sess = jsonb_set(sess::jsonb, '{lastSeen}', to_jsonb(?::bigint))::json
        WHERE sess::jsonb #>> '{passport,user,id}' = ?`,
       [Date.now() - 31 * 60 * 1000, id],
     );

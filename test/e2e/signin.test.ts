@@ -110,7 +110,8 @@ describe('signing in with a password', () => {
       .post('/account/password')
       .type('form')
       .send({ _csrf: csrf, password: 'correct horse battery', confirm: 'correct horse battery' })
-      .expect(200);
+      .expect(303)
+      .expect('Location', '/account?notice=password-set');
     const row = await ctx.db('members').where({ id: memberId }).first('password_hash');
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     await ctx.smtp.waitFor((m) => m.parsed.subject?.includes('your password was set') === true);
