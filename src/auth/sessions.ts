@@ -64,7 +64,9 @@ export function idleTimeout(opts: { memberIdleMinutes: number; staffIdleMinutes:
     if (!kind) return next();
     const limit = (kind === 'staff' ? opts.staffIdleMinutes : opts.memberIdleMinutes) * 60 * 1000;
     const now = Date.now();
-    const last = req.session.lastSeen;
+    // Until the first touch is saved, the sign-in time counts: a browser may follow the sign-in's
+    // redirect before express-session has finished saving what was set after passport saved.
+    const last = req.session.lastSeen ?? req.user?.at;
     if (last === undefined || now - last > limit) {
       // passport's logout also gives the request a fresh, empty session.
       await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));

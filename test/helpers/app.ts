@@ -57,6 +57,8 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
   });
   const logger = createLogger('info', false, sink);
   const sessionPool = new pg.Pool({ connectionString: database.url, max: 2 });
+  // As in production (deps.ts): an idle connection the server ends is logged, not a crash.
+  sessionPool.on('error', (err) => logger.warn({ event: 'db.session_pool_error', err: err.message }));
   const mailer = createMailer(smtp.url, { devCatcher: true });
   const app = buildApp({ config, db: database.db, logger, sessionPool });
   const outbox = { messageIdHost: 'assent.test', maxAttempts: config.mailMaxAttempts };
