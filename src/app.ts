@@ -138,7 +138,7 @@ export function buildApp(deps: AppDeps): Express {
   const svc: ServiceContext = makeServiceContext(config, db);
   app.use(homeRouter());
   app.use(policiesRouter(db));
-  for (const router of memberRouters(svc, passport)) app.use(router);
+  for (const router of memberRouters(svc)) app.use(router);
   app.use(adminRouter(svc));
   if (deps.devMailDir && !config.isProduction) app.use('/dev/mail', devMailRouter(deps.devMailDir));
 

@@ -77,7 +77,11 @@ export function adminRouter(svc: ServiceContext): Router {
   router.use(guardByTable);
 
   router.get('/admin', guardFor('GET', '/admin'), (req, res) => {
-    res.render('admin/index', { title: 'Staff administration', areas: areasFor(req.user!.role!) });
+    const notice =
+      'recovered' in req.query
+        ? 'You signed in with a recovery code; it cannot be used again. If you lost your authenticator device, ask an administrator to reset your two-factor sign-in, then set it up on your new device.'
+        : undefined;
+    res.render('admin/index', { title: 'Staff administration', areas: areasFor(req.user!.role!), notice });
   });
 
   router.get('/admin/audit', guardFor('GET', '/admin/audit'), async (req, res) => {

@@ -15,7 +15,7 @@ declare module 'express-session' {
   }
 }
 
-// Admins must have two-factor on before they can do anything else; these pages get them there (or out).
+// Every staff user must have two-factor on before they can do anything else (C11); these pages get them there (or out).
 const TOTP_EXEMPT = new Set(['/admin/totp/setup', '/admin/logout']);
 
 /**
@@ -30,7 +30,7 @@ export function requireStaff(...roles: StaffRole[]): RequestHandler {
     if (!user) return res.redirect(303, res.locals.sessionExpired === 'staff' ? '/admin/login?expired=1' : '/admin/login');
     if (user.kind !== 'staff' || !user.role) throw new ForbiddenError('This page is for staff only.');
     if (!allowed.includes(user.role)) throw new ForbiddenError('Your role does not give access to this page.');
-    if (user.role === 'admin' && !user.twoFactor && !TOTP_EXEMPT.has(req.path)) return res.redirect(303, '/admin/totp/setup');
+    if (!user.twoFactor && !TOTP_EXEMPT.has(req.path)) return res.redirect(303, '/admin/totp/setup');
     res.locals.staff = { name: user.name, role: user.role };
     next();
   };
@@ -106,6 +106,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/staff', roles: ADMIN },
   { method: 'POST', path: '/admin/staff', roles: ADMIN },
   { method: 'POST', path: '/admin/staff/:id/disable', roles: ADMIN },
+  { method: 'POST', path: '/admin/staff/:id/reset-2fa', roles: ADMIN },
 ];
 
 /** The staff home page lists these areas, each only to the roles that may open it. */

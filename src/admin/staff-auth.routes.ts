@@ -5,22 +5,33 @@ import { emailField } from '../auth/auth.routes.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { endSession, startSession } from '../auth/sessions.js';
+import { endSession, renewSession, startSession } from '../auth/sessions.js';
 import { guardFor, PENDING_TOTP_MS } from './guards.js';
+import { recordStaffLogin, signInStaffSecondStep, signInStaffWithPassword } from './staff-sign-in.service.js';
 import {
   changeStaffPassword,
-  checkStaffPassword,
-  checkStaffTotp,
   decryptTotpSecret,
   enableStaffTotp,
   encryptTotpSecret,
   newTotpEnrolment,
-  recordStaffLogin,
   staffPassword,
 } from './staff.service.js';
 import type { StaffRow } from './staff.repository.js';
 
-const StaffSignIn = z.object({ email: emailField, password: z.string().min(1, 'Enter your password.').max(200) });
+const StaffSignIn = z.object({
+  email: emailField,
+  password: z.string().min(1, 'Enter your password.').max(200),
+  // Asked for with the password only while the address is protected after many failures.
+  code: z
+    .string()
+    .trim()
+    .max(40)
+    .optional()
+    .transform((v) => v || undefined),
+});
+const RecoveryCode = z.object({
+  recovery_code: z.string().trim().min(1, 'Enter one of your recovery codes.').max(40, 'A recovery code looks like ABCD-EFGH-JKMN-PQRS.'),
+});
 const TotpCode = z.object({
   code: z
     .string()
@@ -66,13 +77,14 @@ export function staffSignInRoutes(svc: ServiceContext): Router {
 
   router.post('/admin/login', async (req, res) => {
     formView(res, 'admin/login', { title: 'Staff sign-in' });
-    const { email, password } = parseForm(StaffSignIn, req.body);
-    const staff = await checkStaffPassword(svc, { email, password, network: ipPrefix(req.ip) });
-    if (staff.totp_enabled_at) {
-      // Half a sign-in: only the TOTP step can turn this marker into a session user.
+    const { email, password, code } = parseForm(StaffSignIn, req.body);
+    const { staff, complete } = await signInStaffWithPassword(svc, { email, password, code, network: ipPrefix(req.ip) });
+    if (!complete && staff.totp_enabled_at) {
+      // Half a sign-in: only the second step can turn this marker into a session user.
       req.session.staffPending = { id: staff.id, at: Date.now() };
       return res.redirect(303, '/admin/login/totp');
     }
+    // Without two-factor set up yet, the session can only reach the enrolment page (requireStaff).
     await logInStaff(req, svc, staff);
     res.redirect(303, '/admin');
   });
@@ -82,15 +94,20 @@ export function staffSignInRoutes(svc: ServiceContext): Router {
     res.render('admin/login-totp', { title: 'Two-factor code' });
   });
 
-  router.post('/admin/login/totp', async (req, res) => {
-    const staffId = pendingStaffId(req);
-    if (!staffId) return res.redirect(303, '/admin/login');
-    formView(res, 'admin/login-totp', { title: 'Two-factor code' });
-    const { code } = parseForm(TotpCode, req.body);
-    const staff = await checkStaffTotp(svc, staffId, code);
-    await logInStaff(req, svc, staff);
-    res.redirect(303, '/admin');
-  });
+  for (const [path, recovery] of [
+    ['/admin/login/totp', false],
+    ['/admin/login/recovery', true],
+  ] as const) {
+    router.post(path, async (req, res) => {
+      const staffId = pendingStaffId(req);
+      if (!staffId) return res.redirect(303, '/admin/login');
+      formView(res, 'admin/login-totp', { title: 'Two-factor code' });
+      const code = recovery ? parseForm(RecoveryCode, req.body).recovery_code : parseForm(TotpCode, req.body).code;
+      const staff = await signInStaffSecondStep(svc, { staffId, code, recovery, network: ipPrefix(req.ip) });
+      await logInStaff(req, svc, staff);
+      res.redirect(303, recovery ? '/admin?recovered=1' : '/admin');
+    });
+  }
 
   return router;
 }
@@ -106,7 +123,8 @@ export function staffAccountRoutes(svc: ServiceContext): Router {
   router.post('/admin/password', guardFor('POST', '/admin/password'), async (req, res) => {
     formView(res, 'admin/password', { title: 'Change your password', done: false });
     const { current, password } = parseForm(ChangePassword, req.body);
-    await changeStaffPassword(svc, req.user!.id, current, password);
+    await changeStaffPassword(svc, req.user!.id, { current, next: password, keepSid: req.sessionID });
+    await renewSession(req);
     res.redirect(303, '/admin/password?done');
   });
 
@@ -128,9 +146,11 @@ export function staffAccountRoutes(svc: ServiceContext): Router {
       ...(await newTotpEnrolment(req.user!.email ?? '', secret)),
     });
     const { code } = parseForm(TotpCode, req.body);
-    await enableStaffTotp(svc, req.user!.id, secret, code);
+    const recoveryCodes = await enableStaffTotp(svc, req.user!.id, secret, code);
     delete req.session.staffTotpSecret;
-    res.redirect(303, '/admin');
+    // Shown once, in this answer only: never stored in clear, never cached.
+    res.set('Cache-Control', 'no-store');
+    res.render('admin/recovery-codes', { title: 'Your recovery codes', recoveryCodes });
   });
 
   router.post('/admin/logout', guardFor('POST', '/admin/logout'), async (req, res) => {

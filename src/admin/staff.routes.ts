@@ -4,7 +4,7 @@ import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
 import { listStaffUsers, STAFF_ROLES } from './staff.repository.js';
-import { createStaffAccount, disableStaffAccount, STAFF_PASSWORD_MIN, StaffAccountForm } from './staff.service.js';
+import { createStaffAccount, disableStaffAccount, resetStaffTwoFactor, STAFF_PASSWORD_MIN, StaffAccountForm } from './staff.service.js';
 
 const VIEW = 'admin/staff/index';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -19,7 +19,12 @@ export function staffAdminRouter(svc: ServiceContext): Router {
   }
 
   router.get('/admin/staff', guardFor('GET', '/admin/staff'), async (req, res) => {
-    res.render(VIEW, { ...(await listLocals(req.user!.id)), created: 'created' in req.query, disabled: 'disabled' in req.query });
+    res.render(VIEW, {
+      ...(await listLocals(req.user!.id)),
+      created: 'created' in req.query,
+      disabled: 'disabled' in req.query,
+      reset: 'reset' in req.query,
+    });
   });
 
   router.post('/admin/staff', guardFor('POST', '/admin/staff'), async (req, res) => {
@@ -34,6 +39,13 @@ export function staffAdminRouter(svc: ServiceContext): Router {
     if (!UUID.test(id)) throw new NotFoundError('We could not find that staff account.');
     await disableStaffAccount(svc, req.user!.id, id.toLowerCase());
     res.redirect(303, '/admin/staff?disabled');
+  });
+
+  router.post('/admin/staff/:id/reset-2fa', guardFor('POST', '/admin/staff/:id/reset-2fa'), async (req, res) => {
+    const id = String(req.params.id);
+    if (!UUID.test(id)) throw new NotFoundError('We could not find that staff account.');
+    await resetStaffTwoFactor(svc, req.user!.id, id.toLowerCase());
+    res.redirect(303, '/admin/staff?reset');
   });
 
   return router;

@@ -3,22 +3,22 @@ import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { deleteRecoveryCodes, replaceRecoveryCodes } from '../auth/recovery-codes.js';
+import { endOtherSessions } from '../auth/sessions.js';
+import { twoFactorResetEmail } from '../auth/sign-in.emails.js';
 import { checkLimits } from '../auth/signin.service.js';
 import { inTransaction, type Db } from '../db.js';
 import { ConflictError, isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import {
   appendAudit,
-  claimTotpStep,
   disableStaffUser,
   findActiveStaffUser,
-  findActiveStaffUserByEmail,
   insertStaffUser,
   STAFF_ROLES,
   staffUserExists,
   updateStaffUser,
-  type StaffRow,
 } from './staff.repository.js';
 
 export const STAFF_PASSWORD_MIN = 12;
@@ -34,13 +34,10 @@ export const NewStaffUser = z.object({
   password: staffPassword,
 });
 
-// Staff accounts are worth more than a member's: tighter limits than member sign-in.
-export const STAFF_PER_ADDRESS: Limit = { action: 'staff-password:address', windowSeconds: 900, max: 8 };
-export const STAFF_PER_NETWORK: Limit = { action: 'staff-password:network', windowSeconds: 900, max: 40 };
-const STAFF_TOTP_PER_USER: Limit = { action: 'staff-totp:user', windowSeconds: 900, max: 8 };
+const STAFF_SELF_PER_USER: Limit = { action: 'staff-self:user', windowSeconds: 900, max: 8 };
 
-export const SIGN_IN_MISMATCH = 'That e-mail address and password do not match.';
 export const TOTP_ISSUER = 'Assent';
+export const WRONG_TOTP_CODE = 'That code is not right. Enter the current 6-digit code from your app.';
 
 export async function createStaffUser(db: Db, input: z.infer<typeof NewStaffUser>): Promise<string> {
   const passwordHash = await hashPassword(input.password);
@@ -54,63 +51,21 @@ export async function createStaffUser(db: Db, input: z.infer<typeof NewStaffUser
   });
 }
 
-/**
- * Checks a staff password. Unknown address and wrong password give the same message and take the
- * same time (dummy hash); both are audited, the unknown one without a staff id.
- */
-export async function checkStaffPassword(
+/** Changes the signed-in staff user's own password; every other session of the account ends. */
+export async function changeStaffPassword(
   svc: ServiceContext,
-  input: { email: string; password: string; network: string },
-): Promise<StaffRow> {
-  await checkLimits(svc, [
-    [STAFF_PER_ADDRESS, input.email],
-    [STAFF_PER_NETWORK, input.network],
-  ]);
-  const staff = await findActiveStaffUserByEmail(svc.db, input.email);
-  const ok = await verifyPassword(staff?.password_hash ?? null, input.password);
-  if (!ok || !staff) {
-    await appendAudit(svc.db, { staffUserId: staff?.id ?? null, action: 'staff.login_failed', details: { network: input.network } });
-    throw new ValidationError({ password: SIGN_IN_MISMATCH }, { email: input.email });
-  }
-  return staff;
-}
-
-const WRONG_CODE = 'That code is not right. Enter the current 6-digit code from your app.';
-export const REPLAYED_CODE = 'That code was used already. Wait for the next code in your app and enter that one.';
-
-/**
- * The second factor of a sign-in whose password was right; a wrong code is audited too. A code
- * is good once: its time step must be later than the last accepted one (C11), so a code seen
- * over a shoulder or replayed from a captured request is refused even inside its 30 seconds.
- */
-export async function checkStaffTotp(svc: ServiceContext, staffId: string, code: string): Promise<StaffRow> {
-  await checkLimits(svc, [[STAFF_TOTP_PER_USER, staffId]]);
-  const staff = await findActiveStaffUser(svc.db, staffId);
-  const secret = staff?.totp_secret ? decryptTotpSecret(staff.totp_secret, svc.config.secretKeys, staff.id) : undefined;
-  const step = secret ? await totpStep(secret, code) : undefined;
-  if (!staff || step === undefined) {
-    await appendAudit(svc.db, { staffUserId: staff?.id ?? null, action: 'staff.login_failed', details: { factor: 'totp' } });
-    throw new ValidationError({ code: WRONG_CODE });
-  }
-  if (!(await claimTotpStep(svc.db, staff.id, step))) {
-    await appendAudit(svc.db, { staffUserId: staff.id, action: 'staff.login_failed', details: { factor: 'totp', reason: 'code_reused' } });
-    throw new ValidationError({ code: REPLAYED_CODE });
-  }
-  return staff;
-}
-
-export async function recordStaffLogin(svc: ServiceContext, staffId: string, network: string): Promise<void> {
-  await appendAudit(svc.db, { staffUserId: staffId, action: 'staff.login', details: { network } });
-}
-
-export async function changeStaffPassword(svc: ServiceContext, staffId: string, current: string, next: string): Promise<void> {
-  await checkLimits(svc, [[STAFF_TOTP_PER_USER, `password:${staffId}`]]);
+  staffId: string,
+  change: { current: string; next: string; keepSid: string },
+): Promise<void> {
+  const { current, next } = change;
+  await checkLimits(svc, [[STAFF_SELF_PER_USER, `password:${staffId}`]]);
   const staff = await findActiveStaffUser(svc.db, staffId);
   if (!staff) throw new NotFoundError();
   if (!(await verifyPassword(staff.password_hash, current))) throw new ValidationError({ current: 'Your current password is not right.' });
   const passwordHash = await hashPassword(next);
   await inTransaction(svc.db, async (trx) => {
     await updateStaffUser(trx, staffId, { password_hash: passwordHash });
+    await endOtherSessions(trx, { kind: 'staff', id: staffId }, change.keepSid);
     await appendAudit(trx, { staffUserId: staffId, action: 'staff.password_changed' });
   });
 }
@@ -122,12 +77,15 @@ export async function newTotpEnrolment(email: string, secret = generateSecret())
   return { secret, qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` };
 }
 
-/** Saves the secret only once the staff user proved their app has it, so nobody is locked out. */
-export async function enableStaffTotp(svc: ServiceContext, staffId: string, secret: string, code: string): Promise<void> {
-  await checkLimits(svc, [[STAFF_TOTP_PER_USER, `enrol:${staffId}`]]);
+/**
+ * Saves the secret only once the staff user proved their app has it, so nobody is locked out, and
+ * gives the account a fresh set of recovery codes: returned here to be shown once, kept only hashed.
+ */
+export async function enableStaffTotp(svc: ServiceContext, staffId: string, secret: string, code: string): Promise<string[]> {
+  await checkLimits(svc, [[STAFF_SELF_PER_USER, `enrol:${staffId}`]]);
   const step = await totpStep(secret, code);
-  if (step === undefined) throw new ValidationError({ code: WRONG_CODE });
-  await inTransaction(svc.db, async (trx) => {
+  if (step === undefined) throw new ValidationError({ code: WRONG_TOTP_CODE });
+  return inTransaction(svc.db, async (trx) => {
     // The enrolment code counts as used: it cannot sign in a second time.
     await updateStaffUser(trx, staffId, {
       totp_secret: encryptTotpSecret(secret, svc.config.secretKeys, staffId),
@@ -135,11 +93,12 @@ export async function enableStaffTotp(svc: ServiceContext, staffId: string, secr
       totp_last_step: step,
     });
     await appendAudit(trx, { staffUserId: staffId, action: 'staff.totp_enabled' });
+    return replaceRecoveryCodes(trx, staffId, svc.config.secretKeys);
   });
 }
 
 /** The RFC 6238 time step a code belongs to, or undefined when it is not a current code. */
-async function totpStep(secret: string, code: string): Promise<number | undefined> {
+export async function totpStep(secret: string, code: string): Promise<number | undefined> {
   if (!/^\d{6}$/.test(code)) return undefined;
   // One step either side allows for clock drift between the server and the phone.
   const result = await verify({ secret, token: code, epochTolerance: 30 }).catch(() => ({ valid: false as const }));
@@ -223,5 +182,23 @@ export async function disableStaffAccount(svc: ServiceContext, actorId: string, 
       return; // Disabled already: nothing to do, nothing to record.
     }
     await appendAudit(trx, { staffUserId: actorId, action: 'staff.disabled', details: { staffId } });
+  });
+}
+
+/**
+ * An admin resets another staff user's two-factor sign-in, for a lost device: the secret, the last
+ * step and the recovery codes go, every session of the account ends, and the account must set up
+ * two-factor again at its next sign-in. Audited, and the account's owner is told by e-mail.
+ */
+export async function resetStaffTwoFactor(svc: ServiceContext, actorId: string | null, staffId: string): Promise<void> {
+  if (staffId === actorId) throw new ConflictError('You cannot reset your own two-factor sign-in here. Ask another admin.');
+  await inTransaction(svc.db, async (trx) => {
+    const staff = await findActiveStaffUser(trx, staffId);
+    if (!staff) throw new NotFoundError('We could not find that staff account.');
+    await updateStaffUser(trx, staffId, { totp_secret: null, totp_enabled_at: null, totp_last_step: null });
+    await deleteRecoveryCodes(trx, staffId);
+    await endOtherSessions(trx, { kind: 'staff', id: staffId });
+    await appendAudit(trx, { staffUserId: actorId, action: 'staff.totp_reset', details: { staffId, ...(actorId ? {} : { via: 'cli' }) } });
+    await queueMail(trx, svc, twoFactorResetEmail(svc.mail, { to: staff.email, name: staff.name }));
   });
 }

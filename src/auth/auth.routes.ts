@@ -1,13 +1,12 @@
 import { Router } from 'express';
-import type { Passport } from 'passport';
 import { z } from 'zod';
 import { consumeMemberToken, peekMemberToken } from '../members/member-tokens.js';
-import { InvalidLinkError, ValidationError } from '../shared/errors.js';
+import { InvalidLinkError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { endSession, startSession } from './sessions.js';
-import { checkLimits, PASSWORD_PER_ADDRESS, PASSWORD_PER_NETWORK, requestSignInLink, SIGNIN_LINK_MINUTES } from './signin.service.js';
+import { requestSignInLink, signInMemberWithPassword, SIGNIN_LINK_MINUTES } from './signin.service.js';
 
 export const emailField = z
   .string({ message: 'Enter your e-mail address.' })
@@ -21,7 +20,7 @@ const EXPIRED_NOTICE = (minutes: number) => `You were signed out after ${minutes
 const RequestSignInLink = z.object({ email: emailField });
 const PasswordSignIn = z.object({ email: emailField, password: z.string().min(1, 'Enter your password.').max(200) });
 
-export function authRouter(svc: ServiceContext, passport: InstanceType<typeof Passport>): Router {
+export function authRouter(svc: ServiceContext): Router {
   const router = Router();
 
   router.get('/manage', (req, res) => {
@@ -51,28 +50,12 @@ export function authRouter(svc: ServiceContext, passport: InstanceType<typeof Pa
     res.redirect(303, '/account');
   });
 
-  router.post('/manage/password', async (req, res, next) => {
-    const locals = { title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES };
-    formView(res, 'auth/manage', locals);
-    const { email } = parseForm(PasswordSignIn, req.body);
-    await checkLimits(svc, [
-      [PASSWORD_PER_ADDRESS, email],
-      [PASSWORD_PER_NETWORK, ipPrefix(req.ip)],
-    ]);
-    passport.authenticate('member-password', { session: false }, async (err: unknown, user: Express.User | false) => {
-      try {
-        if (err) throw err;
-        if (!user)
-          throw new ValidationError(
-            { password: 'That e-mail address and password do not match. You can ask for a sign-in link instead.' },
-            { email },
-          );
-        await startSession(req, user);
-        res.redirect(303, '/account');
-      } catch (e) {
-        next(e);
-      }
-    })(req, res, next);
+  router.post('/manage/password', async (req, res) => {
+    formView(res, 'auth/manage', { title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES });
+    const { email, password } = parseForm(PasswordSignIn, req.body);
+    const memberId = await signInMemberWithPassword(svc, { email, password, network: ipPrefix(req.ip) });
+    await startSession(req, { kind: 'member', id: memberId });
+    res.redirect(303, '/account');
   });
 
   router.post('/signout', async (req, res) => {

@@ -1,10 +1,8 @@
 import type { RequestHandler } from 'express';
 import { Passport } from 'passport';
-import { Strategy as LocalStrategy } from 'passport-local';
 import type { Db } from '../db.js';
 import { findActiveStaffUser, type StaffRole } from '../admin/staff.repository.js';
-import { findActiveMember, findActiveMemberByEmail } from '../members/members.repository.js';
-import { verifyPassword } from './passwords.js';
+import { findActiveMember } from '../members/members.repository.js';
 
 /** What the session knows about who is signed in: a kind and an id, nothing personal (C9). */
 export interface MemberSessionUser {
@@ -76,19 +74,6 @@ export function createPassport(db: Db): InstanceType<typeof Passport> {
       done(err);
     }
   });
-  passport.use(
-    'member-password',
-    new LocalStrategy({ usernameField: 'email', passwordField: 'password' }, async (email, password, done) => {
-      try {
-        const member = await findActiveMemberByEmail(db, String(email).trim().slice(0, 254));
-        // Verify against a fixed hash when there is no member, so the answer takes as long either way.
-        const ok = await verifyPassword(member?.password_hash ?? null, password);
-        done(null, ok && member ? { kind: 'member', id: member.id } : false);
-      } catch (err) {
-        done(err);
-      }
-    }),
-  );
   return passport;
 }
 

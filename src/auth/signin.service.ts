@@ -2,15 +2,16 @@ import { inTransaction } from '../db.js';
 import { memberMessageEmail } from '../mail/member-message.js';
 import { issueMemberToken } from '../members/member-tokens.js';
 import { findActiveMemberByEmail } from '../members/members.repository.js';
-import { AppError } from '../shared/errors.js';
-import { withinLimit, type Limit } from '../shared/rate-limit.js';
+import { AppError, ValidationError } from '../shared/errors.js';
+import { recentFailures, withinLimit, type Limit } from '../shared/rate-limit.js';
+import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from './lockout.js';
+import { verifyPassword } from './passwords.js';
+import { failedSignInsEmail } from './sign-in.emails.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 
 export const SIGNIN_LINK_MINUTES = 15;
 const PER_ADDRESS: Limit = { action: 'signin-link:address', windowSeconds: 900, max: 5 };
 const PER_NETWORK: Limit = { action: 'signin-link:network', windowSeconds: 900, max: 30 };
-export const PASSWORD_PER_ADDRESS: Limit = { action: 'signin-password:address', windowSeconds: 900, max: 10 };
-export const PASSWORD_PER_NETWORK: Limit = { action: 'signin-password:network', windowSeconds: 900, max: 50 };
 
 export class TooManyRequestsError extends AppError {
   constructor() {
@@ -54,4 +55,42 @@ export async function requestSignInLink(svc: ServiceContext, input: { email: str
       }),
     );
   });
+}
+
+export const PASSWORD_MISMATCH = 'That e-mail address and password do not match. You can ask for a sign-in link instead.';
+export const PASSWORD_PAUSED =
+  'Password sign-in for this address is paused for a while after many failed attempts. Ask for a sign-in link above: it always works.';
+
+/**
+ * Member password sign-in (C11), behind the lock-out of auth/lockout.ts: only failures count; an
+ * address over its ceiling of failures from everywhere cannot sign in with a password for a while
+ * (the password is then not even checked, so guessing learns nothing), but its e-mailed link
+ * always works. Unknown address and wrong password answer the same, in the same time.
+ */
+export async function signInMemberWithPassword(
+  svc: ServiceContext,
+  input: { email: string; password: string; network: string },
+): Promise<string> {
+  const { email, network } = input;
+  const state = await lockState(svc.db, 'member', email, network);
+  if (state.locked) throw new TooManyRequestsError();
+  if (state.addressCeiling) throw new ValidationError({ password: PASSWORD_PAUSED }, { email });
+  const member = await findActiveMemberByEmail(svc.db, email);
+  if (member && (await verifyPassword(member.password_hash, input.password))) {
+    await recordSignInSuccess(svc.db, 'member', email, network);
+    return member.id;
+  }
+  if (!member) await verifyPassword(null, input.password);
+  await inTransaction(svc.db, async (trx) => {
+    const alert = await recordSignInFailure(trx, 'member', email, network);
+    if (alert && member?.email && member.password_hash) {
+      const count = await recentFailures(trx, LOCKOUT_RULES.member.address, email);
+      await queueMail(
+        trx,
+        svc,
+        failedSignInsEmail(svc.mail, { to: member.email, memberId: member.id, name: member.name, staff: false, count }),
+      );
+    }
+  });
+  throw new ValidationError({ password: PASSWORD_MISMATCH }, { email });
 }

@@ -1,9 +1,10 @@
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createDb, type Db } from '../db.js';
 import { startDevelopmentDatabase } from '../deps.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 
 export interface CliDatabase {
+  config: Config;
   db: Db;
   url: string;
   logger: Logger;
@@ -15,7 +16,7 @@ export interface CliDatabase {
  * (started for the command and stopped after it). A bad configuration ends the command with its reasons.
  */
 export async function openCliDatabase(fail: (message: string) => never): Promise<CliDatabase> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
@@ -32,6 +33,7 @@ export async function openCliDatabase(fail: (message: string) => never): Promise
   }
   const db = createDb(url, logger, 2);
   return {
+    config,
     db,
     url,
     logger,

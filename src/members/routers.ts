@@ -1,5 +1,4 @@
 import type { Router } from 'express';
-import type { Passport } from 'passport';
 import { authRouter } from '../auth/auth.routes.js';
 import { preferencesRouter } from '../consent/preferences.routes.js';
 import { unsubscribeRouter } from '../consent/unsubscribe.routes.js';
@@ -11,9 +10,9 @@ import { detailsRouter } from './details.routes.js';
 import { joinRouter } from './join.routes.js';
 
 /** Every router of the member side, in mounting order; one list shows them all. */
-export function memberRouters(svc: ServiceContext, passport: InstanceType<typeof Passport>): Router[] {
+export function memberRouters(svc: ServiceContext): Router[] {
   return [
-    authRouter(svc, passport),
+    authRouter(svc),
     accountRouter(svc),
     dataRouter(svc),
     detailsRouter(svc),

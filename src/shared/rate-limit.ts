@@ -46,3 +46,42 @@ export async function forgetSubject(db: DbOrTx, subject: string): Promise<void> 
 export async function pruneRateLimits(db: DbOrTx): Promise<void> {
   await db('rate_limits').where('window_start', '<', db.raw("now() - interval '1 day'")).delete();
 }
+
+/**
+ * Lock-out counters (OWASP): only failed attempts are counted, and a check reads the count before
+ * the next attempt instead of counting it. A count covers the current and the previous window,
+ * so a lock lasts one to two windows rather than lifting at a window boundary. The optional
+ * qualifier (a network) narrows the counter to one subject seen from one place; the key still
+ * starts with the subject's hash, so forgetSubject removes it on erasure.
+ */
+export type FailureRule = Limit;
+
+function failureKey(rule: FailureRule, subject: string, qualifier?: string): string {
+  return `${subjectHash(subject)}:${rule.action}${qualifier === undefined ? '' : `:${subjectHash(qualifier)}`}`;
+}
+
+export async function recentFailures(db: DbOrTx, rule: FailureRule, subject: string, qualifier?: string): Promise<number> {
+  const { rows } = await db.raw<{ rows: { n: number }[] }>(
+    `SELECT coalesce(sum(count), 0)::int AS n FROM rate_limits
+     WHERE key = ? AND window_start >= to_timestamp((floor(extract(epoch FROM now()) / ?) - 1) * ?)`,
+    [failureKey(rule, subject, qualifier), rule.windowSeconds, rule.windowSeconds],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Counts one failure; returns the count it makes over the current and previous window. */
+export async function countFailure(db: DbOrTx, rule: FailureRule, subject: string, qualifier?: string): Promise<number> {
+  await db.raw(
+    `INSERT INTO rate_limits (key, window_start, count)
+     VALUES (?, to_timestamp(floor(extract(epoch FROM now()) / ?) * ?), 1)
+     ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1`,
+    [failureKey(rule, subject, qualifier), rule.windowSeconds, rule.windowSeconds],
+  );
+  return recentFailures(db, rule, subject, qualifier);
+}
+
+export async function clearFailures(db: DbOrTx, rule: FailureRule, subject: string, qualifier?: string): Promise<void> {
+  await db('rate_limits')
+    .where({ key: failureKey(rule, subject, qualifier) })
+    .delete();
+}

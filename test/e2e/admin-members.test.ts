@@ -3,7 +3,7 @@ import { startTestContext, type TestContext } from '../helpers/app.js';
 import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { csrfFrom } from '../helpers/session.js';
-import { createStaff, signedInStaff, STAFF_PASSWORD, type Agent } from '../helpers/staff.js';
+import { createStaff, signedInStaff, signInStaffInBrowser, type Agent } from '../helpers/staff.js';
 
 let ctx: TestContext;
 let policyId: number;
@@ -327,10 +327,7 @@ describe('the member screens in a real browser', () => {
     const violations: Record<string, string[]> = {};
     try {
       const page = await browser.context.newPage();
-      await page.goto(`${site.url}/admin/login`);
-      await page.getByLabel('E-mail address').fill('browser-support@example.org');
-      await page.getByLabel('Password').fill(STAFF_PASSWORD);
-      await Promise.all([page.waitForURL(`${site.url}/admin`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await signInStaffInBrowser(ctx, page, site.url, 'browser-support@example.org');
 
       await page.goto(`${site.url}/admin/members`);
       await page.getByLabel('E-mail address or name contains').fill('BRUNO');

@@ -54,7 +54,8 @@ describe('C11: staff accounts', () => {
       .type('form')
       .send({ _csrf: _c, email: 'sam@example.org', password: 'a long initial password' });
     expect(login.headers.location).toBe('/admin');
-    await sam.get('/admin').expect(200);
+    // Every role sets up two-factor sign-in before anything else (C11).
+    expect((await sam.get('/admin').expect(303)).headers.location).toBe('/admin/totp/setup');
   });
 
   it('C11: bad input gives field errors with the input kept; a second account for one address is refused', async () => {
@@ -145,7 +146,7 @@ describe('C11: TOTP secrets at rest and single-use codes', () => {
       .post('/admin/totp/setup')
       .type('form')
       .send({ _csrf, code: await generate({ secret }) })
-      .expect(303);
+      .expect(200);
 
     const row = (await ctx.db('staff_users').where({ id }).first()) as { totp_secret: string; totp_last_step: number | null };
     expect(row.totp_secret).not.toContain(secret);
@@ -192,7 +193,9 @@ describe('C11: TOTP secrets at rest and single-use codes', () => {
     expect(replay.text).toContain('That code was used already.');
     expect((await second.get('/admin')).headers.location).toBe('/admin/login');
     const failed = (await auditOf('staff.login_failed')).filter((e) => e.staff_user_id === id);
-    expect(failed).toEqual([{ staff_user_id: id, member_id: null, details: { factor: 'totp', reason: 'code_reused' } }]);
+    expect(failed).toEqual([
+      { staff_user_id: id, member_id: null, details: { network: '127.0.0.0', factor: 'totp', reason: 'code_reused' } },
+    ]);
 
     // A code of a later step signs in.
     const next = await freshTotpCode(ctx, id);

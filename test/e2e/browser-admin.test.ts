@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generate } from 'otplib';
-import type { Page } from 'playwright-core';
 import { ADMIN_ROUTES, areasFor } from '../../src/admin/guards.js';
-import type { StaffRole } from '../../src/admin/staff.repository.js';
 import type { TestContext } from '../helpers/app.js';
 import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
 import { startSeededContext } from '../helpers/seeded.js';
-import { createStaff, STAFF_PASSWORD, STAFF_TOTP_SECRET } from '../helpers/staff.js';
+import { createStaff, signInStaffInBrowser } from '../helpers/staff.js';
 
 /**
- * Each role signs in through the real staff pages in a real browser (admins with their TOTP code),
+ * Each role signs in through the real staff pages in a real browser (password, then TOTP code),
  * opens every area its home page lists, and is refused the areas it may not open (C11). Every
  * staff screen passes axe-core's WCAG 2.1 AA rules and works without JavaScript (none is served).
  */
@@ -21,19 +18,6 @@ beforeAll(async () => {
   memberId = seeded.member['ada@example.org']!;
 });
 afterAll(() => ctx.close());
-
-async function signIn(page: Page, site: string, email: string, role: StaffRole): Promise<void> {
-  await page.goto(`${site}/admin/login`);
-  await page.getByLabel('E-mail address').fill(email);
-  await page.getByLabel('Password').fill(STAFF_PASSWORD);
-  await Promise.all([page.waitForURL(/\/admin(\/login\/totp)?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
-  if (role === 'admin') {
-    expect(page.url()).toBe(`${site}/admin/login/totp`);
-    await page.getByLabel('Code').fill(await generate({ secret: STAFF_TOTP_SECRET }));
-    await Promise.all([page.waitForURL(`${site}/admin`), page.getByRole('button', { name: 'Continue' }).click()]);
-  }
-  expect(page.url()).toBe(`${site}/admin`);
-}
 
 describe('the staff screens in a real browser', () => {
   it.each(['admin', 'support', 'auditor'] as const)(
@@ -47,7 +31,7 @@ describe('the staff screens in a real browser', () => {
       const statuses: Record<string, number> = {};
       try {
         const page = await browser.context.newPage();
-        await signIn(page, site.url, email, role);
+        await signInStaffInBrowser(ctx, page, site.url, email);
         violations['/admin'] = await axeViolations(page);
         const listed = await page.locator('ul.admin-areas a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
         expect(listed).toEqual(areasFor(role).map((a) => a.href));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { seedDatabase } from '../../src/shared/migrate.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
-import { linkIn } from '../helpers/session.js';
+import { linkIn, linkPost } from '../helpers/session.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -23,7 +23,7 @@ describe('C10: logs are never linked to individuals', () => {
       .expect(200);
     const confirm = await ctx.smtp.waitFor((m) => m.envelopeTo.includes('lise@example.org'));
     const confirmPath = linkIn(confirm.parsed.text ?? '', '/join/confirm/');
-    await request(ctx.app).post(confirmPath).expect(200);
+    await linkPost(request(ctx.app), confirmPath).expect(200);
     const welcome = await ctx.smtp.waitFor(
       (m) => m.envelopeTo.includes('lise@example.org') && (m.parsed.subject ?? '').includes('welcome'),
     );

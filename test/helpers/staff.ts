@@ -1,4 +1,5 @@
 import { generate } from 'otplib';
+import type { Page } from 'playwright-core';
 import request from 'supertest';
 import { insertStaffUser, type StaffRole } from '../../src/admin/staff.repository.js';
 import { decryptTotpSecret, encryptTotpSecret } from '../../src/admin/staff.service.js';
@@ -8,14 +9,20 @@ import { csrfFrom } from './session.js';
 
 export type Agent = ReturnType<typeof request.agent>;
 export const STAFF_PASSWORD = 'correct horse battery staple';
-/** The TOTP secret given to admins made here (admins must have two-factor on). Stored encrypted. */
+/** The TOTP secret given to staff made here (every role must have two-factor on). Stored encrypted. */
 export const STAFF_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const TOTP_PERIOD_S = 30;
 
-/** Creates a staff user; admins get TOTP enrolled, as they must have it. Returns the id. */
-export async function createStaff(ctx: TestContext, email: string, role: StaffRole, name = `Staff ${role}`): Promise<string> {
+/** Creates a staff user with TOTP enrolled, as every staff user must have it (C11). Returns the id. */
+export async function createStaff(
+  ctx: TestContext,
+  email: string,
+  role: StaffRole,
+  name = `Staff ${role}`,
+  opts: { twoFactor?: boolean } = {},
+): Promise<string> {
   const id = await insertStaffUser(ctx.db, { email, name, role, passwordHash: await hashPassword(STAFF_PASSWORD) });
-  if (role === 'admin')
+  if (opts.twoFactor !== false)
     await ctx
       .db('staff_users')
       .where({ id })
@@ -66,4 +73,15 @@ export async function staffAgent(ctx: TestContext, email: string): Promise<Agent
 export async function signedInStaff(ctx: TestContext, email: string, role: StaffRole): Promise<{ id: string; agent: Agent }> {
   const id = await createStaff(ctx, email, role);
   return { id, agent: await staffAgent(ctx, email) };
+}
+
+/** Signs a staff user in through the real pages in a browser: password, then a fresh TOTP code. */
+export async function signInStaffInBrowser(ctx: TestContext, page: Page, siteUrl: string, email: string): Promise<void> {
+  await page.goto(`${siteUrl}/admin/login`);
+  await page.getByLabel('E-mail address').fill(email);
+  await page.getByLabel('Password').fill(STAFF_PASSWORD);
+  await Promise.all([page.waitForURL(`${siteUrl}/admin/login/totp`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  const { id } = (await ctx.db('staff_users').where({ email }).first('id')) as { id: string };
+  await page.getByLabel('Code', { exact: true }).fill(await freshTotpCode(ctx, id));
+  await Promise.all([page.waitForURL(`${siteUrl}/admin`), page.getByRole('button', { name: 'Continue' }).click()]);
 }
