@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { Links } from '../../src/shared/links.js';
 import { TEST_SECRET, type TestContext } from '../helpers/app.js';
+import { insertMember, recordConsent } from '../helpers/fixtures.js';
 import { startSeededContext } from '../helpers/seeded.js';
+import { otherSpellings } from '../helpers/spellings.js';
 
 let ctx: TestContext;
 let ada: string;
@@ -86,6 +88,34 @@ describe('C4: unsubscribe links', () => {
       expect(res.text).toContain('This unsubscribe link is not valid');
     }
     expect(await status(grace, 'announcements')).toBe('opted_in');
+  });
+
+  it('C4: a link has one spelling: padded, extended, re-cased or re-spelt tokens are refused by GET and one-click POST and change nothing', async () => {
+    const member = await insertMember(ctx.db, 'one-spelling@example.org');
+    const policy = (await ctx.db('policy_versions').whereNotNull('published_at').first('id')).id;
+    await recordConsent(ctx.db, {
+      memberId: member,
+      topicId: topic['monthly-bulletin']!,
+      policyId: policy,
+      to: 'opted_in',
+      source: 'signup',
+    });
+    const events = async () => Number((await ctx.db('consent_ledger').where({ member_id: member }).count({ n: '*' }))[0]?.n);
+    const before = await events();
+    for (const scope of [topic['monthly-bulletin']!, 'all' as const]) {
+      const good = links.unsubscribe(member, scope).token;
+      await request(ctx.app).get(`/unsubscribe/${good}`).expect(200);
+      for (const bad of otherSpellings(good)) {
+        const path = `/unsubscribe/${encodeURIComponent(bad)}`;
+        const shown = await request(ctx.app).get(path);
+        expect([bad, shown.status]).toEqual([bad, 400]);
+        expect(shown.text).toContain('This unsubscribe link is not valid');
+        const posted = await request(ctx.app).post(path).type('form').send('List-Unsubscribe=One-Click');
+        expect([bad, posted.status]).toEqual([bad, 400]);
+      }
+    }
+    expect(await events()).toBe(before);
+    expect(await status(member, 'monthly-bulletin')).toBe('opted_in');
   });
 
   it('C3: after an opt-out, a send that starts later does not reach the member for that topic', async () => {

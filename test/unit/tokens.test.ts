@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { TokenSigner } from '../../src/shared/tokens.js';
+import { otherSpellings } from '../helpers/spellings.js';
 
 const oldKey = 'old-key-0123456789abcdefghijklmnopqrstuv';
 const newKey = 'new-key-0123456789abcdefghijklmnopqrstuv';
@@ -40,5 +41,23 @@ describe('C4: signed link tokens cannot be forged or re-pointed', () => {
     expect(signer.verify(t, 'manage')).toBeNull();
     const live = signer.sign({ ...claims, p: 'manage', e: Math.floor(Date.now() / 1000) + 60 });
     expect(signer.verify(live, 'manage')).not.toBeNull();
+  });
+
+  it('C4: accepts exactly one spelling of a token: padding, junk, case, whitespace or other bits in the last character are refused', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const member = (n: number) => `6d1f7c1e-0000-4000-8000-00000000000${n}`;
+    const tokens = [1, 2, 3, 4, 5, 6, 7, 8].flatMap((n) => [
+      { purpose: 'unsubscribe', token: signer.sign({ ...claims, m: member(n), s: String(10 ** (n % 3)) }) },
+      { purpose: 'manage', token: signer.sign({ p: 'manage', m: member(n), s: 'all', e: now + 3600 }) },
+    ]);
+    // The samples include a MAC with the URL-safe alphabet's own characters and payloads of every length class.
+    expect(tokens.some(({ token }) => /[-_]/.test(token.split('.')[2]!))).toBe(true);
+    expect(new Set(tokens.map(({ token }) => token.split('.')[0]!.length % 4)).size).toBeGreaterThan(1);
+    for (const { purpose, token } of tokens) {
+      expect(signer.verify(token, purpose)).not.toBeNull();
+      const spellings = otherSpellings(token);
+      expect(spellings.length).toBeGreaterThanOrEqual(15);
+      for (const spelling of spellings) expect([spelling, signer.verify(spelling, purpose)]).toEqual([spelling, null]);
+    }
   });
 });
