@@ -35,9 +35,13 @@ interface Key {
 export class TokenSigner {
   private readonly keys: Key[];
 
-  constructor(secretKeys: readonly string[]) {
-    if (secretKeys.length === 0) throw new Error('TokenSigner needs at least one key');
-    this.keys = secretKeys.map((k) => ({
+  /**
+   * The first signing key signs; every signing key verifies, and so does every verify-only key
+   * (keys retired from signing whose links may still be in members' mailboxes).
+   */
+  constructor(signingKeys: readonly string[], verifyOnlyKeys: readonly string[] = []) {
+    if (signingKeys.length === 0) throw new Error('TokenSigner needs at least one key');
+    this.keys = [...signingKeys, ...verifyOnlyKeys].map((k) => ({
       id: createHash('sha256').update(k).digest('base64url').slice(0, 8),
       secret: Buffer.from(k, 'utf8'),
     }));

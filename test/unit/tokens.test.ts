@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { purposeKey } from '../../src/shared/keys.js';
+import { Links } from '../../src/shared/links.js';
 import { TokenSigner } from '../../src/shared/tokens.js';
 import { otherSpellings } from '../helpers/spellings.js';
 
@@ -59,5 +61,40 @@ describe('C4: signed link tokens cannot be forged or re-pointed', () => {
       expect(spellings.length).toBeGreaterThanOrEqual(15);
       for (const spelling of spellings) expect([spelling, signer.verify(spelling, purpose)]).toEqual([spelling, null]);
     }
+  });
+});
+
+describe('C4, C11: links are signed with their own key, derived from the master keys', () => {
+  const links = new Links('https://assent.test', [newKey, oldKey]);
+  const tokenOf = (url: string) => url.slice(url.lastIndexOf('/') + 1);
+  const kidOf = (token: string) => token.split('.')[1];
+
+  it('C11: a new link is signed with the derived links key, never with a master key itself', () => {
+    const token = links.unsubscribe(claims.m, 3).token;
+    expect(links.signer.verify(token, 'unsubscribe')).toEqual(claims);
+    expect(new TokenSigner([newKey]).verify(token, 'unsubscribe')).toBeNull();
+    expect(kidOf(token)).not.toBe(kidOf(new TokenSigner([newKey]).sign(claims)));
+    expect(kidOf(token)).toBe(kidOf(new TokenSigner([purposeKey(newKey, 'links')]).sign(claims)));
+    expect(new TokenSigner([purposeKey(newKey, 'links')]).verify(tokenOf(links.manage(claims.m)), 'manage')).not.toBeNull();
+  });
+
+  it('C4: a link signed the old way, with a master key (the first or a retired one), still verifies', () => {
+    for (const master of [newKey, oldKey]) {
+      const legacy = new TokenSigner([master]).sign(claims);
+      expect(links.signer.verify(legacy, 'unsubscribe')).toEqual(claims);
+    }
+    expect(new Links('https://assent.test', [newKey]).signer.verify(new TokenSigner([oldKey]).sign(claims), 'unsubscribe')).toBeNull();
+  });
+
+  it('C11: a token signed with a key derived for another purpose is refused as a link', () => {
+    for (const purpose of ['session', 'suppression', 'recovery-codes', 'link-confirm'] as const) {
+      const other = new TokenSigner([purposeKey(newKey, purpose)]).sign(claims);
+      expect([purpose, links.signer.verify(other, 'unsubscribe')]).toEqual([purpose, null]);
+    }
+  });
+
+  it('C4: links signed by the key derived from a retired master key still verify after rotation', () => {
+    const before = new Links('https://assent.test', [oldKey]).unsubscribe(claims.m, 3).token;
+    expect(links.signer.verify(before, 'unsubscribe')).toEqual(claims);
   });
 });
