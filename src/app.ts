@@ -13,6 +13,7 @@ import { healthRouter, homeRouter } from './home/home.routes.js';
 import { devMailRouter } from './mail/dev-mail.routes.js';
 import { policiesRouter, policyBanner } from './policies/policies.routes.js';
 import { errorHandler, notFound } from './shared/http/error-handler.js';
+import { purposeKeys } from './shared/keys.js';
 import { memberRouters } from './members/routers.js';
 import { requestLogger } from './shared/http/request-log.js';
 import type { Logger } from './shared/logger.js';
@@ -88,7 +89,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     session({
       name: SESSION_COOKIE,
-      secret: [...config.secretKeys],
+      // Its own key (C11): sessions signed with a master key, from before key separation, end once.
+      secret: purposeKeys(config.secretKeys, 'session'),
       store: new PgStore({ pool: deps.sessionPool, tableName: 'sessions', pruneSessionInterval: false }),
       resave: false,
       saveUninitialized: false,
