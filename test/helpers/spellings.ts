@@ -45,3 +45,13 @@ export function otherSpellings(token: string): string[] {
   ];
   return [...new Set(spellings)].filter((s) => s !== token);
 }
+
+/**
+ * Other spellings of an admin route (its :id made concrete) that Express routes to the same
+ * handler, as it matches without regard to case or a trailing slash.
+ */
+export function routeSpellings(path: string): string[] {
+  const concrete = path.replace(/:id/g, '1');
+  const mixed = concrete.replace(/\/([a-z])/g, (_m, c: string) => `/${c.toUpperCase()}`);
+  return [concrete.toUpperCase(), mixed, `${concrete}/`, `${mixed}/`, `${concrete.toUpperCase()}/`];
+}
