@@ -6,7 +6,7 @@ import { enqueueEmail, type OutboxOptions } from '../mail/outbox.js';
 import { Links } from './links.js';
 import { suppressionKeys, type SuppressionKeys } from './suppression.js';
 
-/** Keys derived once from SECRET_KEYS (shared/keys.ts): services never use the master keys themselves. */
+/** Purpose keys derived from SECRET_KEYS (shared/keys.ts) once, when the context is made, not per request. */
 export interface ServiceKeys {
   readonly suppression: SuppressionKeys;
 }
