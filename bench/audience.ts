@@ -20,7 +20,7 @@ import { loadConfig } from '../src/config.js';
 import { insertOptedInMembers } from '../test/helpers/fixtures.js';
 import { benchDatabase } from './database.js';
 import { createLogger } from '../src/shared/logger.js';
-import { suppressAddress } from '../src/shared/suppression.js';
+import { suppressAddress, suppressionKeys } from '../src/shared/suppression.js';
 
 const total = Number(process.env.BENCH_MEMBERS ?? 1_000_000);
 const SECRET = 'bench-secret-key-0123456789abcdefghijklmnop';
@@ -49,7 +49,8 @@ const [topic] = await db('topics')
 const topicId = (topic as { id: number }).id;
 await insertOptedInMembers(db, { count: total, topicId, policyId, prefix: 'member', domain: 'bench.example' });
 // A few suppressed and undeliverable addresses, so the checks have something to leave out.
-for (let i = 1; i <= 100; i++) await suppressAddress(db, `member${i * 7}@bench.example`, [SECRET]);
+const keys = suppressionKeys([SECRET]);
+for (let i = 1; i <= 100; i++) await suppressAddress(db, `member${i * 7}@bench.example`, keys);
 await db('members').whereIn('email', ['member3@bench.example', 'member5@bench.example']).update({ email_undeliverable_at: db.fn.now() });
 await db.raw('ANALYZE');
 const fillMs = performance.now() - tFill;

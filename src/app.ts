@@ -92,7 +92,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use(
     session({
       name: SESSION_COOKIE,
-      secret: [...config.secretKeys],
+      // Its own key (C11): sessions signed with a master key, from before key separation, end once.
+      secret: purposeKeys(config.secretKeys, 'session'),
       store: new PgStore({ pool: deps.sessionPool, tableName: 'sessions', pruneSessionInterval: false }),
       resave: false,
       saveUninitialized: false,
@@ -151,7 +152,21 @@ export function buildApp(deps: AppDeps): Express {
 function requireHttps(baseUrl: string): RequestHandler {
   return (req, res, next) => {
     if (req.secure) return next();
-    if (req.method === 'GET' || req.method === 'HEAD') return res.redirect(308, `${baseUrl}${req.originalUrl}`);
+    if (req.method === 'GET' || req.method === 'HEAD') return res.redirect(308, `${baseUrl}${sameSiteTarget(req.originalUrl)}`);
     res.status(403).type('text').send('HTTPS is required.');
   };
+}
+
+/**
+ * The path and query of a request target, and nothing else: pasted after BASE_URL, a raw target
+ * such as "@evil.example/x", "//evil.example" or an absolute "http://evil.example/" would move the
+ * redirect to another host. One leading slash, so no later relative redirect reads it as a host.
+ */
+function sameSiteTarget(target: string): string {
+  try {
+    const url = new URL(target, 'http://placeholder.invalid');
+    return `${url.pathname.replace(/^\/+/, '/')}${url.search}`;
+  } catch {
+    return '/';
+  }
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
+import type { SuppressionKeys } from '../shared/suppression.js';
 
 export interface AudienceTopicRow {
   id: number;
@@ -14,7 +15,7 @@ export interface AudienceTopicRow {
 /**
  * C12: who may be in a topic's audience: opted in now, an active member, an address on file that
  * has not bounced for good, and not on the suppression list. The suppression list keeps
- * HMAC-SHA256(key, lower-cased trimmed address) under every key in SECRET_KEYS (see
+ * HMAC-SHA256(key, lower-cased trimmed address) under any of its lookup keys (see
  * shared/suppression.ts); pgcrypto computes the same hash here, so the check runs in the query and
  * the list can be streamed. Addresses are validated as ASCII on the way in, where lower() and
  * JavaScript's toLowerCase() agree. The keys travel as a bound parameter, never in the SQL text.
@@ -30,7 +31,7 @@ const DELIVERABLE = `
   )`;
 
 /** Current (not retired) topics with the size of their deliverable audience. */
-export async function audienceTopics(db: DbOrTx, keys: readonly string[]): Promise<AudienceTopicRow[]> {
+export async function audienceTopics(db: DbOrTx, keys: SuppressionKeys): Promise<AudienceTopicRow[]> {
   const { rows } = await db.raw<{ rows: AudienceTopicRow[] }>(
     `SELECT t.id, t.slug, t.name, t.kind, t.channel, p.name AS partner,
             (SELECT count(*) FROM consents c JOIN members m ON m.id = c.member_id
@@ -38,7 +39,7 @@ export async function audienceTopics(db: DbOrTx, keys: readonly string[]): Promi
      FROM topics t LEFT JOIN partners p ON p.id = t.partner_id
      WHERE t.retired_at IS NULL
      ORDER BY t.sort_order, t.id`,
-    { keys: [...keys] },
+    { keys: [...keys.lookup] },
   );
   return rows;
 }
@@ -48,11 +49,11 @@ export async function findCurrentTopic(db: DbOrTx, id: number): Promise<{ id: nu
 }
 
 /** The audience of one topic, for streaming (no ORDER BY: a sort would hold back the first row). */
-export function audienceRowsQuery(db: DbOrTx, topicId: number, keys: readonly string[]): Knex.Raw {
+export function audienceRowsQuery(db: DbOrTx, topicId: number, keys: SuppressionKeys): Knex.Raw {
   return db.raw(
     `SELECT m.id AS member_id, m.email::text AS email, m.name
      FROM consents c JOIN members m ON m.id = c.member_id
      WHERE c.topic_id = :topicId AND ${DELIVERABLE}`,
-    { topicId, keys: [...keys] },
+    { topicId, keys: [...keys.lookup] },
   );
 }

@@ -17,7 +17,7 @@ export function audiencesAdminRouter(svc: ServiceContext): Router {
   const router = Router();
 
   router.get('/admin/audiences', guardFor('GET', '/admin/audiences'), async (_req, res) => {
-    res.render('admin/audiences/index', { title: 'Audience export', topics: await audienceTopics(svc.db, svc.config.secretKeys) });
+    res.render('admin/audiences/index', { title: 'Audience export', topics: await audienceTopics(svc.db, svc.keys.suppression) });
   });
 
   /**
@@ -30,7 +30,7 @@ export function audiencesAdminRouter(svc: ServiceContext): Router {
     if (!topic) throw new NotFoundError('There is no such current topic.');
     if (req.method !== 'HEAD')
       await appendAudit(svc.db, { staffUserId: req.user!.id, action: 'audience.export_started', details: { topicId: topic.id } });
-    const result = await streamCsv(req, res, audienceRowsQuery(svc.db, topic.id, svc.config.secretKeys), {
+    const result = await streamCsv(req, res, audienceRowsQuery(svc.db, topic.id, svc.keys.suppression), {
       filename: `audience-${topic.slug}-${new Date().toISOString().slice(0, 10)}.csv`,
       columns: [
         { key: 'member_id', header: 'member_id' },

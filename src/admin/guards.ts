@@ -141,13 +141,22 @@ export function guardFor(method: AdminRoute['method'], path: string): RequestHan
 const MATCHERS = ADMIN_ROUTES.map((route) => ({ route, matches: match(route.path) }));
 
 /**
+ * The path as Express routes it: without regard to case, and with or without a trailing slash
+ * (routing is neither case-sensitive nor strict), so /ADMIN/Staff/ is checked as /admin/staff.
+ */
+function routedPath(path: string): string {
+  return path.toLowerCase().replace(/(?<=.)\/+$/, '');
+}
+
+/**
  * Defence in depth: before any admin router runs, the request is checked against the route table
  * itself, so a handler that forgot its guard is still protected. A path not in the table is open
  * to signed-in staff only (and then ends in 404).
  */
 export const guardByTable: RequestHandler = (req, res, next) => {
-  if (req.path !== '/admin' && !req.path.startsWith('/admin/')) return next();
+  const path = routedPath(req.path);
+  if (path !== '/admin' && !path.startsWith('/admin/')) return next();
   const method = req.method === 'HEAD' ? 'GET' : req.method;
-  const found = MATCHERS.find((m) => m.route.method === method && m.matches(req.path) !== false);
+  const found = MATCHERS.find((m) => m.route.method === method && m.matches(path) !== false);
   return requireStaff(...(found?.route.roles ?? STAFF_ROLES))(req, res, next);
 };

@@ -3,7 +3,7 @@ import type { Db } from '../db.js';
 import { REMOVAL_COMPLETED_KIND } from '../removal/erasure.emails.js';
 import { markAddressUndeliverable, scrubMessage } from '../removal/erasure.repository.js';
 import type { Logger } from '../shared/logger.js';
-import { isSuppressed } from '../shared/suppression.js';
+import { isSuppressed, type SuppressionKeys } from '../shared/suppression.js';
 import type { Mailer } from './mailer.js';
 import { findEmailMessage, isStillOptedIn, markAttemptFailed, markCancelled, markSent } from './outbox.repository.js';
 
@@ -12,8 +12,8 @@ export interface SendEmailDeps {
   mailer: Mailer;
   mailFrom: string;
   logger: Logger;
-  /** SECRET_KEYS: the suppression list holds keyed hashes of addresses (C6). */
-  secretKeys: readonly string[];
+  /** The suppression list holds keyed hashes of addresses (C6). */
+  suppressionKeys: SuppressionKeys;
 }
 
 /**
@@ -44,7 +44,7 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
       await markCancelled(deps.db, id, 'no deliverable address');
       return;
     }
-    if (!SUPPRESSION_EXEMPT.has(msg.kind) && (await isSuppressed(deps.db, msg.recipient, deps.secretKeys))) {
+    if (!SUPPRESSION_EXEMPT.has(msg.kind) && (await isSuppressed(deps.db, msg.recipient, deps.suppressionKeys))) {
       await markCancelled(deps.db, id, 'suppressed');
       deps.logger.info({ event: 'email.cancelled_suppressed', emailId: id });
       return;

@@ -5,6 +5,7 @@ import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from '../removal/er
 import { makePolicyNoticeBatchTask, POLICY_NOTICE_BATCH_TASK } from '../policies/fanout.js';
 import type { Logger } from '../shared/logger.js';
 import { makeServiceContext } from '../shared/service-context.js';
+import { suppressionKeys } from '../shared/suppression.js';
 import { SEND_EMAIL_TASK } from './outbox.js';
 import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';
 import { graphileLogger } from './worker-logger.js';
@@ -13,7 +14,7 @@ import { runMaintenance } from '../shared/maintenance.js';
 /** Scheduled tasks (graphile-worker crontab lines: minute hour day month weekday task). */
 const CRONTAB = ['*/15 * * * * maintenance', `7 * * * * ${CARRY_OUT_REMOVALS_TASK}`];
 
-export interface WorkerOptions extends Omit<SendEmailDeps, 'secretKeys'> {
+export interface WorkerOptions extends Omit<SendEmailDeps, 'suppressionKeys'> {
   /** For the scheduled tasks that act as a service (carrying out removals) and the suppression check. */
   config: Config;
   connectionString: string;
@@ -30,7 +31,7 @@ export interface WorkerOptions extends Omit<SendEmailDeps, 'secretKeys'> {
  */
 export async function startWorker(opts: WorkerOptions): Promise<Runner> {
   const taskList: TaskList = {
-    [SEND_EMAIL_TASK]: makeSendEmailTask({ ...opts, secretKeys: opts.config.secretKeys }),
+    [SEND_EMAIL_TASK]: makeSendEmailTask({ ...opts, suppressionKeys: suppressionKeys(opts.config.secretKeys) }),
     [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(makeServiceContext(opts.config, opts.db), opts.logger),
     [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(makeServiceContext(opts.config, opts.db)),
     maintenance: async () => {

@@ -116,7 +116,7 @@ export async function confirmJoin(svc: ServiceContext, token: string): Promise<{
     const existing = await findActiveMemberByEmail(trx, pending.email);
     if (existing) return { memberId: existing.id, alreadyMember: true };
     // The owner confirmed the address afresh (C6, C15): it is no longer suppressed.
-    await unsuppressAddress(trx, pending.email, svc.config.secretKeys);
+    await unsuppressAddress(trx, pending.email, svc.keys.suppression);
     const memberId = await insertActiveMember(trx, {
       email: pending.email,
       name: pending.name,

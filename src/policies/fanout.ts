@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { DbOrTx } from '../db.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { addressHashes } from '../shared/suppression.js';
+import { lookupHashes } from '../shared/suppression.js';
 import { queuePolicyNotice } from './notice.service.js';
 import { findPolicyById, listUpcomingPolicies, type PolicyVersionRow } from './policies.repository.js';
 
@@ -53,7 +53,7 @@ export async function startNoticeFanout(trx: Knex.Transaction, policyVersionId: 
 
 async function suppressedAmong(trx: Knex.Transaction, svc: ServiceContext, emails: string[]): Promise<Set<string>> {
   const byHash = new Map<string, string>();
-  for (const email of emails) for (const h of addressHashes(email, svc.config.secretKeys)) byHash.set(h, email);
+  for (const email of emails) for (const h of lookupHashes(email, svc.keys.suppression)) byHash.set(h, email);
   if (byHash.size === 0) return new Set();
   const rows = (await trx('suppression_list')
     .whereIn('address_hash', [...byHash.keys()])

@@ -22,7 +22,7 @@ export async function queuePolicyNotice(
   if (!member?.email || !policy.effective_at) return null;
   // The row is read whole; the bounce flag came with a later migration than MemberRow's fields.
   const undeliverable = (member as { email_undeliverable_at?: Date | null }).email_undeliverable_at;
-  if (undeliverable || (await isSuppressed(trx, member.email, svc.config.secretKeys))) return null;
+  if (undeliverable || (await isSuppressed(trx, member.email, svc.keys.suppression))) return null;
   return queueMail(
     trx,
     svc,

@@ -122,7 +122,7 @@ async function carryOut(trx: Knex.Transaction, svc: ServiceContext, request: Que
         partners: partners.map((p) => p.partner_name),
       }),
     );
-    await suppressAddress(trx, email, svc.config.secretKeys);
+    await suppressAddress(trx, email, svc.keys.suppression);
   }
 
   const policy = await findPolicyInForce(trx);

@@ -1,4 +1,5 @@
 import type { UnsubscribeLink } from '../mail/email.js';
+import { purposeKeys } from './keys.js';
 import { TokenSigner } from './tokens.js';
 
 const DAY = 86400;
@@ -7,6 +8,11 @@ const DAY = 86400;
  * Every URL Assent puts in an e-mail. Signed links carry their own authority (C4, C9): the
  * manage link opens the member's preferences only, for a limited time; an unsubscribe link
  * names one topic or "all" and does not expire, as a member may use an old bulletin's link.
+ *
+ * Links are signed with the "links" key derived from the first master key (shared/keys.ts). Links
+ * sent before key separation were signed with a master key itself; unsubscribe links never expire,
+ * so the master keys still verify (never sign) them. A token's key id is the fingerprint of the
+ * key that signed it, so the two kinds cannot be mistaken for each other.
  */
 export class Links {
   readonly signer: TokenSigner;
@@ -16,7 +22,7 @@ export class Links {
     secretKeys: readonly string[],
     private readonly manageLinkDays = 60,
   ) {
-    this.signer = new TokenSigner(secretKeys);
+    this.signer = new TokenSigner(purposeKeys(secretKeys, 'links'), secretKeys);
   }
 
   manage(memberId: string): string {

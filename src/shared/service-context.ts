@@ -4,11 +4,18 @@ import type { Db } from '../db.js';
 import type { BuiltEmail, MailContext } from '../mail/email.js';
 import { enqueueEmail, type OutboxOptions } from '../mail/outbox.js';
 import { Links } from './links.js';
+import { suppressionKeys, type SuppressionKeys } from './suppression.js';
 
-/** What every service needs: the database, link building, mail context and the outbox. */
+/** Purpose keys derived from SECRET_KEYS (shared/keys.ts) once, when the context is made, not per request. */
+export interface ServiceKeys {
+  readonly suppression: SuppressionKeys;
+}
+
+/** What every service needs: the database, its keys, link building, mail context and the outbox. */
 export interface ServiceContext {
   config: Config;
   db: Db;
+  keys: ServiceKeys;
   links: Links;
   mail: MailContext;
   outbox: OutboxOptions;
@@ -18,6 +25,7 @@ export function makeServiceContext(config: Config, db: Db): ServiceContext {
   return {
     config,
     db,
+    keys: Object.freeze({ suppression: suppressionKeys(config.secretKeys) }),
     links: new Links(config.baseUrl, config.secretKeys),
     mail: { orgName: config.orgName, baseUrl: config.baseUrl, privacyContact: config.privacyContact },
     outbox: { messageIdHost: new URL(config.baseUrl).hostname, maxAttempts: config.mailMaxAttempts },

@@ -1,11 +1,29 @@
 import { createHmac } from 'node:crypto';
 import type { DbOrTx } from '../db.js';
+import { purposeKeys } from './keys.js';
 
 /**
- * The suppression list (C6) keeps HMAC-SHA256(secret key, normalised address). Every key in
- * SECRET_KEYS is tried on lookup, so rotating keys (new key first) keeps old entries effective;
- * new entries are written with the first key.
+ * The suppression list (C6) keeps HMAC-SHA256(key, normalised address), never the address.
+ *
+ * New entries are written with the "suppression" key derived from the first master key
+ * (shared/keys.ts). An entry may have been written with the derived key of any master key still
+ * configured (rotation), or, before key separation, with a master key itself; an erased address
+ * must never be mailed again, so every lookup tries all of them. The list of keys is made here
+ * once, for the lookups in this file and for the SQL that computes the same hashes
+ * (admin/audiences.repository.ts), so the places that check the list cannot drift apart.
  */
+export interface SuppressionKeys {
+  /** Writes new entries. */
+  readonly write: string;
+  /** Every key an entry may have been written with: derived keys first, then the master keys. */
+  readonly lookup: readonly string[];
+}
+
+export function suppressionKeys(masterKeys: readonly string[]): SuppressionKeys {
+  const derived = purposeKeys(masterKeys, 'suppression');
+  return Object.freeze({ write: derived[0]!, lookup: Object.freeze([...derived, ...masterKeys]) });
+}
+
 export function normaliseAddress(email: string): string {
   return email.trim().toLowerCase();
 }
@@ -14,23 +32,24 @@ export function addressHash(email: string, key: string): string {
   return createHmac('sha256', key).update(normaliseAddress(email)).digest('hex');
 }
 
-export function addressHashes(email: string, keys: readonly string[]): string[] {
-  return keys.map((k) => addressHash(email, k));
+/** The hashes under which this address may be on the list. */
+export function lookupHashes(email: string, keys: SuppressionKeys): string[] {
+  return keys.lookup.map((k) => addressHash(email, k));
 }
 
-export async function isSuppressed(db: DbOrTx, email: string, keys: readonly string[]): Promise<boolean> {
-  const row = await db('suppression_list').whereIn('address_hash', addressHashes(email, keys)).first('address_hash');
+export async function isSuppressed(db: DbOrTx, email: string, keys: SuppressionKeys): Promise<boolean> {
+  const row = await db('suppression_list').whereIn('address_hash', lookupHashes(email, keys)).first('address_hash');
   return row !== undefined;
 }
 
-export async function suppressAddress(db: DbOrTx, email: string, keys: readonly string[], reason: 'erased' = 'erased'): Promise<void> {
+export async function suppressAddress(db: DbOrTx, email: string, keys: SuppressionKeys, reason: 'erased' = 'erased'): Promise<void> {
   await db('suppression_list')
-    .insert({ address_hash: addressHash(email, keys[0]!), reason })
+    .insert({ address_hash: addressHash(email, keys.write), reason })
     .onConflict('address_hash')
     .ignore();
 }
 
 /** The owner confirmed the address again (a fresh double opt-in): it may be mailed once more. */
-export async function unsuppressAddress(db: DbOrTx, email: string, keys: readonly string[]): Promise<void> {
-  await db('suppression_list').whereIn('address_hash', addressHashes(email, keys)).delete();
+export async function unsuppressAddress(db: DbOrTx, email: string, keys: SuppressionKeys): Promise<void> {
+  await db('suppression_list').whereIn('address_hash', lookupHashes(email, keys)).delete();
 }

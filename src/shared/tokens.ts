@@ -19,6 +19,14 @@ export interface LinkClaims {
   e?: number;
 }
 
+/** An HMAC-SHA256 in base64url; comparing it with the exact string the key writes makes it canonical. */
+const MAC_SPELLING = /^[A-Za-z0-9_-]{43}$/;
+
+/** Only the spelling Buffer writes: the URL-safe alphabet, no padding, no stray bits. */
+function isCanonicalBase64url(s: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(s) && Buffer.from(s, 'base64url').toString('base64url') === s;
+}
+
 interface Key {
   id: string;
   secret: Buffer;
@@ -27,9 +35,13 @@ interface Key {
 export class TokenSigner {
   private readonly keys: Key[];
 
-  constructor(secretKeys: readonly string[]) {
-    if (secretKeys.length === 0) throw new Error('TokenSigner needs at least one key');
-    this.keys = secretKeys.map((k) => ({
+  /**
+   * The first signing key signs; every signing key verifies, and so does every verify-only key
+   * (keys retired from signing whose links may still be in members' mailboxes).
+   */
+  constructor(signingKeys: readonly string[], verifyOnlyKeys: readonly string[] = []) {
+    if (signingKeys.length === 0) throw new Error('TokenSigner needs at least one key');
+    this.keys = [...signingKeys, ...verifyOnlyKeys].map((k) => ({
       id: createHash('sha256').update(k).digest('base64url').slice(0, 8),
       secret: Buffer.from(k, 'utf8'),
     }));
@@ -41,23 +53,26 @@ export class TokenSigner {
     return `${payload}.${key.id}.${this.mac(key, payload)}`;
   }
 
-  /** The claims if the token is intact, unexpired and for this purpose; otherwise null. */
+  /**
+   * The claims if the token is intact, unexpired and for this purpose; otherwise null. A token has
+   * exactly one spelling: lenient base64url would accept padding, junk, whitespace or other unused
+   * bits in a last character, so each part is checked against its one canonical form and the MAC
+   * is compared as the exact string this key would write.
+   */
   verify(token: unknown, purpose: string, now = Date.now()): LinkClaims | null {
     if (typeof token !== 'string' || token.length > 1024) return null;
     const [payload = '', kid = '', mac = '', ...rest] = token.split('.');
-    if (rest.length > 0) return null;
-    const key = this.keys.find((k) => k.id === kid);
-    if (!key) return null;
-    const expected = Buffer.from(this.mac(key, payload), 'base64url');
-    const given = Buffer.from(mac, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    let claims: LinkClaims;
+    if (rest.length > 0 || !isCanonicalBase64url(payload) || !MAC_SPELLING.test(mac)) return null;
+    const given = Buffer.from(mac, 'ascii');
+    const intact = this.keys.some((k) => k.id === kid && timingSafeEqual(given, Buffer.from(this.mac(k, payload), 'ascii')));
+    if (!intact) return null;
+    let claims: LinkClaims | null;
     try {
-      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as LinkClaims;
+      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as LinkClaims | null;
     } catch {
       return null;
     }
-    if (claims.p !== purpose || typeof claims.m !== 'string' || typeof claims.s !== 'string') return null;
+    if (claims?.p !== purpose || typeof claims.m !== 'string' || typeof claims.s !== 'string') return null;
     if (claims.e !== undefined && claims.e * 1000 < now) return null;
     return claims;
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { suppressAddress } from '../../src/shared/suppression.js';
+import { suppressAddress, suppressionKeys } from '../../src/shared/suppression.js';
 import { TEST_SECRET, startTestContext, type TestContext } from '../helpers/app.js';
-import { insertMember, insertOptedInMembers, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
+import { insertMember, insertOptedInMembers, insertPolicy, insertTopic, recordConsent, suppressLegacy } from '../helpers/fixtures.js';
 import { signedInStaff, type Agent } from '../helpers/staff.js';
 
 const OLD_KEY = 'an-older-secret-key-still-accepted-0123456789';
@@ -14,7 +14,8 @@ let retired: number;
 const m: Record<string, string> = {};
 
 beforeAll(async () => {
-  // Two keys: the suppression list may hold hashes made under the older one (key rotation).
+  // Two keys: the suppression list may hold hashes made under the older one (key rotation), and
+  // hashes keyed with either master key itself, written before key separation.
   ctx = await startTestContext({ SECRET_KEYS: `${TEST_SECRET},${OLD_KEY}` });
   admin = await signedInStaff(ctx, 'audience-admin@example.org', 'admin');
   const policyId = await insertPolicy(ctx.db, { version: '1.0' });
@@ -39,10 +40,16 @@ beforeAll(async () => {
   await ctx.db('members').where({ id: m.bounced }).update({ email_undeliverable_at: ctx.db.fn.now() });
   m.suppressed = await insertMember(ctx.db, 'Sup.Pressed@Example.org', 'Suppressed New Key');
   await optIn(m.suppressed);
-  await suppressAddress(ctx.db, ' sup.pressed@example.org', ctx.config.secretKeys);
+  await suppressAddress(ctx.db, ' sup.pressed@example.org', suppressionKeys(ctx.config.secretKeys));
   m.suppressedOld = await insertMember(ctx.db, 'oldkey@example.org', 'Suppressed Old Key');
   await optIn(m.suppressedOld);
-  await suppressAddress(ctx.db, 'OLDKEY@example.org', [OLD_KEY]);
+  await suppressAddress(ctx.db, 'OLDKEY@example.org', suppressionKeys([OLD_KEY]));
+  m.legacy = await insertMember(ctx.db, 'legacy@example.org', 'Suppressed Before Key Separation');
+  await optIn(m.legacy);
+  await suppressLegacy(ctx.db, 'Legacy@example.org ', TEST_SECRET);
+  m.legacyOld = await insertMember(ctx.db, 'legacy-old@example.org', 'Suppressed Before Key Separation, Old Key');
+  await optIn(m.legacyOld);
+  await suppressLegacy(ctx.db, 'legacy-old@example.org', OLD_KEY);
   m.elsewhere = await insertMember(ctx.db, 'elsewhere@example.org', 'Other Topic Only');
   await optIn(m.elsewhere, other);
   await optIn(m.elsewhere, retired);
@@ -85,7 +92,8 @@ describe('audience export', () => {
     const byId = new Map(rows.map((r) => [r[0], r]));
     expect(byId.get(m.formula)).toEqual([m.formula, 'formula@example.org', "'@SUM(1+1)"]);
     expect(byId.get(m.mixed)).toEqual([m.mixed, 'Mixed.Case@Example.org', 'Mixed Case']);
-    for (const absent of [m.out, m.pending, m.bounced, m.suppressed, m.suppressedOld, m.elsewhere]) expect(byId.has(absent)).toBe(false);
+    for (const absent of [m.out, m.pending, m.bounced, m.suppressed, m.suppressedOld, m.legacy, m.legacyOld, m.elsewhere])
+      expect(byId.has(absent)).toBe(false);
     expect(new Set(rows.map((r) => r[0])).size).toBe(rows.length);
     expect(rows.filter((r) => /^bulk\d+@example\.org$/.test(r[1]!))).toHaveLength(BULK);
 

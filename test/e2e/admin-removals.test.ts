@@ -14,9 +14,10 @@ import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { carryOutDueRemovals } from '../../src/removal/erasure.service.js';
 import { withinLimit } from '../../src/shared/rate-limit.js';
 import { makeServiceContext, type ServiceContext } from '../../src/shared/service-context.js';
-import { isSuppressed, suppressAddress } from '../../src/shared/suppression.js';
-import { startTestContext, type TestContext } from '../helpers/app.js';
-import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
+import { purposeKey } from '../../src/shared/keys.js';
+import { addressHash, isSuppressed, suppressAddress, suppressionKeys } from '../../src/shared/suppression.js';
+import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
+import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent, suppressLegacy } from '../helpers/fixtures.js';
 import { csrfFrom, linkIn, linkPost } from '../helpers/session.js';
 import type { CaughtMessage } from '../helpers/smtp.js';
 import { signedInStaff, type Agent } from '../helpers/staff.js';
@@ -372,11 +373,14 @@ describe('carrying out a removal', () => {
     ).rejects.toThrow(/erased member cannot be opted in/);
   });
 
-  it('C6: only a keyed hash of the address is kept on the suppression list', async () => {
-    expect(await isSuppressed(ctx.db, email, ctx.config.secretKeys)).toBe(true);
-    expect(await isSuppressed(ctx.db, email, ['another-key-0123456789abcdefghijklmnopqrs'])).toBe(false);
+  it('C6, C11: only a keyed hash of the address is kept on the suppression list, keyed with the derived suppression key', async () => {
+    expect(await isSuppressed(ctx.db, email, svc.keys.suppression)).toBe(true);
+    expect(await isSuppressed(ctx.db, email, suppressionKeys(['another-key-0123456789abcdefghijklmnopqrs']))).toBe(false);
     const rows = await ctx.db('suppression_list').select('address_hash');
     expect(rows.every((r: { address_hash: string }) => /^[0-9a-f]{64}$/.test(r.address_hash))).toBe(true);
+    const hashes = rows.map((r: { address_hash: string }) => r.address_hash);
+    expect(hashes).toContain(addressHash(email, purposeKey(TEST_SECRET, 'suppression')));
+    expect(hashes).not.toContain(addressHash(email, TEST_SECRET));
   });
 
   it('C6: a follow-up is opened for every partner that received the data, and staff mark each done', async () => {
@@ -416,44 +420,52 @@ describe('carrying out a removal', () => {
       .expect(200);
     const mail = await mailTo(address, 'please confirm your membership');
     expect(await ctx.db('members').where({ email: address })).toHaveLength(0);
-    expect(await isSuppressed(ctx.db, address, ctx.config.secretKeys)).toBe(true);
+    expect(await isSuppressed(ctx.db, address, svc.keys.suppression)).toBe(true);
     await new Promise((r) => setTimeout(r, 500));
     expect(ctx.smtp.messages.filter((m) => sentTo(m, address)).length).toBe(before + 1);
 
+    // An entry from before key separation goes too: confirming lifts every entry for the address.
+    await suppressLegacy(ctx.db, address, TEST_SECRET);
     await linkPost(request(ctx.app), linkIn(mail.parsed.text ?? '', '/join/confirm/')).expect(200);
     expect(await ctx.db('members').where({ email: address }).first('status')).toEqual({ status: 'active' });
-    expect(await isSuppressed(ctx.db, address, ctx.config.secretKeys)).toBe(false);
+    expect(await isSuppressed(ctx.db, address, svc.keys.suppression)).toBe(false);
+    const anyKey = [TEST_SECRET, purposeKey(TEST_SECRET, 'suppression')].map((k) => addressHash(address, k));
+    expect(await ctx.db('suppression_list').whereIn('address_hash', anyKey)).toHaveLength(0);
     await mailTo(address, 'welcome');
   });
 });
 
 describe('suppression at send time', () => {
-  it('C6: a queued newsletter-type message to a suppressed address is cancelled, not sent', async () => {
-    const address = 'suppressed.reader@example.org';
-    await suppressAddress(ctx.db, address, ctx.config.secretKeys);
-    const id = await ctx.db.transaction((trx) =>
-      enqueueEmail(
-        trx,
-        composeEmail(
-          { kind: 'topic_mailing', to: address, memberId: null, subject: 'Monthly bulletin', html: '<p>News</p>', text: 'News' },
-          svc.mail,
-          {
-            transactional: false,
-            unsubscribe: { url: 'http://assent.test/u/x', token: 'x' },
-          },
+  it('C6: a queued newsletter-type message to a suppressed address is cancelled, not sent, whether its entry was written with the derived key or, before key separation, with the master key', async () => {
+    const current = 'suppressed.reader@example.org';
+    const legacy = 'suppressed.before.upgrade@example.org';
+    await suppressAddress(ctx.db, current, svc.keys.suppression);
+    await suppressLegacy(ctx.db, legacy, TEST_SECRET);
+    for (const address of [current, legacy]) {
+      const id = await ctx.db.transaction((trx) =>
+        enqueueEmail(
+          trx,
+          composeEmail(
+            { kind: 'topic_mailing', to: address, memberId: null, subject: 'Monthly bulletin', html: '<p>News</p>', text: 'News' },
+            svc.mail,
+            {
+              transactional: false,
+              unsubscribe: { url: 'http://assent.test/u/x', token: 'x' },
+            },
+          ),
+          ctx.outbox,
         ),
-        ctx.outbox,
-      ),
-    );
-    await waitUntil(
-      async () => (await ctx.db('email_messages').where({ id }).first('status')).status !== 'queued',
-      'the message to be decided',
-    );
-    expect(await ctx.db('email_messages').where({ id }).first('status', 'last_error')).toEqual({
-      status: 'cancelled',
-      last_error: 'suppressed',
-    });
-    expect(ctx.smtp.messages.filter((m) => sentTo(m, address))).toHaveLength(0);
+      );
+      await waitUntil(
+        async () => (await ctx.db('email_messages').where({ id }).first('status')).status !== 'queued',
+        'the message to be decided',
+      );
+      expect([address, await ctx.db('email_messages').where({ id }).first('status', 'last_error')]).toEqual([
+        address,
+        { status: 'cancelled', last_error: 'suppressed' },
+      ]);
+      expect(ctx.smtp.messages.filter((m) => sentTo(m, address))).toHaveLength(0);
+    }
   });
 });
 
@@ -490,7 +502,7 @@ describe('a permanent refusal', () => {
         mailer,
         mailFrom: ctx.config.mailFrom,
         logger: ctx.logger,
-        secretKeys: ctx.config.secretKeys,
+        suppressionKeys: svc.keys.suppression,
       });
       await send({ id }, { job: { attempts: 1, max_attempts: 1 } } as unknown as JobHelpers);
       expect(await ctx.db('email_messages').where({ id }).first('status')).toEqual({ status: 'failed' });

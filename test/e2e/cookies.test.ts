@@ -1,10 +1,12 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { purposeKey } from '../../src/shared/keys.js';
 import { Links } from '../../src/shared/links.js';
 import { seedDatabase } from '../../src/shared/migrate.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
-import { CSRF_NONCE_COOKIE, linkPost } from '../helpers/session.js';
+import { CSRF_NONCE_COOKIE, linkPost, signedInAgent } from '../helpers/session.js';
 
 let ctx: TestContext;
 let ada: string;
@@ -56,5 +58,25 @@ describe('C9: cookies are a convenience, never a requirement, and carry nothing 
     const signedIn = sessions.find((s: { sess: { passport?: unknown } }) => s.sess.passport);
     expect(signedIn.sess.passport).toEqual({ user: { kind: 'member', id: ada, at: expect.any(Number) } });
     expect(JSON.stringify(signedIn.sess)).not.toContain('ada@example.org');
+  });
+
+  it('C11: the session cookie is signed with its own derived key; a cookie signed with the master key or another purpose key is not a session', async () => {
+    // express-session's cookie: "s:" + id + "." + base64(HMAC-SHA256(secret, id)) without padding.
+    const signature = (sid: string, key: string) => createHmac('sha256', key).update(sid).digest('base64').replace(/=+$/, '');
+    const cookie = (sid: string, key: string) => `assent.sid=${encodeURIComponent(`s:${sid}.${signature(sid, key)}`)}`;
+    const set = decodeURIComponent(/^assent\.sid=([^;]+)/.exec(String((await request(ctx.app).get('/manage')).headers['set-cookie']))![1]!);
+    const [, sid, sig] = /^s:([^.]+)\.(.+)$/.exec(set)!;
+    expect(sig).toBe(signature(sid!, purposeKey(TEST_SECRET, 'session')));
+    expect(sig).not.toBe(signature(sid!, TEST_SECRET));
+
+    await ctx.db('sessions').del();
+    await signedInAgent(ctx, ada);
+    const [{ sid: signedIn }] = await ctx.db('sessions').select('sid');
+    const preferences = (key: string) => request(ctx.app).get('/preferences').set('Cookie', cookie(signedIn, key));
+    await preferences(purposeKey(TEST_SECRET, 'session')).expect(200);
+    // A session from before key separation (signed with the master key itself) ends once, at upgrade.
+    await preferences(TEST_SECRET).expect(303).expect('location', '/manage');
+    for (const purpose of ['links', 'suppression', 'link-confirm', 'recovery-codes'] as const)
+      await preferences(purposeKey(TEST_SECRET, purpose)).expect(303).expect('location', '/manage');
   });
 });

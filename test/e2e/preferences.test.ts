@@ -5,6 +5,7 @@ import { TEST_SECRET, type TestContext } from '../helpers/app.js';
 import { startSeededContext } from '../helpers/seeded.js';
 import { insertPolicy, insertTopic } from '../helpers/fixtures.js';
 import { csrfFrom, signedInAgent } from '../helpers/session.js';
+import { otherSpellings } from '../helpers/spellings.js';
 
 let ctx: TestContext;
 let ada: string;
@@ -122,6 +123,18 @@ describe('the preference page', () => {
     await request(ctx.app).post(good.slice(0, -3)).type('form').send({ topics: [] }).expect(400);
     const other = new URL(new Links('http://assent.test', ['a-different-secret-key-0123456789abcdef']).manage(alan)).pathname;
     await request(ctx.app).post(other).type('form').send({ topics: [] }).expect(400);
+    expect(await status(alan, 'announcements')).toBe('opted_in');
+  });
+
+  it('C4: a manage link has one spelling: padded, extended, re-cased or re-spelt tokens are refused and change nothing', async () => {
+    const alan = (await ctx.db('members').where({ email: 'alan@example.org' }).first('id')).id;
+    const good = new URL(links.manage(alan)).pathname.slice('/p/'.length);
+    await request(ctx.app).get(`/p/${good}`).expect(200);
+    for (const bad of otherSpellings(good)) {
+      const path = `/p/${encodeURIComponent(bad)}`;
+      expect([bad, (await request(ctx.app).get(path)).status]).toEqual([bad, 400]);
+      expect([bad, (await request(ctx.app).post(path).type('form').send({ topics: [] })).status]).toEqual([bad, 400]);
+    }
     expect(await status(alan, 'announcements')).toBe('opted_in');
   });
 

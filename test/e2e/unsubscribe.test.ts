@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { Links } from '../../src/shared/links.js';
+import { TokenSigner } from '../../src/shared/tokens.js';
 import { TEST_SECRET, type TestContext } from '../helpers/app.js';
+import { insertMember, recordConsent } from '../helpers/fixtures.js';
 import { startSeededContext } from '../helpers/seeded.js';
+import { otherSpellings } from '../helpers/spellings.js';
 
 let ctx: TestContext;
 let ada: string;
@@ -19,6 +22,14 @@ afterAll(() => ctx.close());
 
 const status = async (memberId: string, slug: string) =>
   (await ctx.db('consents').where({ member_id: memberId, topic_id: topic[slug] }).first('status'))?.status;
+
+/** A new active member opted in to one topic, for tests that must not disturb the demo members. */
+async function optedInMember(email: string, slug: string): Promise<string> {
+  const member = await insertMember(ctx.db, email);
+  const policy = (await ctx.db('policy_versions').whereNotNull('published_at').first('id')).id;
+  await recordConsent(ctx.db, { memberId: member, topicId: topic[slug]!, policyId: policy, to: 'opted_in', source: 'signup' });
+  return member;
+}
 
 describe('C4: unsubscribe links', () => {
   it('C4: GET shows what will be unsubscribed and a button, and changes nothing', async () => {
@@ -86,6 +97,42 @@ describe('C4: unsubscribe links', () => {
       expect(res.text).toContain('This unsubscribe link is not valid');
     }
     expect(await status(grace, 'announcements')).toBe('opted_in');
+  });
+
+  it('C4: a link has one spelling: padded, extended, re-cased or re-spelt tokens are refused by GET and one-click POST and change nothing', async () => {
+    const member = await insertMember(ctx.db, 'one-spelling@example.org');
+    const policy = (await ctx.db('policy_versions').whereNotNull('published_at').first('id')).id;
+    await recordConsent(ctx.db, {
+      memberId: member,
+      topicId: topic['monthly-bulletin']!,
+      policyId: policy,
+      to: 'opted_in',
+      source: 'signup',
+    });
+    const events = async () => Number((await ctx.db('consent_ledger').where({ member_id: member }).count({ n: '*' }))[0]?.n);
+    const before = await events();
+    for (const scope of [topic['monthly-bulletin']!, 'all' as const]) {
+      const good = links.unsubscribe(member, scope).token;
+      await request(ctx.app).get(`/unsubscribe/${good}`).expect(200);
+      for (const bad of otherSpellings(good)) {
+        const path = `/unsubscribe/${encodeURIComponent(bad)}`;
+        const shown = await request(ctx.app).get(path);
+        expect([bad, shown.status]).toEqual([bad, 400]);
+        expect(shown.text).toContain('This unsubscribe link is not valid');
+        const posted = await request(ctx.app).post(path).type('form').send('List-Unsubscribe=One-Click');
+        expect([bad, posted.status]).toEqual([bad, 400]);
+      }
+    }
+    expect(await events()).toBe(before);
+    expect(await status(member, 'monthly-bulletin')).toBe('opted_in');
+  });
+
+  it('C4: an unsubscribe link mailed before key separation (signed with the master key itself) still unsubscribes by one-click', async () => {
+    const member = await optedInMember('old-bulletin@example.org', 'research-digest');
+    const legacy = new TokenSigner([TEST_SECRET]).sign({ p: 'unsubscribe', m: member, s: String(topic['research-digest']) });
+    expect(legacy).not.toBe(links.unsubscribe(member, topic['research-digest']!).token);
+    await request(ctx.app).post(`/unsubscribe/${legacy}`).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    expect(await status(member, 'research-digest')).toBe('opted_out');
   });
 
   it('C3: after an opt-out, a send that starts later does not reach the member for that topic', async () => {

@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../../src/db.js';
+import { addressHash } from '../../src/shared/suppression.js';
 
 /** Small builders for rows tests need; each returns the new id. */
 export async function insertPolicy(
@@ -105,4 +106,12 @@ export async function insertOptedInMembers(
      SELECT member_id, ?, 'opted_in', ?, id FROM ev`,
     [o.prefix, o.domain, o.prefix, o.count, o.topicId, o.policyId, o.topicId, o.policyId],
   );
+}
+
+/** A suppression entry as written before key separation: keyed with a master key itself. */
+export async function suppressLegacy(db: DbOrTx, email: string, masterKey: string): Promise<void> {
+  await db('suppression_list')
+    .insert({ address_hash: addressHash(email, masterKey), reason: 'erased' })
+    .onConflict('address_hash')
+    .ignore();
 }
