@@ -4,13 +4,12 @@ import { z } from 'zod';
 import { consumeMemberToken, peekMemberToken } from '../members/member-tokens.js';
 import { InvalidLinkError, ValidationError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
+import { singleLineText } from '../shared/http/text.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { checkLimits, PASSWORD_PER_ADDRESS, PASSWORD_PER_NETWORK, requestSignInLink, SIGNIN_LINK_MINUTES } from './signin.service.js';
 
-export const emailField = z
-  .string({ message: 'Enter your e-mail address.' })
-  .trim()
+export const emailField = singleLineText({ required: 'Enter your e-mail address.' })
   .min(1, 'Enter your e-mail address.')
   .max(254, 'An e-mail address has at most 254 characters.')
   .email('Enter an e-mail address like name@example.org.');

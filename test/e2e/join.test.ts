@@ -59,7 +59,7 @@ describe('joining', () => {
     for (const msg of [
       'at most 200 characters',
       'Enter an e-mail address like',
-      'A phone number may contain only',
+      'Use only digits, spaces and + - ( ) . in a phone number.',
       'at most 1000 characters',
     ])
       expect(res.text).toContain(msg);
@@ -129,5 +129,36 @@ describe('joining', () => {
     expect((await runMaintenance(ctx.db)).signupsPurged).toBeGreaterThanOrEqual(1);
     expect(await ctx.db('pending_signups').where({ email: 'late@example.org' })).toHaveLength(0);
     expect(await ctx.db('members').where({ email: 'late@example.org' })).toHaveLength(0);
+  });
+});
+
+describe('what a stranger can put into the join form', () => {
+  it('a name that is a web address or holds line breaks is refused with a field message, the input kept, and nothing stored', async () => {
+    for (const name of ['Visit http://evil.example/login to finish', 'evil.example/login', 'www.evil.example', 'Claim at bad.io']) {
+      const res = await join({ name, email: 'linkname@example.org', age_confirmed: 'yes' }).expect(422);
+      expect(res.text).toContain('A name cannot contain a web address');
+      expect(res.text).toContain('value="linkname@example.org"');
+    }
+    const broken = await join({ name: 'Dear friend\r\nVisit us', email: 'linkname@example.org', age_confirmed: 'yes' }).expect(422);
+    expect(broken.text).toContain('Use plain text on one line');
+    expect(await ctx.db('pending_signups').where({ email: 'linkname@example.org' })).toHaveLength(0);
+  });
+
+  it('a NUL byte or other control character in the name or postal address is a field message, never a 500', async () => {
+    const nul = await join({ name: 'Ada\u0000Byron', email: 'nul@example.org', age_confirmed: 'yes' }).expect(422);
+    expect(nul.text).toContain('Use plain text on one line');
+    const address = await join({ name: 'Ada Byron', email: 'nul@example.org', postal_address: '1 Road\u0000', age_confirmed: 'yes' });
+    expect(address.status).toBe(422);
+    expect(address.text).toContain('control characters');
+    await join({ name: 'Ada Byron', email: 'nul@example.org', postal_address: '1 Road\u2028Town', age_confirmed: 'yes' }).expect(422);
+    expect(await ctx.db('pending_signups').where({ email: 'nul@example.org' })).toHaveLength(0);
+  });
+
+  it('line breaks in the postal address are its line separators, stored as LF', async () => {
+    await join({ name: 'Ada Byron', email: 'lines@example.org', postal_address: '1 Road\r\nTown\rCounty', age_confirmed: 'yes' }).expect(
+      200,
+    );
+    const row = await ctx.db('pending_signups').where({ email: 'lines@example.org' }).first('postal_address');
+    expect(row.postal_address).toBe('1 Road\nTown\nCounty');
   });
 });
