@@ -162,3 +162,33 @@ describe('what a stranger can put into the join form', () => {
     expect(row.postal_address).toBe('1 Road\nTown\nCounty');
   });
 });
+
+describe('joining again with the same address, and what the unconfirmed address is told', () => {
+  it('C15: joining again with the same address keeps the earlier link working; confirming one retires the others', async () => {
+    await join({ name: 'Twice Joined', email: 'twice@example.org', age_confirmed: 'yes' }).expect(200);
+    const first = await mailTo('twice@example.org', 'please confirm your membership');
+    await join({ name: 'Twice Joined', email: 'twice@example.org', age_confirmed: 'yes' }).expect(200);
+    const second = await ctx.smtp.waitFor((m) => m !== first && m.envelopeTo.includes('twice@example.org'));
+    const firstLink = linkIn(first.parsed.text ?? '', '/join/confirm/');
+    const secondLink = linkIn(second.parsed.text ?? '', '/join/confirm/');
+    expect(firstLink).not.toBe(secondLink);
+    await request(ctx.app).get(firstLink).expect(200);
+    await request(ctx.app).get(secondLink).expect(200);
+    expect(await ctx.db('pending_signups').where({ email: 'twice@example.org' })).toHaveLength(2);
+
+    await request(ctx.app).post(firstLink).expect(200);
+    expect(await ctx.db('members').where({ email: 'twice@example.org', status: 'active' })).toHaveLength(1);
+    // The other sign-up's personal data is gone with the confirmation, and its link answers like a used one.
+    expect(await ctx.db('pending_signups').where({ email: 'twice@example.org' })).toHaveLength(0);
+    expect((await request(ctx.app).get(secondLink).expect(400)).text).toContain('expired or was already used');
+    await request(ctx.app).post(secondLink).expect(400);
+  });
+
+  it('the confirmation mail to a not yet confirmed address greets without the name the form was given', async () => {
+    await join({ name: 'Ada Byron', email: 'unconfirmed@example.org', age_confirmed: 'yes' }).expect(200);
+    const mail = await mailTo('unconfirmed@example.org', 'please confirm your membership');
+    expect(mail.parsed.text).toContain('Hello,');
+    expect(mail.parsed.text).not.toContain('Ada Byron');
+    expect(mail.parsed.html).not.toContain('Ada Byron');
+  });
+});
