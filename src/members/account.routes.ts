@@ -6,12 +6,13 @@ import { inTransaction } from '../db.js';
 import { memberMessageEmail } from '../mail/member-message.js';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
+import { secretText } from '../shared/http/text.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { findActiveMember, updateMember } from './members.repository.js';
 
 const SetPassword = z
   .object({
-    password: z.string().min(10, 'Use at least 10 characters.').max(200, 'Use at most 200 characters.'),
+    password: secretText().min(10, 'Use at least 10 characters.').max(200, 'Use at most 200 characters.'),
     confirm: z.string(),
   })
   .refine((v) => v.password === v.confirm, { message: 'The two passwords are not the same.', path: ['confirm'] });
