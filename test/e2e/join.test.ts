@@ -4,6 +4,7 @@ import { runMaintenance } from '../../src/shared/maintenance.js';
 import type { TestContext } from '../helpers/app.js';
 import { startSeededContext } from '../helpers/seeded.js';
 import { linkIn } from '../helpers/session.js';
+import type { CaughtMessage } from '../helpers/smtp.js';
 
 let ctx: TestContext;
 let topic: Record<string, number>;
@@ -190,5 +191,18 @@ describe('joining again with the same address, and what the unconfirmed address 
     expect(mail.parsed.text).toContain('Hello,');
     expect(mail.parsed.text).not.toContain('Ada Byron');
     expect(mail.parsed.html).not.toContain('Ada Byron');
+  });
+
+  it('C15: two links of one address confirmed at the same moment make one member; the other link answers like a used one', async () => {
+    for (let i = 0; i < 2; i++) await join({ name: 'Race Twice', email: 'race@example.org', age_confirmed: 'yes' }).expect(200);
+    const toRace = (m: CaughtMessage) => m.envelopeTo.includes('race@example.org');
+    const first = await ctx.smtp.waitFor(toRace);
+    const second = await ctx.smtp.waitFor((m) => toRace(m) && m !== first);
+    const links = [first, second].map((m) => linkIn(m.parsed.text ?? '', '/join/confirm/'));
+    expect(new Set(links).size).toBe(2);
+    const answers = await Promise.all(links.map((link) => request(ctx.app).post(link)));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 400]);
+    expect(await ctx.db('members').where({ email: 'race@example.org' })).toHaveLength(1);
+    expect(await ctx.db('pending_signups').where({ email: 'race@example.org' })).toHaveLength(0);
   });
 });
