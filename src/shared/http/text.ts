@@ -73,7 +73,7 @@ const IPV4 = /(^|[^\d.])\d{1,3}(\.\d{1,3}){3}(?![\d.])/;
 /**
  * Whether a name reads as a web address: a scheme (`://`), `www.`, a host with a path
  * (`evil.example/login`), a bare domain under a common top-level domain (`evil.com`) or an IPv4
- * address. Mail clients turn these into links, so a stranger could make our confirmation mail point anywhere.
+ * address. Mail clients turn these into links, so a stranger could make our mail point anywhere.
  */
 export function looksLikeLink(name: string): boolean {
   return SCHEME.test(name) || WWW.test(name) || HOST_WITH_PATH.test(name) || BARE_DOMAIN.test(name) || IPV4.test(name);
