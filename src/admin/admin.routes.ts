@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { hasControlCharacters, ONE_LINE_MESSAGE } from '../shared/http/text.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { areasFor, guardByTable, guardFor, requireStaff } from './guards.js';
 import { partnersAdminRouter } from './partners.routes.js';
@@ -31,8 +32,8 @@ function utcDay(value: string): Date | undefined {
 
 /**
  * The audit log's filters from the query string. Bad values become field errors on the page
- * (never a database error): the staff user and member are ids, the dates calendar days (UTC),
- * "to" included.
+ * (never a database error): no control characters, the staff user and member are ids, the dates
+ * calendar days (UTC), "to" included.
  */
 export function parseAuditQuery(query: Record<string, unknown>): {
   values: Record<'staff' | 'member' | 'action' | 'from' | 'to', string>;
@@ -40,12 +41,15 @@ export function parseAuditQuery(query: Record<string, unknown>): {
   errors: Record<string, string>;
   page: number;
 } {
+  const errors: Record<string, string> = {};
   const text = (key: string) => {
     const v = query[key];
-    return typeof v === 'string' ? v.trim().slice(0, 200) : '';
+    if (typeof v !== 'string') return '';
+    if (hasControlCharacters(v)) errors[key] = ONE_LINE_MESSAGE;
+    return v.trim().slice(0, 200);
   };
   const values = { staff: text('staff'), member: text('member'), action: text('action'), from: text('from'), to: text('to') };
-  const errors: Record<string, string> = {};
+  if (Object.keys(errors).length) return { values, filter: {}, errors, page: 1 };
   const filter: AuditFilter = {};
   if (values.action) filter.action = values.action.slice(0, 100);
   if (values.staff) {

@@ -27,8 +27,8 @@ export const DASHBOARD_WEEKS = 12;
 
 /**
  * Counts per topic (C10: aggregates only, nothing per person). Erased members are left out of
- * the consent counts; "pending" counts the unexpired sign-ups awaiting confirmation that ticked
- * the topic (C15): they are not members yet.
+ * the consent counts; "pending" counts the addresses with an unexpired sign-up awaiting
+ * confirmation that ticked the topic (C15): they are not members yet, and one may have joined twice.
  */
 export async function topicFigures(db: DbOrTx): Promise<TopicFigures[]> {
   const { rows } = await db.raw<{ rows: TopicFigures[] }>(`
@@ -46,7 +46,7 @@ export async function topicFigures(db: DbOrTx): Promise<TopicFigures[]> {
          GROUP BY c.topic_id
       ) c ON c.topic_id = t.id
       LEFT JOIN (
-        SELECT tid AS topic_id, count(DISTINCT s.id) AS pending
+        SELECT tid AS topic_id, count(DISTINCT s.email) AS pending
           FROM pending_signups s, unnest(s.topic_ids) AS tid
          WHERE s.expires_at > now()
          GROUP BY tid

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { topicIds } from '../consent/consent.schemas.js';
+import { multiLineText, singleLineText } from '../shared/http/text.js';
 
 export const MEMBERS_PAGE_SIZE = 25;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -10,7 +11,7 @@ export function isMemberId(id: unknown): id is string {
 }
 
 export const MemberSearch = z.object({
-  q: z.string({ message: 'Enter the text to search for once.' }).trim().max(200, 'Search text can be at most 200 characters.').default(''),
+  q: singleLineText({ required: 'Enter the text to search for once.' }).max(200, 'Search text can be at most 200 characters.').default(''),
   page: z.coerce.number().int().min(1).max(100000).catch(1),
 });
 
@@ -18,14 +19,10 @@ export const MemberSearch = z.object({
 export const StaffRecordChange = z.object({
   topics: topicIds,
   channel: z.enum(['phone', 'post', 'email'], { message: 'Choose how the request reached us: phone, post or e-mail.' }),
-  note: z
-    .string({ message: 'Write a note about the request.' })
-    .trim()
+  note: multiLineText({ required: 'Write a note about the request.', tabs: true })
     .min(1, 'Write a note about the request.')
     .max(2000, 'The note can be at most 2000 characters.'),
-  reference: z
-    .string({ message: 'The request reference must be text.' })
-    .trim()
+  reference: singleLineText({ required: 'The request reference must be text.' })
     .max(200, 'The request reference can be at most 200 characters.')
     .optional()
     .transform((v) => v || null),

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { VERSION_LABEL, VERSION_LABEL_MAX } from '../policies/policies.schemas.js';
+import { multiLineText, singleLineText } from '../shared/http/text.js';
 
 /** A ticked checkbox posts "yes"; an unticked one posts nothing. */
 export const checkbox = z
@@ -8,17 +10,13 @@ export const checkbox = z
 
 /** Staff write or correct a draft version (never a published one). */
 export const PolicyDraftForm = z.object({
-  version: z
-    .string({ message: 'Enter a version label, such as 2.1.' })
-    .trim()
+  version: singleLineText({ required: 'Enter a version label, such as 2.1.' })
     .min(1, 'Enter a version label, such as 2.1.')
-    .max(20, 'Use at most 20 characters for the version label.')
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'Use letters, digits, dots and dashes only, such as 2.1.'),
-  title: z.string({ message: 'Enter a title.' }).trim().min(1, 'Enter a title.').max(200, 'Use at most 200 characters for the title.'),
-  summary: z.string().trim().max(2000, 'Keep the summary under 2,000 characters.').optional().default(''),
-  body: z
-    .string({ message: 'Enter the text of the policy.' })
-    .trim()
+    .max(VERSION_LABEL_MAX, `Use at most ${VERSION_LABEL_MAX} characters for the version label.`)
+    .regex(VERSION_LABEL, 'Use letters, digits, dots and dashes only, such as 2.1.'),
+  title: singleLineText({ required: 'Enter a title.' }).min(1, 'Enter a title.').max(200, 'Use at most 200 characters for the title.'),
+  summary: multiLineText({ tabs: true }).max(2000, 'Keep the summary under 2,000 characters.').optional().default(''),
+  body: multiLineText({ required: 'Enter the text of the policy.', tabs: true })
     .min(1, 'Enter the text of the policy.')
     .max(30000, 'The text is too long (at most 30,000 characters).'),
   introduces_new_use: checkbox,
@@ -29,9 +27,7 @@ const LOCAL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
 
 /** The effective time, entered in UTC (an HTML datetime-local value). */
 export const PublishForm = z.object({
-  effective_at: z
-    .string({ message: 'Enter the date and time the version takes effect.' })
-    .trim()
+  effective_at: singleLineText({ required: 'Enter the date and time the version takes effect.' })
     .regex(LOCAL_DATETIME, 'Enter the date and time the version takes effect, such as 2026-12-01T00:00.')
     .transform((v, ctx) => {
       const [, y, mo, d, h, mi, s] = LOCAL_DATETIME.exec(v)!;

@@ -11,13 +11,12 @@ import {
 } from '../removal/erasure.service.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { formView } from '../shared/http/forms.js';
+import { multiLineText } from '../shared/http/text.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { ADMIN_ROUTES, guardFor } from './guards.js';
 
 const HoldRemoval = z.object({
-  reason: z
-    .string({ message: 'Enter the legal reason for the hold.' })
-    .trim()
+  reason: multiLineText({ required: 'Enter the legal reason for the hold.', tabs: true })
     .min(1, 'Enter the legal reason for the hold.')
     .max(1000, 'Keep the reason to 1000 characters or fewer.'),
 });

@@ -10,6 +10,7 @@ import { checkLimits } from '../auth/signin.service.js';
 import { inTransaction, type Db } from '../db.js';
 import { ConflictError, isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
+import { personName, secretText, singleLineText } from '../shared/http/text.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import {
   appendAudit,
@@ -22,14 +23,13 @@ import {
 } from './staff.repository.js';
 
 export const STAFF_PASSWORD_MIN = 12;
-export const staffPassword = z
-  .string({ message: 'Enter a password.' })
+export const staffPassword = secretText({ required: 'Enter a password.' })
   .min(STAFF_PASSWORD_MIN, `Use at least ${STAFF_PASSWORD_MIN} characters.`)
   .max(200, 'Use at most 200 characters.');
 
 export const NewStaffUser = z.object({
-  email: z.string({ message: 'Give --email.' }).trim().max(254).email('The e-mail address is not valid.'),
-  name: z.string({ message: 'Give --name.' }).trim().min(1, 'Give --name.').max(200, 'The name has at most 200 characters.'),
+  email: singleLineText({ required: 'Give --email.' }).max(254).email('The e-mail address is not valid.'),
+  name: personName({ required: 'Give --name.' }).min(1, 'Give --name.').max(200, 'The name has at most 200 characters.'),
   role: z.enum(STAFF_ROLES, { message: `The role must be one of: ${STAFF_ROLES.join(', ')}.` }),
   password: staffPassword,
 });
@@ -144,8 +144,8 @@ export function decryptTotpSecret(stored: string, keys: readonly string[], staff
 
 // Staff accounts managed by an admin (GET/POST /admin/staff).
 export const StaffAccountForm = z.object({
-  email: z.string().trim().max(254, 'Use at most 254 characters.').email('Enter an e-mail address like name@example.org.'),
-  name: z.string().trim().min(1, 'Enter the name.').max(200, 'Use at most 200 characters.'),
+  email: singleLineText().max(254, 'Use at most 254 characters.').email('Enter an e-mail address like name@example.org.'),
+  name: personName().min(1, 'Enter the name.').max(200, 'Use at most 200 characters.'),
   role: z.enum(STAFF_ROLES, { message: 'Choose a role.' }),
   password: staffPassword,
 });

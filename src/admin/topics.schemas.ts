@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TopicKind } from '../consent/consent.repository.js';
+import { multiLineText, singleLineText } from '../shared/http/text.js';
 import { checkbox } from './policies.schemas.js';
 
 export const TOPIC_KINDS = ['newsletter', 'announcement', 'third_party_offer', 'partner_data_sharing'] as const;
@@ -15,9 +16,7 @@ export const KIND_NAMES: Record<TopicKind, string> = {
 };
 export const CHANNEL_NAMES: Record<(typeof TOPIC_CHANNELS)[number], string> = { email: 'E-mail', post: 'Post', phone: 'Phone' };
 
-const optionalId = z
-  .string()
-  .trim()
+const optionalId = singleLineText()
   .optional()
   .transform((v, ctx) => {
     if (!v) return undefined;
@@ -29,12 +28,10 @@ const optionalId = z
   });
 
 const editable = {
-  name: z.string({ message: 'Enter a name.' }).trim().min(1, 'Enter a name.').max(120, 'Use at most 120 characters for the name.'),
-  description: z.string().trim().max(1000, 'Keep the description under 1,000 characters.').optional().default(''),
+  name: singleLineText({ required: 'Enter a name.' }).min(1, 'Enter a name.').max(120, 'Use at most 120 characters for the name.'),
+  description: multiLineText({ tabs: true }).max(1000, 'Keep the description under 1,000 characters.').optional().default(''),
   channel: z.enum(TOPIC_CHANNELS, { message: 'Choose how it reaches members.' }),
-  sort_order: z
-    .string()
-    .trim()
+  sort_order: singleLineText()
     .optional()
     .transform((v, ctx) => {
       if (!v) return 0;
@@ -49,16 +46,14 @@ const editable = {
 /** A new topic. Kind, partner and introducing policy version are fixed from here on. */
 export const TopicCreateForm = z
   .object({
-    slug: z
-      .string({ message: 'Enter a short name for addresses, such as monthly-news.' })
-      .trim()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'Use lower-case letters, digits and dashes, such as monthly-news (at most 63).'),
+    slug: singleLineText({ required: 'Enter a short name for addresses, such as monthly-news.' }).regex(
+      /^[a-z0-9][a-z0-9-]{0,62}$/,
+      'Use lower-case letters, digits and dashes, such as monthly-news (at most 63).',
+    ),
     ...editable,
     kind: z.enum(TOPIC_KINDS, { message: 'Choose the kind of topic.' }),
     partner_id: optionalId,
-    policy_version_id: z
-      .string({ message: 'Choose the policy version that introduces this use.' })
-      .trim()
+    policy_version_id: singleLineText({ required: 'Choose the policy version that introduces this use.' })
       .regex(/^[1-9]\d{0,8}$/, 'Choose the policy version that introduces this use.')
       .transform(Number),
     default_opt_in: checkbox,

@@ -3,14 +3,13 @@ import { z } from 'zod';
 import { consumeMemberToken, peekMemberToken } from '../members/member-tokens.js';
 import { InvalidLinkError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
+import { singleLineText } from '../shared/http/text.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { endSession, startSession } from './sessions.js';
 import { requestSignInLink, signInMemberWithPassword, SIGNIN_LINK_MINUTES } from './signin.service.js';
 
-export const emailField = z
-  .string({ message: 'Enter your e-mail address.' })
-  .trim()
+export const emailField = singleLineText({ required: 'Enter your e-mail address.' })
   .min(1, 'Enter your e-mail address.')
   .max(254, 'An e-mail address has at most 254 characters.')
   .email('Enter an e-mail address like name@example.org.');

@@ -4,6 +4,7 @@ import { requireMember, signedInRecently } from '../auth/passport.js';
 import { renewSession } from '../auth/sessions.js';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
+import { secretText } from '../shared/http/text.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { hasPassword, removeMemberPassword, setMemberPassword } from './account.service.js';
 import { findActiveMember } from './members.repository.js';
@@ -17,7 +18,7 @@ const currentPassword = z
 const SetPassword = z
   .object({
     current: currentPassword,
-    password: z.string().min(10, 'Use at least 10 characters.').max(200, 'Use at most 200 characters.'),
+    password: secretText().min(10, 'Use at least 10 characters.').max(200, 'Use at most 200 characters.'),
     confirm: z.string(),
   })
   .refine((v) => v.password === v.confirm, { message: 'The two passwords are not the same.', path: ['confirm'] });

@@ -11,12 +11,16 @@ export interface PendingSignupRow {
   expires_at: Date;
 }
 
-export async function replacePendingSignup(
+/**
+ * Adds a sign-up beside any earlier one for the same address: a stranger joining with someone
+ * else's address must not cancel the link the owner already holds. The per-address join limit
+ * bounds how many there can be; confirming one deletes the rest (takePendingSignup).
+ */
+export async function insertPendingSignup(
   db: DbOrTx,
   row: Omit<PendingSignupRow, 'id' | 'expires_at'> & { token_hash: string; expiresInHours: number },
 ): Promise<void> {
   const { expiresInHours, ...values } = row;
-  await db('pending_signups').where({ email: row.email }).delete();
   await db('pending_signups').insert({
     ...values,
     age_confirmed: true,
@@ -29,10 +33,21 @@ export async function findLivePendingSignup(db: DbOrTx, tokenHash: string): Prom
     PendingSignupRow | undefined;
 }
 
-/** Takes the sign-up out in the same statement that reads it, so a link confirms once. */
+/**
+ * Takes the sign-up out in the same statement that reads it, so a link confirms once, and with it
+ * every other sign-up of the same address: their personal data goes, and their links then answer
+ * like a used one. Two links of one address confirmed at once queue on the same rows, so only one
+ * of them finds its sign-up.
+ */
 export async function takePendingSignup(db: DbOrTx, tokenHash: string): Promise<PendingSignupRow | undefined> {
-  const [row] = await db('pending_signups').where({ token_hash: tokenHash }).where('expires_at', '>', db.fn.now()).delete().returning('*');
-  return row as PendingSignupRow | undefined;
+  const live = db('pending_signups').select('email').where({ token_hash: tokenHash }).where('expires_at', '>', db.fn.now());
+  const rows = (await db('pending_signups').whereIn('email', live).delete().returning('*')) as (PendingSignupRow & {
+    token_hash: string;
+  })[];
+  const taken = rows.find((r) => r.token_hash === tokenHash);
+  if (!taken) return undefined;
+  const { token_hash: _hash, ...row } = taken;
+  return row;
 }
 
 /** C15: unconfirmed sign-ups are purged once they expire. */

@@ -11,7 +11,7 @@ import { hashToken, isWellFormedSecret, newSecretToken } from '../shared/secrets
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { unsuppressAddress } from '../shared/suppression.js';
 import type { JoinRequest } from './join.schemas.js';
-import { findLivePendingSignup, replacePendingSignup, takePendingSignup, type PendingSignupRow } from './join.repository.js';
+import { findLivePendingSignup, insertPendingSignup, takePendingSignup, type PendingSignupRow } from './join.repository.js';
 import { emailInUse, findActiveMemberByEmail, insertActiveMember } from './members.repository.js';
 
 const PER_ADDRESS: Limit = { action: 'join:address', windowSeconds: 3600, max: 5 };
@@ -65,7 +65,7 @@ export async function requestJoin(svc: ServiceContext, input: JoinInput, network
     }
     if (await emailInUse(trx, input.email)) return;
     const token = newSecretToken();
-    await replacePendingSignup(trx, {
+    await insertPendingSignup(trx, {
       email: input.email,
       name: input.name,
       postal_address: input.postal_address,
@@ -84,7 +84,8 @@ export async function requestJoin(svc: ServiceContext, input: JoinInput, network
         to: input.email,
         memberId: null,
         subject: `${svc.mail.orgName}: please confirm your membership`,
-        greeting: `Dear ${input.name},`,
+        // The address is not proven yet: a name typed by whoever filled in the form is not shown to its owner.
+        greeting: 'Hello,',
         paragraphs: [
           `Thank you for joining. Please confirm that this is your address: until you do, nothing is sent to you and your choices do not take effect. The link works for ${svc.config.signupExpiryHours} hours; after that we delete your sign-up.`,
           chosen.length ? 'You chose:' : 'You chose no newsletters or offers yet; you can choose them any time.',

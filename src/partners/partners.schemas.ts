@@ -1,16 +1,13 @@
 import { z } from 'zod';
+import { multiLineText, singleLineText } from '../shared/http/text.js';
 
 /** An empty optional field is "not given", stored as NULL. */
 const optionalText = (max: number, message: string) =>
-  z
-    .string()
-    .trim()
+  singleLineText()
     .max(max, message)
     .transform((v) => (v === '' ? null : v));
 
-const termsDate = z
-  .string()
-  .trim()
+const termsDate = singleLineText()
   .refine((v) => v === '' || (/^\d{4}-\d{2}-\d{2}$/.test(v) && isRealDate(v)), 'Enter the date of the terms as YYYY-MM-DD.')
   .transform((v) => (v === '' ? null : v));
 
@@ -22,7 +19,7 @@ function isRealDate(v: string): boolean {
 /** Creating or editing a partner. A contract on file is its reference and the date of its terms, together (C2). */
 export const PartnerForm = z
   .object({
-    name: z.string().trim().min(1, 'Enter the partner’s name.').max(200, 'Use at most 200 characters.'),
+    name: singleLineText().min(1, 'Enter the partner’s name.').max(200, 'Use at most 200 characters.'),
     contract_reference: optionalText(200, 'Use at most 200 characters.').default(null),
     terms_date: termsDate.default(null),
   })
@@ -32,7 +29,7 @@ export const PartnerForm = z
   })
   .transform((v) => ({ name: v.name, contractReference: v.contract_reference, termsDate: v.terms_date }));
 
-const purpose = z.string().trim().min(1, 'Say what the partner receives the data for.').max(500, 'Use at most 500 characters.');
+const purpose = multiLineText({ tabs: true }).min(1, 'Say what the partner receives the data for.').max(500, 'Use at most 500 characters.');
 
 /** C2: an export of the members who consent to sharing with the partner. */
 export const ConsentDisclosureForm = z.object({ purpose });
@@ -43,11 +40,9 @@ export const MAX_LEGAL_MEMBERS = 10000;
 /** C2: a disclosure required by law: the members concerned, its purpose and its legal reference. */
 export const LegalDisclosureForm = z
   .object({
-    member_ids: z.string().max(400000, 'Too many member references at once.'),
+    member_ids: multiLineText({ tabs: true }).max(400000, 'Too many member references at once.'),
     legal_purpose: purpose,
-    legal_reference: z
-      .string()
-      .trim()
+    legal_reference: singleLineText()
       .min(1, 'Enter the law, court order or request that requires this disclosure.')
       .max(500, 'Use at most 500 characters.'),
   })

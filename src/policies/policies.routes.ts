@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { Db } from '../db.js';
 import { NotFoundError } from '../shared/errors.js';
+import { isVersionLabel } from './policies.schemas.js';
 import { findPolicyInForce, findPublishedPolicy, findUpcomingPolicy, listPublishedPolicies } from './policies.repository.js';
 
 /**
@@ -23,7 +24,8 @@ export function policiesRouter(db: Db): Router {
   });
 
   router.get('/privacy/versions/:version', async (req, res) => {
-    const policy = await findPublishedPolicy(db, String(req.params.version).slice(0, 20));
+    const version = req.params.version;
+    const policy = isVersionLabel(version) ? await findPublishedPolicy(db, version) : undefined;
     if (!policy) throw new NotFoundError('There is no published policy version with that number.');
     const [current, history] = await Promise.all([findPolicyInForce(db), listPublishedPolicies(db)]);
     res.render('policies/show', {

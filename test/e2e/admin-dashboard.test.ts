@@ -78,7 +78,8 @@ beforeAll(async () => {
     .where({ id: eve })
     .update({ status: 'erased', email: null, name: null, erased_at: inWeek(1) });
 
-  // Sign-ups awaiting confirmation: two unexpired ticked news (one also offers), one expired is not counted.
+  // Sign-ups awaiting confirmation: two unexpired ticked news (one also offers), one expired is not counted,
+  // and an address that joined twice is one person waiting, not two.
   const pending = (email: string, topics: number[], expiresInHours: number, n: number) => ({
     email,
     name: `Pending Person ${n}`,
@@ -94,6 +95,7 @@ beforeAll(async () => {
       pending('pending-1@example.org', [news], 24, 1),
       pending('pending-2@example.org', [news, offers], 24, 2),
       pending('pending-3@example.org', [news], -1, 3),
+      pending('pending-2@example.org', [news], 24, 4),
     ]);
 });
 afterAll(() => ctx.close());

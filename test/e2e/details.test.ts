@@ -131,6 +131,28 @@ describe('C5: a member reviews and corrects their details', () => {
     expect(await member(id)).toEqual(before);
   });
 
+  it('C5: a name with a web address or a control character, or a postal address with a NUL, is a field message, never a 500; nothing is saved', async () => {
+    const id = await insertMember(ctx.db, 'mileva@example.org', 'Mileva Marić');
+    const before = await member(id);
+    const agent = await signedInAgent(ctx, id);
+    const csrf = await csrfFrom(agent, '/account/details');
+    const save = (fields: Record<string, string>) =>
+      agent
+        .post('/account/details')
+        .type('form')
+        .send({ _csrf: csrf, ...fields });
+    const link = await save({ name: 'Visit http://evil.example/login' }).expect(422);
+    expect(link.text).toContain('A name cannot contain a web address');
+    expect(link.text).toContain('value="Visit http://evil.example/login"');
+    for (const name of ['Mileva\u0000Marić', 'Mileva\r\nMarić', 'Mileva\u2028Marić'])
+      expect((await save({ name }).expect(422)).text).toContain('Use plain text on one line');
+    expect((await save({ name: 'Mileva Marić', postal_address: 'Zürich\u0000' }).expect(422)).text).toContain('control characters');
+    await save({ name: 'Mileva Marić', phone: '+41\u0000' }).expect(422);
+    expect(await member(id)).toEqual(before);
+    await save({ name: 'Mileva Marić', postal_address: 'Kasernenstrasse 1\r\nZürich' }).expect(303);
+    expect((await member(id)).postal_address).toBe('Kasernenstrasse 1\nZürich');
+  });
+
   it('C11: saving details without the CSRF token is refused and changes nothing', async () => {
     const id = await insertMember(ctx.db, 'sophie@example.org', 'Sophie Germain');
     const agent = await signedInAgent(ctx, id);

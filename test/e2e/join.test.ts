@@ -4,6 +4,7 @@ import { runMaintenance } from '../../src/shared/maintenance.js';
 import type { TestContext } from '../helpers/app.js';
 import { startSeededContext } from '../helpers/seeded.js';
 import { linkIn, linkPost } from '../helpers/session.js';
+import type { CaughtMessage } from '../helpers/smtp.js';
 
 let ctx: TestContext;
 let topic: Record<string, number>;
@@ -59,7 +60,7 @@ describe('joining', () => {
     for (const msg of [
       'at most 200 characters',
       'Enter an e-mail address like',
-      'A phone number may contain only',
+      'Use only digits, spaces and + - ( ) . in a phone number.',
       'at most 1000 characters',
     ])
       expect(res.text).toContain(msg);
@@ -129,5 +130,79 @@ describe('joining', () => {
     expect((await runMaintenance(ctx.db)).signupsPurged).toBeGreaterThanOrEqual(1);
     expect(await ctx.db('pending_signups').where({ email: 'late@example.org' })).toHaveLength(0);
     expect(await ctx.db('members').where({ email: 'late@example.org' })).toHaveLength(0);
+  });
+});
+
+describe('what a stranger can put into the join form', () => {
+  it('a name that is a web address or holds line breaks is refused with a field message, the input kept, and nothing stored', async () => {
+    for (const name of ['Visit http://evil.example/login to finish', 'evil.example/login', 'www.evil.example', 'Claim at bad.io']) {
+      const res = await join({ name, email: 'linkname@example.org', age_confirmed: 'yes' }).expect(422);
+      expect(res.text).toContain('A name cannot contain a web address');
+      expect(res.text).toContain('value="linkname@example.org"');
+    }
+    const broken = await join({ name: 'Dear friend\r\nVisit us', email: 'linkname@example.org', age_confirmed: 'yes' }).expect(422);
+    expect(broken.text).toContain('Use plain text on one line');
+    expect(await ctx.db('pending_signups').where({ email: 'linkname@example.org' })).toHaveLength(0);
+  });
+
+  it('a NUL byte or other control character in the name or postal address is a field message, never a 500', async () => {
+    const nul = await join({ name: 'Ada\u0000Byron', email: 'nul@example.org', age_confirmed: 'yes' }).expect(422);
+    expect(nul.text).toContain('Use plain text on one line');
+    const address = await join({ name: 'Ada Byron', email: 'nul@example.org', postal_address: '1 Road\u0000', age_confirmed: 'yes' });
+    expect(address.status).toBe(422);
+    expect(address.text).toContain('control characters');
+    await join({ name: 'Ada Byron', email: 'nul@example.org', postal_address: '1 Road\u2028Town', age_confirmed: 'yes' }).expect(422);
+    expect(await ctx.db('pending_signups').where({ email: 'nul@example.org' })).toHaveLength(0);
+  });
+
+  it('line breaks in the postal address are its line separators, stored as LF', async () => {
+    await join({ name: 'Ada Byron', email: 'lines@example.org', postal_address: '1 Road\r\nTown\rCounty', age_confirmed: 'yes' }).expect(
+      200,
+    );
+    const row = await ctx.db('pending_signups').where({ email: 'lines@example.org' }).first('postal_address');
+    expect(row.postal_address).toBe('1 Road\nTown\nCounty');
+  });
+});
+
+describe('joining again with the same address, and what the unconfirmed address is told', () => {
+  it('C15: joining again with the same address keeps the earlier link working; confirming one retires the others', async () => {
+    await join({ name: 'Twice Joined', email: 'twice@example.org', age_confirmed: 'yes' }).expect(200);
+    const first = await mailTo('twice@example.org', 'please confirm your membership');
+    await join({ name: 'Twice Joined', email: 'twice@example.org', age_confirmed: 'yes' }).expect(200);
+    const second = await ctx.smtp.waitFor((m) => m !== first && m.envelopeTo.includes('twice@example.org'));
+    const firstLink = linkIn(first.parsed.text ?? '', '/join/confirm/');
+    const secondLink = linkIn(second.parsed.text ?? '', '/join/confirm/');
+    expect(firstLink).not.toBe(secondLink);
+    await request(ctx.app).get(firstLink).expect(200);
+    await request(ctx.app).get(secondLink).expect(200);
+    expect(await ctx.db('pending_signups').where({ email: 'twice@example.org' })).toHaveLength(2);
+
+    await linkPost(request(ctx.app), firstLink).expect(200);
+    expect(await ctx.db('members').where({ email: 'twice@example.org', status: 'active' })).toHaveLength(1);
+    // The other sign-up's personal data is gone with the confirmation, and its link answers like a used one.
+    expect(await ctx.db('pending_signups').where({ email: 'twice@example.org' })).toHaveLength(0);
+    expect((await request(ctx.app).get(secondLink).expect(400)).text).toContain('expired or was already used');
+    await linkPost(request(ctx.app), secondLink).expect(400);
+  });
+
+  it('the confirmation mail to a not yet confirmed address greets without the name the form was given', async () => {
+    await join({ name: 'Ada Byron', email: 'unconfirmed@example.org', age_confirmed: 'yes' }).expect(200);
+    const mail = await mailTo('unconfirmed@example.org', 'please confirm your membership');
+    expect(mail.parsed.text).toContain('Hello,');
+    expect(mail.parsed.text).not.toContain('Ada Byron');
+    expect(mail.parsed.html).not.toContain('Ada Byron');
+  });
+
+  it('C15: two links of one address confirmed at the same moment make one member; the other link answers like a used one', async () => {
+    for (let i = 0; i < 2; i++) await join({ name: 'Race Twice', email: 'race@example.org', age_confirmed: 'yes' }).expect(200);
+    const toRace = (m: CaughtMessage) => m.envelopeTo.includes('race@example.org');
+    const first = await ctx.smtp.waitFor(toRace);
+    const second = await ctx.smtp.waitFor((m) => toRace(m) && m !== first);
+    const links = [first, second].map((m) => linkIn(m.parsed.text ?? '', '/join/confirm/'));
+    expect(new Set(links).size).toBe(2);
+    const answers = await Promise.all(links.map((link) => linkPost(request(ctx.app), link)));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 400]);
+    expect(await ctx.db('members').where({ email: 'race@example.org' })).toHaveLength(1);
+    expect(await ctx.db('pending_signups').where({ email: 'race@example.org' })).toHaveLength(0);
   });
 });

@@ -7,8 +7,9 @@ export const notFound: RequestHandler = (_req, _res, next) => next(new NotFoundE
 /**
  * The one place errors become responses. A ValidationError re-renders the form the route named
  * in res.locals.formView, with a message per field and the input kept (422). Other typed errors
- * get their status and a calm page; anything unexpected is logged with the request id and
- * answered with a 500 page that shows that id and nothing else.
+ * get their status and a calm page, and so does input that cannot be read or stored (400); anything
+ * unexpected is logged with the request id and answered with a 500 page that shows that id and
+ * nothing else.
  */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const requestId = String(req.id ?? '');
@@ -29,6 +30,14 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof AppError) {
     res.status(err.status);
     renderOrPlain(req, res, 'errors/error', { title: titleFor(err.status), message: err.message, requestId });
+    return;
+  }
+  const refused = refusedInput(err);
+  if (refused) {
+    // The forms refuse these characters first; this is the last line of defence for any path that does not.
+    req.log?.warn({ event: refused.event, code: (err as { code?: unknown }).code });
+    res.status(400);
+    renderOrPlain(req, res, 'errors/error', { title: titleFor(400), message: refused.message, requestId });
     return;
   }
   const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
@@ -64,4 +73,24 @@ function titleFor(status: number): string {
   if (status === 422) return 'Please check your input';
   if (status >= 500) return 'Something went wrong';
   return 'That did not work';
+}
+
+// PostgreSQL's "invalid byte sequence" (a NUL in text) and "character not in repertoire".
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
+/**
+ * Input that could not be read or stored, as opposed to a fault of ours: a percent-escape in the
+ * address that does not decode (Express's router and the admin route table both decode paths),
+ * or text PostgreSQL cannot hold.
+ */
+function refusedInput(err: unknown): { event: string; message: string } | undefined {
+  if (err instanceof URIError)
+    return { event: 'http.malformed_url', message: 'This web address is not valid. Please check the link, or type it again.' };
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNSTORABLE_TEXT.has(code))
+    return {
+      event: 'http.unstorable_text',
+      message: 'Some of the text you sent holds characters we cannot store, such as control characters. Please remove them and try again.',
+    };
+  return undefined;
 }

@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parse, type HTMLElement } from 'node-html-parser';
+import { match } from 'path-to-regexp';
+import request from 'supertest';
+import type { TestContext } from '../helpers/app.js';
+import { appRoutes, type AppRoute } from '../helpers/routes.js';
+import { startSeededContext } from '../helpers/seeded.js';
+import { signedInAgent } from '../helpers/session.js';
+import { signedInStaff, type Agent } from '../helpers/staff.js';
+
+/**
+ * Every text field of every form a visitor, a member and an admin can reach, posted with a NUL, a
+ * CR/LF and a U+2028 in it: the answer is 422 (the form again, with a message) or a clean save,
+ * never a 500, and nothing stored afterwards holds such a character. The forms are found, not
+ * listed: each GET route the app serves is fetched by each of the three, the routes with an id are
+ * reached through the links on the pages, and every <form> on them is parsed.
+ *
+ * Blank required fields are filled in as a person would (a valid sample for their type, the first
+ * real option of a required choice, a required box ticked), so that the bad value is the only thing
+ * wrong with a post and goes as far into the app as it can.
+ *
+ * Not reached: the link-token pages (/p/:token, /signin/:token, /l/…/:token, /join/confirm/:token,
+ * /unsubscribe/:token), which come from e-mail. /p/:token shows the preferences form walked here at
+ * /preferences; the others are single buttons with no text field (path-params.test.ts covers their
+ * tokens).
+ */
+
+// Posting these would end the session or the fixture the rest of the walk needs: sign-out and
+// staff sign-out end the signed-in session; carrying out a removal erases the member it names.
+const SKIPPED_ACTIONS = ['POST /signout', 'POST /admin/logout', 'POST /admin/removals/:id/carry-out'];
+
+const BAD: Record<string, string> = { NUL: '\u0000', 'CR/LF': '\r\n', 'U+2028': '\u2028' };
+// As PostgreSQL regular expressions: the C0 controls but TAB and LF (so CR too), DEL, the C1 controls and
+// U+2028/U+2029; JSON text shows a C0 control as an escape.
+const STORED_BAD_TEXT = '[\\x01-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029]';
+const STORED_BAD_JSON = '\\\\r|\\\\u00[01][0-9a-f]|[\\x7f-\\x9f\\u2028\\u2029]';
+
+let ctx: TestContext;
+let visitor: Agent;
+let member: Agent;
+let admin: Agent;
+let routes: AppRoute[];
+
+beforeAll(async () => {
+  const seeded = await startSeededContext({ worker: false });
+  ctx = seeded.ctx;
+  const [signedIn, other] = Object.values(seeded.member);
+  // Forms that only show when there is something to act on: a draft policy to edit and publish, a
+  // confirmed removal request to hold.
+  await ctx.db('policy_versions').insert({ version: 'hygiene-draft', title: 'Draft', summary: '', body: 'Draft text.' });
+  await ctx.db('removal_requests').insert({
+    member_id: other,
+    status: 'confirmed',
+    confirmed_at: ctx.db.fn.now(),
+    due_at: ctx.db.raw("now() + interval '30 days'"),
+  });
+  visitor = request.agent(ctx.app);
+  member = await signedInAgent(ctx, signedIn!);
+  ({ agent: admin } = await signedInStaff(ctx, 'hygiene-admin@example.org', 'admin'));
+  routes = appRoutes(ctx.app);
+});
+afterAll(() => ctx.close());
+
+interface FoundForm {
+  agent: Agent;
+  page: string;
+  method: 'GET' | 'POST';
+  action: string;
+  key: string;
+  form: HTMLElement;
+}
+
+const patternOf = (method: string, path: string) => routes.find((r) => r.method === method && match(r.path)(path) !== false)?.path;
+
+// Enough pages per route with an id to find the one whose forms show (a draft among published policy versions).
+const PAGES_PER_ROUTE = 10;
+
+/** Fetches the GET routes of an area, then the routes with an id through the links found, and returns their forms. */
+async function formsOf(
+  agent: Agent,
+  inArea: (path: string) => boolean,
+  seen: Set<string>,
+): Promise<{ forms: FoundForm[]; visited: Set<string> }> {
+  const gets = routes.filter((r) => r.method === 'GET' && inArea(r.path));
+  const visited = new Set(gets.filter((r) => !r.path.includes(':')).map((r) => r.path));
+  const queue = [...visited];
+  const queued = new Set(queue);
+  const perRoute = new Map<string, number>();
+  const forms: FoundForm[] = [];
+  while (queue.length) {
+    const page = queue.shift()!;
+    const res = await agent.get(page);
+    if (res.status !== 200 || !String(res.headers['content-type']).startsWith('text/html')) continue;
+    const html = parse(res.text);
+    for (const a of html.querySelectorAll('a[href^="/"]')) {
+      const path = new URL(a.getAttribute('href')!, 'http://x').pathname;
+      const route = patternOf('GET', path);
+      if (!route?.includes(':') || !gets.some((r) => r.path === route) || queued.has(path)) continue;
+      if ((perRoute.get(route) ?? 0) >= PAGES_PER_ROUTE) continue;
+      perRoute.set(route, (perRoute.get(route) ?? 0) + 1);
+      visited.add(route);
+      queued.add(path);
+      queue.push(path);
+    }
+    for (const form of html.querySelectorAll('form')) {
+      const method = (form.getAttribute('method') ?? 'get').toUpperCase() as 'GET' | 'POST';
+      const action = form.getAttribute('action') ?? page;
+      const key = `${method} ${patternOf(method, action) ?? action}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      forms.push({ agent, page, method, action, key, form });
+    }
+  }
+  return { forms, visited };
+}
+
+let counter = 0;
+/** A valid value for a blank field of this type, as a person would type it. */
+function sample(type: string): string {
+  counter++;
+  if (type === 'email') return `hygiene-${counter}@example.org`;
+  if (type === 'password') return 'a long sample password 1234';
+  if (type === 'tel') return '+44 20 7946 0000';
+  if (type === 'date') return '2026-01-15';
+  if (type === 'datetime-local') return new Date(Date.now() + 10 * 86400000).toISOString().slice(0, 16);
+  if (type === 'number') return '1';
+  return `sample-${counter}`;
+}
+
+const TEXT_TYPES = new Set([
+  'text',
+  'email',
+  'password',
+  'search',
+  'tel',
+  'url',
+  'date',
+  'datetime-local',
+  'time',
+  'month',
+  'week',
+  'number',
+  'hidden',
+]);
+interface Field {
+  name: string;
+  value: string;
+}
+
+/** The form as a person would send it, and the fields a hostile one can set to anything. */
+function fieldsOf(form: HTMLElement): { base: Field[]; targets: Field[] } {
+  const base: Field[] = [];
+  const targets: Field[] = [];
+  const samples = new Map<string, string>();
+  const radiosDone = new Set<string>();
+  for (const el of form.querySelectorAll('input, textarea, select, button')) {
+    const name = el.getAttribute('name');
+    if (!name || name === '_csrf') {
+      if (name === '_csrf') base.push({ name, value: el.getAttribute('value') ?? '' });
+      continue;
+    }
+    const tag = el.tagName.toLowerCase();
+    const type = (el.getAttribute('type') ?? (tag === 'button' ? 'submit' : 'text')).toLowerCase();
+    const required = el.hasAttribute('required');
+    if (tag === 'button' || type === 'submit') {
+      targets.push({ name, value: el.getAttribute('value') ?? '' });
+    } else if (type === 'checkbox') {
+      if (el.hasAttribute('checked') || required) base.push({ name, value: el.getAttribute('value') ?? 'on' });
+    } else if (type === 'radio') {
+      const group = form.querySelectorAll('input[type="radio"]').filter((r) => r.getAttribute('name') === name);
+      if (radiosDone.has(name)) continue;
+      radiosDone.add(name);
+      const chosen = group.find((r) => r.hasAttribute('checked')) ?? (required ? group[0] : undefined);
+      if (chosen) base.push({ name, value: chosen.getAttribute('value') ?? 'on' });
+      targets.push({ name, value: chosen?.getAttribute('value') ?? group[0]?.getAttribute('value') ?? '' });
+    } else if (tag === 'select') {
+      const options = el.querySelectorAll('option');
+      const picked =
+        options.find((o) => o.hasAttribute('selected')) ??
+        (required ? options.find((o) => o.getAttribute('value')) : undefined) ??
+        options[0];
+      const value = picked?.getAttribute('value') ?? picked?.text ?? '';
+      base.push({ name, value });
+      targets.push({ name, value: value || (options.find((o) => o.getAttribute('value'))?.getAttribute('value') ?? 'x') });
+    } else if (tag === 'textarea' || TEXT_TYPES.has(type)) {
+      const shown = tag === 'textarea' ? el.text : (el.getAttribute('value') ?? '');
+      // Passwords typed twice must match: one sample per type serves both.
+      const filled = shown || (required ? (samples.get(type) ?? samples.set(type, sample(type)).get(type)!) : '');
+      base.push({ name, value: filled });
+      targets.push({ name, value: filled || sample(type) });
+    }
+  }
+  return { base, targets };
+}
+
+/** The form sent with one field set to a bad value: fresh e-mail addresses each time, so rate limits and "already used" stay out of the way. */
+function hostileBody(base: Field[], target: Field, bad: string): string {
+  const pairs = base.filter((f) => f.name !== target.name).map((f) => [f.name, /@example\.org$/.test(f.value) ? sample('email') : f.value]);
+  const [head, tail] = target.value.includes('@') ? target.value.split('@') : [target.value, ''];
+  pairs.push([target.name, tail ? `${head}${bad}x@${tail}` : `${head}${bad}x`]);
+  return new URLSearchParams(pairs).toString();
+}
+
+async function postEveryField(forms: FoundForm[]): Promise<{ failures: string[]; posts: number }> {
+  const failures: string[] = [];
+  let posts = 0;
+  for (const { agent, page, method, action, key, form } of forms) {
+    if (SKIPPED_ACTIONS.includes(key)) continue;
+    const { base, targets } = fieldsOf(form);
+    for (const target of targets) {
+      for (const [label, bad] of Object.entries(BAD)) {
+        const body = hostileBody(base, target, bad);
+        const res = method === 'GET' ? await agent.get(`${action}?${body}`) : await agent.post(action).type('form').send(body);
+        posts++;
+        const clean = res.status >= 200 && res.status < 400;
+        if (res.status !== 422 && !clean) failures.push(`${key} (on ${page}) ${target.name} with ${label} → ${res.status}`);
+      }
+    }
+  }
+  return { failures, posts };
+}
+
+/** Every text and JSON column of every table, searched for what no field should have let through. */
+async function storedBadText(): Promise<string[]> {
+  const columns = (await ctx
+    .db('information_schema.columns')
+    .where({ table_schema: 'public' })
+    .where((q) => q.whereIn('data_type', ['text', 'character varying', 'json', 'jsonb']).orWhere({ udt_name: 'citext' }))
+    .select('table_name', 'column_name', 'data_type')) as { table_name: string; column_name: string; data_type: string }[];
+  const found: string[] = [];
+  for (const c of columns) {
+    const pattern = c.data_type.startsWith('json') ? STORED_BAD_JSON : STORED_BAD_TEXT;
+    const rows = (await ctx.db(c.table_name).whereRaw('??::text ~ ?', [c.column_name, pattern]).select(c.column_name).limit(3)) as Record<
+      string,
+      unknown
+    >[];
+    for (const row of rows) found.push(`${c.table_name}.${c.column_name}: ${JSON.stringify(row[c.column_name]).slice(0, 120)}`);
+  }
+  return found;
+}
+
+describe('C11: no form field of the member or staff area can be made to answer 500', () => {
+  it('every text field of every form, sent with NUL, CR/LF or U+2028, is refused with 422 or saved clean', async () => {
+    expect(await storedBadText()).toEqual([]);
+    const seen = new Set<string>();
+    const isStaffPage = (p: string) => p === '/admin' || p.startsWith('/admin/');
+    const areas = [
+      await formsOf(visitor, () => true, seen),
+      await formsOf(member, (p) => !isStaffPage(p), seen),
+      await formsOf(admin, isStaffPage, seen),
+    ];
+    const forms = areas.flatMap((a) => a.forms);
+
+    // Every page the app routes was reached, but for the link-token pages (see above).
+    const visited = new Set(areas.flatMap((a) => [...a.visited]));
+    const unreached = routes.filter((r) => r.method === 'GET' && !visited.has(r.path)).map((r) => r.path);
+    expect(unreached.filter((p) => !p.includes(':token'))).toEqual([]);
+    // The walk found the forms that matter most; if one of these goes missing, the walk is broken.
+    for (const key of [
+      'POST /join',
+      'POST /account/details',
+      'POST /admin/members/:id/change',
+      'POST /admin/removals/:id/hold',
+      'GET /admin/audit',
+    ])
+      expect(forms.map((f) => f.key)).toContain(key);
+
+    const { failures, posts } = await postEveryField(forms);
+    expect(failures).toEqual([]);
+    expect(posts).toBeGreaterThan(100);
+    expect(ctx.logLines.filter((l) => l.event === 'http.unhandled_error')).toEqual([]);
+    expect(await storedBadText()).toEqual([]);
+  });
+});
