@@ -17,14 +17,20 @@ const VIEW = 'consent/preferences';
 export function preferencesRouter(svc: ServiceContext): Router {
   const router = Router();
 
-  async function pageLocals(memberId: string, action: string, viaLink: boolean) {
+  /** viaLink: the manage link's issue time (seconds), checked against the member's last e-mail change. */
+  async function pageLocals(memberId: string, action: string, viaLink: false | { issuedAt: number }) {
     const member = await findActiveMember(svc.db, memberId);
     if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
+    if (viaLink && member.links_valid_from && viaLink.issuedAt < Math.floor(member.links_valid_from.getTime() / 1000)) {
+      throw new InvalidLinkError(
+        'This preferences link was sent before the e-mail address of the membership changed, so it no longer works. Use the link in a newer e-mail from us.',
+      );
+    }
     const items = await preferencesFor(svc.db, memberId);
     const groups = KIND_ORDER.map((kind) => ({ kind, ...KIND_LABELS[kind], items: items.filter((i) => i.topic.kind === kind) })).filter(
       (g) => g.items.length,
     );
-    return { title: 'What we send you', member, groups, action, viaLink };
+    return { title: 'What we send you', member, groups, action, viaLink: viaLink !== false };
   }
 
   /** Saves the form; a bad submission re-renders the page with the message and the stored choices. */
@@ -32,7 +38,7 @@ export function preferencesRouter(svc: ServiceContext): Router {
     res: Parameters<typeof formView>[0],
     memberId: string,
     action: string,
-    viaLink: boolean,
+    viaLink: false | { issuedAt: number },
     body: unknown,
     by: ChoiceSource,
   ) {
@@ -45,14 +51,15 @@ export function preferencesRouter(svc: ServiceContext): Router {
     res.redirect(303, `${action}?saved=${changes.length}`);
   }
 
-  function memberFromLink(token: string): string {
+  /** The member a manage link names, and when it was issued (links from before issue times count as the oldest). */
+  function fromLink(token: string): { memberId: string; link: { issuedAt: number } } {
     const claims = svc.links.signer.verify(token, 'manage');
     if (!claims) {
       throw new InvalidLinkError(
         'This preferences link is not valid or has expired. Use the link in a recent e-mail from us, or ask for a sign-in link.',
       );
     }
-    return claims.m;
+    return { memberId: claims.m, link: { issuedAt: typeof claims.i === 'number' ? claims.i : 0 } };
   }
 
   const savedCount = (q: unknown) => (typeof q === 'string' && /^\d{1,3}$/.test(q) ? Number(q) : undefined);
@@ -65,12 +72,13 @@ export function preferencesRouter(svc: ServiceContext): Router {
   );
 
   router.get('/p/:token', async (req, res) => {
-    const action = `/p/${req.params.token}`;
-    res.render(VIEW, { ...(await pageLocals(memberFromLink(req.params.token), action, true)), saved: savedCount(req.query.saved) });
+    const { memberId, link } = fromLink(req.params.token);
+    res.render(VIEW, { ...(await pageLocals(memberId, `/p/${req.params.token}`, link)), saved: savedCount(req.query.saved) });
   });
-  router.post('/p/:token', (req, res) =>
-    save(res, memberFromLink(req.params.token), `/p/${req.params.token}`, true, req.body, { source: 'member_link', channel: 'web' }),
-  );
+  router.post('/p/:token', (req, res) => {
+    const { memberId, link } = fromLink(req.params.token);
+    return save(res, memberId, `/p/${req.params.token}`, link, req.body, { source: 'member_link', channel: 'web' });
+  });
 
   return router;
 }

@@ -40,3 +40,10 @@ export async function setMemberEmail(trx: Knex.Transaction, id: string, email: s
     throw err;
   }
 }
+
+/** Manage links are signed, not stored: from this second on, only ones issued later are accepted. */
+export async function voidEarlierManageLinks(db: DbOrTx, memberId: string): Promise<void> {
+  await db('members')
+    .where({ id: memberId })
+    .update({ links_valid_from: db.raw("date_trunc('second', now())") });
+}

@@ -15,7 +15,7 @@ import {
   type DetailsField,
 } from './details.emails.js';
 import { clearUndeliverable } from '../removal/erasure.repository.js';
-import { lockActiveMember, revokeMemberTokens, setMemberEmail } from './details.repository.js';
+import { lockActiveMember, revokeMemberTokens, setMemberEmail, voidEarlierManageLinks } from './details.repository.js';
 import type { ChangeEmailCommand, UpdateDetailsCommand } from './details.schemas.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
 import { emailInUse, findActiveMember, updateMember, type MemberRow } from './members.repository.js';
@@ -145,6 +145,7 @@ export async function confirmEmailChange(
     // The address is the credential of every link and the key to every session: whatever was sent
     // to the old mailbox, or signed in before, stops working (only the browser that confirmed stays).
     await revokeMemberTokens(trx, member.id);
+    await voidEarlierManageLinks(trx, member.id);
     await endOtherSessions(trx, { kind: 'member', id: member.id }, keepSid);
     await queueMail(
       trx,

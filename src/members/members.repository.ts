@@ -8,6 +8,8 @@ export interface MemberRow {
   phone: string | null;
   status: 'pending' | 'active' | 'erased';
   password_hash: string | null;
+  /** Manage links issued before this second no longer work (set when the e-mail address changes). */
+  links_valid_from: Date | null;
   confirmed_at: Date | null;
   created_at: Date;
   updated_at: Date;

@@ -26,7 +26,8 @@ export class Links {
   }
 
   manage(memberId: string): string {
-    const token = this.signer.sign({ p: 'manage', m: memberId, s: 'all', e: Math.floor(Date.now() / 1000) + this.manageLinkDays * DAY });
+    const now = Math.floor(Date.now() / 1000);
+    const token = this.signer.sign({ p: 'manage', m: memberId, s: 'all', e: now + this.manageLinkDays * DAY, i: now });
     return `${this.baseUrl}/p/${token}`;
   }
 

@@ -17,6 +17,8 @@ export interface LinkClaims {
   s: string;
   /** Expiry, seconds since the epoch; absent for links that stay valid (unsubscribe). */
   e?: number;
+  /** Issued at, seconds since the epoch (manage links): a member's e-mail change voids older ones. */
+  i?: number;
 }
 
 /** An HMAC-SHA256 in base64url; comparing it with the exact string the key writes makes it canonical. */

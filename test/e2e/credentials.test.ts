@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { hashPassword } from '../../src/auth/passwords.js';
+import { Links } from '../../src/shared/links.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy } from '../helpers/fixtures.js';
 import { csrfFrom, linkPost, signedInAgent } from '../helpers/session.js';
@@ -72,6 +73,26 @@ describe('C11: an e-mail change revokes what was sent to the old address', () =>
     await linkPost(request(ctx.app), `/l/data/${data}`).expect(400);
     await linkPost(request(ctx.app), `/l/removal/${removalLink}`).expect(400);
     expect((await ctx.db('removal_requests').where({ id: removal!.id }).first('status')).status).toBe('unconfirmed');
+  });
+
+  it('C11 C4: a manage link mailed before the change stops working, the one mailed with the change works, unsubscribe links keep working', async () => {
+    const id = await insertMember(ctx.db, 'manage.old@example.org', 'Manage Old');
+    const links = new Links('http://assent.test', ctx.config.secretKeys);
+    const before = new URL(links.manage(id)).pathname;
+    const unsubscribe = new URL(links.unsubscribe(id, 'all').url).pathname;
+    await request(ctx.app).get(before).expect(200);
+    // Issue times are whole seconds: a link issued in the very second of the change still counts as new.
+    await new Promise((r) => setTimeout(r, 1100));
+    const verify = await issueMemberToken(ctx.db, id, 'email_verify', 60, { email: 'manage.new@example.org' });
+    await linkPost(request(ctx.app), `/l/email/${verify}`).expect(200);
+
+    const refused = await request(ctx.app).get(before).expect(400);
+    expect(refused.text).toContain('sent before the e-mail address of the membership changed');
+    await request(ctx.app).post(before).type('form').send({ action: 'unsubscribe_all' }).expect(400);
+    const changed = await ctx.db('email_messages').where({ member_id: id, kind: 'email_changed' }).first('text_body');
+    const fresh = /https?:\/\/\S+(\/p\/\S+)/.exec(changed.text_body as string)![1]!;
+    await request(ctx.app).get(fresh).expect(200);
+    await request(ctx.app).post(unsubscribe).type('form').send('List-Unsubscribe=One-Click').expect(200);
   });
 
   it('C11: every session of the member ends, except the browser that confirmed (under a new session id)', async () => {
