@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generate } from 'otplib';
 import { ADMIN_ROUTES, areasFor } from '../../src/admin/guards.js';
 import type { TestContext } from '../helpers/app.js';
 import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
 import { startSeededContext } from '../helpers/seeded.js';
-import { createStaff, signInStaffInBrowser } from '../helpers/staff.js';
+import { createStaff, signInStaffInBrowser, STAFF_PASSWORD } from '../helpers/staff.js';
 
 /**
  * Each role signs in through the real staff pages in a real browser (password, then TOTP code),
@@ -65,4 +66,46 @@ describe('the staff screens in a real browser', () => {
     },
     90000,
   );
+
+  it('C11: a new support user enrols two-factor in the browser, saves the recovery codes, signs in with one later; each page passes axe-core', async () => {
+    await createStaff(ctx, 'browser-new@example.org', 'support', 'New Support', { twoFactor: false });
+    const site = await serve(ctx.app);
+    const browser = await launchBrowser({ cookies: true });
+    const violations: Record<string, string[]> = {};
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${site.url}/admin/login`);
+      violations.login = await axeViolations(page);
+      await page.getByLabel('E-mail address').fill('browser-new@example.org');
+      await page.getByLabel('Password').fill(STAFF_PASSWORD);
+      await Promise.all([page.waitForURL(`${site.url}/admin/totp/setup`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      violations.setup = await axeViolations(page);
+      const secret = await page.locator('#totp-secret').innerText();
+      await page.getByLabel('Code').fill(await generate({ secret }));
+      await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+      await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+      violations.codes = await axeViolations(page);
+      const codes = await page.locator('ol.recovery-codes code').allInnerTexts();
+      expect(codes).toHaveLength(10);
+      await Promise.all([page.waitForURL(`${site.url}/admin`), page.getByRole('link', { name: 'I have saved them: continue' }).click()]);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+
+      await page.goto(`${site.url}/admin/login`);
+      await page.getByLabel('E-mail address').fill('browser-new@example.org');
+      await page.getByLabel('Password').fill(STAFF_PASSWORD);
+      await Promise.all([page.waitForURL(`${site.url}/admin/login/totp`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      violations.totp = await axeViolations(page);
+      await page.getByLabel('Recovery code').fill(codes[3]!);
+      await Promise.all([
+        page.waitForURL(`${site.url}/admin?recovered=1`),
+        page.getByRole('button', { name: 'Sign in with a recovery code' }).click(),
+      ]);
+      expect(await page.getByRole('status').innerText()).toContain('You signed in with a recovery code');
+      expect(browser.errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await site.close();
+    }
+    expect(Object.entries(violations).filter(([, v]) => v.length > 0)).toEqual([]);
+  }, 90000);
 });
