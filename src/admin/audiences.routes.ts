@@ -1,14 +1,15 @@
 import { Router } from 'express';
 import { streamCsv } from '../exports/csv.js';
 import { NotFoundError } from '../shared/errors.js';
+import { parseNumericId } from '../shared/ids.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { audienceRowsQuery, audienceTopics, findCurrentTopic } from './audiences.repository.js';
+import { audienceRowsQuery, audienceTopics, findCurrentTopic } from '../consent/audience.repository.js';
 import { guardFor } from './guards.js';
-import { appendAudit } from './staff.repository.js';
+import { appendAudit } from '../audit/audit.repository.js';
 
-function topicId(raw: string): number {
-  const id = /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!(id <= 2147483647)) throw new NotFoundError('There is no such current topic.');
+function topicId(raw: unknown): number {
+  const id = parseNumericId(raw);
+  if (id === undefined) throw new NotFoundError('There is no such current topic.');
   return id;
 }
 

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { ServiceContext } from '../shared/service-context.js';
-import { DASHBOARD_WEEKS, memberTotals, topicFigures, weeklyFigures } from './dashboard.repository.js';
+import { DASHBOARD_WEEKS, memberTotals, topicFigures, weeklyFigures } from '../dashboard/dashboard.repository.js';
 import { guardFor } from './guards.js';
 
 const KIND_NAMES: Record<string, string> = {

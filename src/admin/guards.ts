@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { match } from 'path-to-regexp';
 import { ForbiddenError } from '../shared/errors.js';
-import { STAFF_ROLES, type StaffRole } from './staff.repository.js';
+import { STAFF_ROLES, type StaffRole } from '../auth/staff.repository.js';
 
 /** How long a right password waits for its TOTP code. */
 export const PENDING_TOTP_MS = 5 * 60 * 1000;

@@ -5,10 +5,11 @@ import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { ADMIN_ROUTES, guardFor } from './guards.js';
-import { findMemberStatus, searchMembers, staffMemberRecord, type StaffMemberRecord } from './members.repository.js';
-import { isMemberId, MEMBERS_PAGE_SIZE, MemberSearch, StaffRecordChange } from './members.schemas.js';
-import { assertChangeable, recordChangeOnBehalf } from './members.service.js';
-import { appendAudit } from './staff.repository.js';
+import { findMemberStatus, searchMembers, staffMemberRecord, type StaffMemberRecord } from '../members/casework.repository.js';
+import { isUuid } from '../shared/ids.js';
+import { MEMBERS_PAGE_SIZE, MemberSearch, StaffRecordChange } from '../members/casework.schemas.js';
+import { assertChangeable, recordChangeOnBehalf } from '../members/casework.service.js';
+import { appendAudit } from '../audit/audit.repository.js';
 
 const SEARCH_VIEW = 'admin/members/index';
 const RECORD_VIEW = 'admin/members/show';
@@ -20,7 +21,7 @@ const staffId = (req: Request) => req.user!.id;
 /** The member id in the URL; a malformed one (a literal ":id", not a uuid) is simply not found. */
 function memberIdFrom(req: Request): string {
   const id = req.params.id;
-  if (!isMemberId(id)) throw new NotFoundError('We could not find that member.');
+  if (!isUuid(id)) throw new NotFoundError('We could not find that member.');
   return id;
 }
 const changedCount = (q: unknown) => (typeof q === 'string' && /^\d{1,3}$/.test(q) ? Number(q) : undefined);

@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { NotFoundError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { ADMIN_ROUTES, guardFor } from './guards.js';
-import { countOutboxByStatus, EMAIL_STATUSES, listOutbox } from './outbox.repository.js';
-import { retryFailedEmail } from './outbox.service.js';
+import { countOutboxByStatus, EMAIL_STATUSES, listOutbox } from '../outbox/outbox.repository.js';
+import { retryFailedEmail } from '../outbox/outbox.service.js';
+import { isUuid } from '../shared/ids.js';
 
 const OUTBOX_PAGE_SIZE = 50;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RETRY_ROLES = ADMIN_ROUTES.find((r) => r.method === 'POST' && r.path === '/admin/outbox/:id/retry')!.roles;
 
 // An unknown status or page is not an error worth a page of its own: it shows every message, page 1.
@@ -48,7 +48,7 @@ export function outboxAdminRouter(svc: ServiceContext): Router {
 
   router.post('/admin/outbox/:id/retry', guardFor('POST', '/admin/outbox/:id/retry'), async (req, res) => {
     const id = String(req.params.id);
-    if (!UUID.test(id)) throw new NotFoundError('We could not find that message.');
+    if (!isUuid(id)) throw new NotFoundError('We could not find that message.');
     await retryFailedEmail(svc, req.user!.id, id.toLowerCase());
     res.redirect(303, '/admin/outbox?status=queued&retried');
   });

@@ -5,8 +5,9 @@ import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
-import { parseNumericId, PolicyDraftForm, PublishForm } from './policies.schemas.js';
-import { createPolicyDraft, earliestEffective, findEditableDraft, publishPolicy, updateDraft } from './policies.service.js';
+import { parseNumericId } from '../shared/ids.js';
+import { PolicyDraftForm, PublishForm } from '../policies/policies.schemas.js';
+import { createPolicyDraft, earliestEffective, findEditableDraft, publishPolicy, updateDraft } from '../policies/versions.service.js';
 
 export type PolicyStatus = 'draft' | 'upcoming' | 'in force' | 'superseded';
 

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { isUuid } from '../removal/erasure.repository.js';
+import { isUuid } from '../shared/ids.js';
 import {
   carryOutRemovalNow,
   completeFollowUp,

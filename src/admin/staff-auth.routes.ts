@@ -5,18 +5,13 @@ import { emailField } from '../auth/auth.routes.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { endSession, renewSession, startSession } from '../auth/sessions.js';
+import { endSession, renewSession, saveSession, startSession } from '../auth/sessions.js';
 import { guardFor, PENDING_TOTP_MS } from './guards.js';
-import { recordStaffLogin, signInStaffSecondStep, signInStaffWithPassword } from './staff-sign-in.service.js';
-import {
-  changeStaffPassword,
-  decryptTotpSecret,
-  enableStaffTotp,
-  encryptTotpSecret,
-  newTotpEnrolment,
-  staffPassword,
-} from './staff.service.js';
-import type { StaffRow } from './staff.repository.js';
+import { recordStaffLogin, signInStaffSecondStep, signInStaffWithPassword } from '../auth/staff-sign-in.service.js';
+import { changeStaffPassword, enableStaffTotp } from '../auth/staff.service.js';
+import { staffPassword } from '../auth/staff.schemas.js';
+import { decryptTotpSecret, encryptTotpSecret, newTotpEnrolment } from '../auth/totp.js';
+import type { StaffRow } from '../auth/staff.repository.js';
 
 const StaffSignIn = z.object({
   email: emailField,
@@ -82,6 +77,7 @@ export function staffSignInRoutes(svc: ServiceContext): Router {
     if (!complete && staff.totp_enabled_at) {
       // Half a sign-in: only the second step can turn this marker into a session user.
       req.session.staffPending = { id: staff.id, at: Date.now() };
+      await saveSession(req);
       return res.redirect(303, '/admin/login/totp');
     }
     // Without two-factor set up yet, the session can only reach the enrolment page (requireStaff).

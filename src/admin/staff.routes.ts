@@ -3,11 +3,12 @@ import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
-import { listStaffUsers, STAFF_ROLES } from './staff.repository.js';
-import { createStaffAccount, disableStaffAccount, resetStaffTwoFactor, STAFF_PASSWORD_MIN, StaffAccountForm } from './staff.service.js';
+import { listStaffUsers, STAFF_ROLES } from '../auth/staff.repository.js';
+import { createStaffAccount, disableStaffAccount, resetStaffTwoFactor } from '../auth/staff.service.js';
+import { STAFF_PASSWORD_MIN, StaffAccountForm } from '../auth/staff.schemas.js';
+import { isUuid } from '../shared/ids.js';
 
 const VIEW = 'admin/staff/index';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Staff accounts (C11): admins list, add and disable them; each change is in the audit log. */
 export function staffAdminRouter(svc: ServiceContext): Router {
@@ -36,14 +37,14 @@ export function staffAdminRouter(svc: ServiceContext): Router {
 
   router.post('/admin/staff/:id/disable', guardFor('POST', '/admin/staff/:id/disable'), async (req, res) => {
     const id = String(req.params.id);
-    if (!UUID.test(id)) throw new NotFoundError('We could not find that staff account.');
+    if (!isUuid(id)) throw new NotFoundError('We could not find that staff account.');
     await disableStaffAccount(svc, req.user!.id, id.toLowerCase());
     res.redirect(303, '/admin/staff?disabled');
   });
 
   router.post('/admin/staff/:id/reset-2fa', guardFor('POST', '/admin/staff/:id/reset-2fa'), async (req, res) => {
     const id = String(req.params.id);
-    if (!UUID.test(id)) throw new NotFoundError('We could not find that staff account.');
+    if (!isUuid(id)) throw new NotFoundError('We could not find that staff account.');
     await resetStaffTwoFactor(svc, req.user!.id, id.toLowerCase());
     res.redirect(303, '/admin/staff?reset');
   });

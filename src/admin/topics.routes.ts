@@ -4,8 +4,8 @@ import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
-import { parseNumericId } from './policies.schemas.js';
-import { listAllTopics, listPartnerChoices } from './topics.repository.js';
+import { parseNumericId } from '../shared/ids.js';
+import { listAllTopics, listPartnerChoices } from '../consent/topics.repository.js';
 import {
   CHANNEL_NAMES,
   KIND_NAMES,
@@ -14,8 +14,8 @@ import {
   TOPIC_KINDS,
   TopicCreateForm,
   TopicUpdateForm,
-} from './topics.schemas.js';
-import { createTopic, findTopicOr404, retireTopic, updateTopic } from './topics.service.js';
+} from '../consent/topics.schemas.js';
+import { createTopic, findTopicOr404, retireTopic, updateTopic } from '../consent/topics.service.js';
 
 const names = {
   kindNames: KIND_NAMES,

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { Passport } from 'passport';
 import type { Db } from '../db.js';
-import { findActiveStaffUser, type StaffRole } from '../admin/staff.repository.js';
+import { findActiveStaffUser, type StaffRole } from './staff.repository.js';
 import { findActiveMember } from '../members/members.repository.js';
 
 /** What the session knows about who is signed in: a kind and an id, nothing personal (C9). */

@@ -24,10 +24,20 @@ export async function endOtherSessions(db: DbOrTx, who: Pick<SessionUser, 'kind'
   return query.delete();
 }
 
+/**
+ * Saves what the request wrote to its session before the answer goes out. express-session saves at
+ * the end of the response but sends the headers first, and a browser follows a redirect on the
+ * headers alone: the next page could read the session from before this request.
+ */
+export function saveSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+}
+
 /** Signs in (passport regenerates the session: no fixation) and starts the idle clock. */
 export async function startSession(req: Request, user: Express.User): Promise<void> {
   await new Promise<void>((resolve, reject) => req.login(user, (err) => (err ? reject(err) : resolve())));
   req.session.lastSeen = Date.now();
+  await saveSession(req);
 }
 
 /**
@@ -64,8 +74,7 @@ export function idleTimeout(opts: { memberIdleMinutes: number; staffIdleMinutes:
     if (!kind) return next();
     const limit = (kind === 'staff' ? opts.staffIdleMinutes : opts.memberIdleMinutes) * 60 * 1000;
     const now = Date.now();
-    // Until the first touch is saved, the sign-in time counts: a browser may follow the sign-in's
-    // redirect before express-session has finished saving what was set after passport saved.
+    // A session from before the idle clock existed counts from its sign-in.
     const last = req.session.lastSeen ?? req.user?.at;
     if (last === undefined || now - last > limit) {
       // passport's logout also gives the request a fresh, empty session.

@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { findActiveStaffUserByEmail } from '../admin/staff.repository.js';
-import { createStaffUser, NewStaffUser, resetStaffTwoFactor } from '../admin/staff.service.js';
+import { findActiveStaffUserByEmail } from '../auth/staff.repository.js';
+import { createStaffUser, resetStaffTwoFactor } from '../auth/staff.service.js';
+import { NewStaffUser } from '../auth/staff.schemas.js';
 import { AppError, NotFoundError } from '../shared/errors.js';
 import { makeServiceContext } from '../shared/service-context.js';
 import { migrateDatabase } from '../shared/migrate.js';

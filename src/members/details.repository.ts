@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
+import { isUuid } from '../shared/ids.js';
 import type { TokenPurpose } from './member-tokens.js';
 import { updateMember, type MemberRow } from './members.repository.js';
 
@@ -10,7 +11,7 @@ const EMAIL_UNIQUE = 'members_email_key';
  * the other, so each confirmation e-mail states the change against what was really there before.
  */
 export async function lockActiveMember(trx: Knex.Transaction, id: string): Promise<MemberRow | undefined> {
-  if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return trx<MemberRow>('members').where({ id, status: 'active' }).forUpdate().first();
 }
 

@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db.js';
+import { isUuid } from '../shared/ids.js';
 
 export interface MemberRow {
   id: string;
@@ -26,7 +27,7 @@ export async function findActiveMemberByEmail(db: DbOrTx, email: string): Promis
 }
 
 export async function findActiveMember(db: DbOrTx, id: string): Promise<MemberRow | undefined> {
-  if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return db<MemberRow>('members').where({ id, status: 'active' }).first();
 }
 

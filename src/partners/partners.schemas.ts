@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { multiLineText, singleLineText } from '../shared/http/text.js';
+import { isUuid } from '../shared/ids.js';
 
 /** An empty optional field is "not given", stored as NULL. */
 const optionalText = (max: number, message: string) =>
@@ -34,7 +35,6 @@ const purpose = multiLineText({ tabs: true }).min(1, 'Say what the partner recei
 /** C2: an export of the members who consent to sharing with the partner. */
 export const ConsentDisclosureForm = z.object({ purpose });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const MAX_LEGAL_MEMBERS = 10000;
 
 /** C2: a disclosure required by law: the members concerned, its purpose and its legal reference. */
@@ -55,7 +55,7 @@ export const LegalDisclosureForm = z
           .map((s) => s.toLowerCase()),
       ),
     ];
-    const bad = ids.filter((id) => !UUID.test(id));
+    const bad = ids.filter((id) => !isUuid(id));
     if (ids.length === 0) ctx.addIssue({ code: 'custom', path: ['member_ids'], message: 'Enter at least one member reference.' });
     else if (bad.length)
       ctx.addIssue({

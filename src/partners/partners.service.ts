@@ -1,4 +1,4 @@
-import { appendAudit } from '../admin/staff.repository.js';
+import { appendAudit } from '../audit/audit.repository.js';
 import { inTransaction } from '../db.js';
 import { ConflictError, NotFoundError, ValidationError, isDatabaseRuleViolation } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
+import { isUuid } from '../shared/ids.js';
 import { forgetSubject } from '../shared/rate-limit.js';
 import type { RemovalStatus } from './removal.repository.js';
 
@@ -8,9 +9,6 @@ import type { RemovalStatus } from './removal.repository.js';
  * while erasing, partner follow-ups, and the outbox scrubbing that keeps an erased address out of
  * every table. Writes that erase run inside the caller's transaction.
  */
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (id: unknown): id is string => typeof id === 'string' && UUID.test(id);
 
 /** What stands in for a scrubbed message: the row stays (status, times, Message-ID), its content does not. */
 export const SCRUBBED_TEXT = '[removed: the recipient’s data was erased]';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { appendAudit } from '../admin/staff.repository.js';
+import { appendAudit } from '../audit/audit.repository.js';
 import { recordConsentEvent } from '../consent/consent.repository.js';
 import { inTransaction } from '../db.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';

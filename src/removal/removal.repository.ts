@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db.js';
+import { isUuid } from '../shared/ids.js';
 
 export type RemovalStatus = 'unconfirmed' | 'confirmed' | 'cancelled' | 'held' | 'completed';
 
@@ -35,7 +36,7 @@ export async function findOpenRemovalRequest(db: DbOrTx, memberId: string): Prom
 }
 
 export async function findRemovalRequest(db: DbOrTx, id: string, memberId: string): Promise<RemovalRequestRow | undefined> {
-  if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return db<RemovalRequestRow>('removal_requests')
     .where({ id, member_id: memberId })
     .first(...COLUMNS);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { publishPolicy } from '../../src/admin/policies.service.js';
+import { publishPolicy } from '../../src/policies/versions.service.js';
 import { runNoticeBatch } from '../../src/policies/fanout.js';
 import { queuePolicyNotice } from '../../src/policies/notice.service.js';
 import { findPolicyById } from '../../src/policies/policies.repository.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { ADMIN_ROUTES } from '../../src/admin/guards.js';
-import { STAFF_ROLES, type StaffRole } from '../../src/admin/staff.repository.js';
+import { STAFF_ROLES, type StaffRole } from '../../src/auth/staff.repository.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember } from '../helpers/fixtures.js';
 import { csrfFrom, signedInAgent } from '../helpers/session.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generate } from 'otplib';
 import request from 'supertest';
-import { decryptTotpSecret, encryptTotpSecret } from '../../src/admin/staff.service.js';
+import { decryptTotpSecret, encryptTotpSecret } from '../../src/auth/totp.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember } from '../helpers/fixtures.js';
 import { csrfFrom } from '../helpers/session.js';

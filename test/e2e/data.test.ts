@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { readFileSync } from 'node:fs';
-import { insertStaffUser } from '../../src/admin/staff.repository.js';
+import { insertStaffUser } from '../../src/auth/staff.repository.js';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { hashToken } from '../../src/shared/secrets.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';

@@ -1,8 +1,8 @@
 import { generate } from 'otplib';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
-import { insertStaffUser, type StaffRole } from '../../src/admin/staff.repository.js';
-import { decryptTotpSecret, encryptTotpSecret } from '../../src/admin/staff.service.js';
+import { insertStaffUser, type StaffRole } from '../../src/auth/staff.repository.js';
+import { decryptTotpSecret, encryptTotpSecret } from '../../src/auth/totp.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import type { TestContext } from './app.js';
 import { csrfFrom } from './session.js';

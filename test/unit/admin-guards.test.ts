@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express, { type ErrorRequestHandler } from 'express';
 import request from 'supertest';
 import { ADMIN_ROUTES, guardByTable } from '../../src/admin/guards.js';
-import { STAFF_ROLES } from '../../src/admin/staff.repository.js';
+import { STAFF_ROLES } from '../../src/auth/staff.repository.js';
 import { routeSpellings as spellings } from '../helpers/spellings.js';
 
 /** Who the request comes from: a staff role, a member, or nobody signed in. */

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ValidationError, type FieldErrors } from '../errors.js';
 
 /**
@@ -24,3 +24,9 @@ export function parseForm<S extends z.ZodType>(schema: S, body: unknown): z.infe
   const kept = Object.fromEntries(Object.entries(input).filter(([k]) => k !== 'password' && k !== '_csrf'));
   throw new ValidationError(errors, kept);
 }
+
+/** A ticked checkbox posts "yes"; an unticked one posts nothing. */
+export const checkbox = z
+  .unknown()
+  .optional()
+  .transform((v) => v === 'yes');

@@ -3,7 +3,7 @@ import { SEND_EMAIL_TASK } from '../mail/outbox.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { emailMessageExists, requeueFailed } from './outbox.repository.js';
-import { appendAudit } from './staff.repository.js';
+import { appendAudit } from '../audit/audit.repository.js';
 
 /**
  * An admin retries a message that failed for good: it goes back to queued and gets a send job

@@ -4,9 +4,9 @@ import { setPreferences, type ConsentChange } from '../consent/consent.service.j
 import { inTransaction } from '../db.js';
 import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { insertStaffChangeNote, type MemberStatus } from './members.repository.js';
-import type { StaffRecordChange } from './members.schemas.js';
-import { appendAudit } from './staff.repository.js';
+import { insertStaffChangeNote, type MemberStatus } from './casework.repository.js';
+import type { StaffRecordChange } from './casework.schemas.js';
+import { appendAudit } from '../audit/audit.repository.js';
 
 const NOT_OFFERED = 'One of the choices is not a topic we offer. Please reload the page and try again.';
 const NEEDS_REFERENCE =

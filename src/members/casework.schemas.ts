@@ -3,12 +3,6 @@ import { topicIds } from '../consent/consent.schemas.js';
 import { multiLineText, singleLineText } from '../shared/http/text.js';
 
 export const MEMBERS_PAGE_SIZE = 25;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A member id from a URL; anything else is simply not a member (404), never a database error. */
-export function isMemberId(id: unknown): id is string {
-  return typeof id === 'string' && UUID.test(id);
-}
 
 export const MemberSearch = z.object({
   q: singleLineText({ required: 'Enter the text to search for once.' }).max(200, 'Search text can be at most 200 characters.').default(''),

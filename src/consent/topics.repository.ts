@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../db.js';
-import { topicsWithOrigin, type TopicKind } from '../consent/consent.repository.js';
+import { topicsWithOrigin, type TopicKind } from './consent.repository.js';
 
 export interface AdminTopicRow {
   id: number;

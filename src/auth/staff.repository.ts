@@ -27,16 +27,6 @@ export interface StaffListRow {
   created_at: Date;
 }
 
-export interface AuditRow {
-  id: number;
-  staff_user_id: string | null;
-  staff_name: string | null;
-  action: string;
-  member_id: string | null;
-  details: Record<string, unknown>;
-  created_at: Date;
-}
-
 export async function insertStaffUser(
   db: DbOrTx,
   v: { email: string; name: string; role: StaffRole; passwordHash: string },
@@ -95,50 +85,4 @@ export async function disableStaffUser(db: DbOrTx, id: string): Promise<boolean>
 
 export async function staffUserExists(db: DbOrTx, id: string): Promise<boolean> {
   return (await db('staff_users').where({ id }).first('id')) !== undefined;
-}
-
-export async function appendAudit(
-  db: DbOrTx,
-  entry: { staffUserId: string | null; action: string; memberId?: string | null; details?: Record<string, unknown> },
-): Promise<void> {
-  await db('audit_log').insert({
-    staff_user_id: entry.staffUserId,
-    action: entry.action,
-    member_id: entry.memberId ?? null,
-    details: JSON.stringify(entry.details ?? {}),
-  });
-}
-
-export interface AuditFilter {
-  action?: string;
-  staffUserId?: string;
-  memberId?: string;
-  /** Entries at or after this time. */
-  from?: Date;
-  /** Entries before this time. */
-  before?: Date;
-}
-
-/** One page of the audit log, newest first; one row more than asked tells whether there is a next page. */
-export async function listAudit(db: DbOrTx, q: AuditFilter & { limit: number; offset: number }): Promise<AuditRow[]> {
-  const query = db('audit_log as a')
-    .leftJoin('staff_users as s', 's.id', 'a.staff_user_id')
-    .select('a.id', 'a.staff_user_id', 's.name as staff_name', 'a.action', 'a.member_id', 'a.details', 'a.created_at')
-    .orderBy([
-      { column: 'a.created_at', order: 'desc' },
-      { column: 'a.id', order: 'desc' },
-    ])
-    .limit(q.limit)
-    .offset(q.offset);
-  if (q.action) query.where('a.action', q.action);
-  if (q.staffUserId) query.where('a.staff_user_id', q.staffUserId);
-  if (q.memberId) query.where('a.member_id', q.memberId);
-  if (q.from) query.where('a.created_at', '>=', q.from);
-  if (q.before) query.where('a.created_at', '<', q.before);
-  return query as unknown as Promise<AuditRow[]>;
-}
-
-export async function listAuditActions(db: DbOrTx): Promise<string[]> {
-  const rows = await db('audit_log').distinct('action').orderBy('action');
-  return (rows as { action: string }[]).map((r) => r.action);
 }

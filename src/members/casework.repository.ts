@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../db.js';
-import { gatherMemberData, type MemberData } from '../members/data.repository.js';
+import { gatherMemberData, type MemberData } from './data.repository.js';
 
 export type MemberStatus = 'pending' | 'active' | 'erased';
 export type StaffChangeChannel = 'phone' | 'post' | 'email';

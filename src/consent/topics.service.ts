@@ -1,7 +1,7 @@
 import { inTransaction } from '../db.js';
 import { isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { appendAudit } from './staff.repository.js';
+import { appendAudit } from '../audit/audit.repository.js';
 import { findAdminTopic, insertTopicRow, retireTopicRow, updateTopicRow, type AdminTopicRow } from './topics.repository.js';
 import type { TopicCreateInput, TopicUpdateInput } from './topics.schemas.js';
 

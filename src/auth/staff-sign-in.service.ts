@@ -1,14 +1,15 @@
-import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from '../auth/lockout.js';
-import { verifyPassword } from '../auth/passwords.js';
-import { normaliseRecoveryCode, unusedRecoveryCodes, useRecoveryCode } from '../auth/recovery-codes.js';
-import { failedSignInsEmail, recoveryCodeUsedEmail } from '../auth/sign-in.emails.js';
-import { TooManyRequestsError } from '../auth/signin.service.js';
+import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from './lockout.js';
+import { verifyPassword } from './passwords.js';
+import { normaliseRecoveryCode, unusedRecoveryCodes, useRecoveryCode } from './recovery-codes.js';
+import { failedSignInsEmail, recoveryCodeUsedEmail } from './sign-in.emails.js';
+import { TooManyRequestsError } from './signin.service.js';
 import { inTransaction } from '../db.js';
 import { ValidationError } from '../shared/errors.js';
 import { countFailure, recentFailures, type FailureRule } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
-import { appendAudit, claimTotpStep, findActiveStaffUser, findActiveStaffUserByEmail, type StaffRow } from './staff.repository.js';
-import { decryptTotpSecret, totpStep, WRONG_TOTP_CODE } from './staff.service.js';
+import { appendAudit } from '../audit/audit.repository.js';
+import { claimTotpStep, findActiveStaffUser, findActiveStaffUserByEmail, type StaffRow } from './staff.repository.js';
+import { decryptTotpSecret, totpStep, WRONG_TOTP_CODE } from './totp.js';
 
 /**
  * Staff sign-in (C11): a password, then a second factor (a TOTP code, or one of the account's

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { TopicKind } from '../consent/consent.repository.js';
+import type { TopicKind } from './consent.repository.js';
 import { multiLineText, singleLineText } from '../shared/http/text.js';
-import { checkbox } from './policies.schemas.js';
+import { checkbox } from '../shared/http/forms.js';
 
 export const TOPIC_KINDS = ['newsletter', 'announcement', 'third_party_offer', 'partner_data_sharing'] as const;
 export const TOPIC_CHANNELS = ['email', 'post', 'phone'] as const;

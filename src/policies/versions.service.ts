@@ -1,16 +1,10 @@
 import { inTransaction } from '../db.js';
-import { startNoticeFanout } from '../policies/fanout.js';
-import {
-  findPolicyById,
-  insertPolicyDraft,
-  markPolicyPublished,
-  updatePolicyDraft,
-  type PolicyVersionRow,
-} from '../policies/policies.repository.js';
+import { startNoticeFanout } from './fanout.js';
+import { findPolicyById, insertPolicyDraft, markPolicyPublished, updatePolicyDraft, type PolicyVersionRow } from './policies.repository.js';
 import { ConflictError, isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { PolicyDraftInput } from './policies.schemas.js';
-import { appendAudit } from './staff.repository.js';
+import { appendAudit } from '../audit/audit.repository.js';
 
 /** C7: the least notice between publication and effect. The database checks the same. */
 export const NOTICE_DAYS = 7;

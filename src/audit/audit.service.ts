@@ -1,0 +1,48 @@
+import { listStaffUsers } from '../auth/staff.repository.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { listAudit, listAuditActions, type AuditRow } from './audit.repository.js';
+import { AuditQuery, auditFilter } from './audit.schemas.js';
+
+export const AUDIT_PAGE_SIZE = 50;
+const FIELDS = ['staff', 'member', 'action', 'from', 'to'] as const;
+type Values = Record<(typeof FIELDS)[number], string>;
+
+export interface AuditPage {
+  values: Values;
+  errors: Record<string, string>;
+  entries: AuditRow[];
+  actions: string[];
+  staffUsers: { id: string; name: string; role: string }[];
+  page: number;
+  /** The filters as query parameters, for pagination links. */
+  kept: [string, string][];
+  hasNext: boolean;
+}
+
+/**
+ * One page of the audit log for the filters in the query string. Invalid filters list nothing and
+ * say why per field; the choices of the filter form (actions, staff users) are always there.
+ */
+export async function auditLogPage(svc: ServiceContext, query: Record<string, unknown>): Promise<AuditPage> {
+  const raw = Object.fromEntries(FIELDS.map((f) => [f, typeof query[f] === 'string' ? (query[f] as string) : ''])) as Values;
+  const parsed = AuditQuery.safeParse({ ...raw, page: query.page });
+  const errors: Record<string, string> = {};
+  if (!parsed.success) for (const issue of parsed.error.issues) errors[String(issue.path[0])] ??= issue.message;
+  const values = parsed.success ? { ...parsed.data } : Object.fromEntries(FIELDS.map((f) => [f, raw[f].trim().slice(0, 200)]));
+  const page = parsed.success ? parsed.data.page : 1;
+  const rows = parsed.success
+    ? await listAudit(svc.db, { ...auditFilter(parsed.data), limit: AUDIT_PAGE_SIZE + 1, offset: (page - 1) * AUDIT_PAGE_SIZE })
+    : [];
+  const [actions, staffUsers] = await Promise.all([listAuditActions(svc.db), listStaffUsers(svc.db)]);
+  const shown = Object.fromEntries(FIELDS.map((f) => [f, String(values[f] ?? '')])) as Values;
+  return {
+    values: shown,
+    errors,
+    entries: rows.slice(0, AUDIT_PAGE_SIZE),
+    actions,
+    staffUsers: staffUsers.map((s) => ({ id: s.id, name: s.name, role: s.role })),
+    page,
+    kept: FIELDS.filter((f) => shown[f] !== '').map((f) => [f, shown[f]]),
+    hasNext: rows.length > AUDIT_PAGE_SIZE,
+  };
+}
