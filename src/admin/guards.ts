@@ -32,6 +32,7 @@ export function requireStaff(...roles: StaffRole[]): RequestHandler {
     if (!allowed.includes(user.role)) throw new ForbiddenError('Your role does not give access to this page.');
     if (!user.twoFactor && !TOTP_EXEMPT.has(req.path)) return res.redirect(303, '/admin/totp/setup');
     res.locals.staff = { name: user.name, role: user.role };
+    res.locals.can = (route: RouteKey) => can(user.role, route);
     next();
   };
 }
@@ -108,6 +109,21 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'POST', path: '/admin/staff/:id/disable', roles: ADMIN },
   { method: 'POST', path: '/admin/staff/:id/reset-2fa', roles: ADMIN },
 ];
+
+/** A route of ADMIN_ROUTES as "METHOD /path", e.g. "POST /admin/members/:id/change". */
+export type RouteKey = `${AdminRoute['method']} /admin${string}`;
+
+/**
+ * May this role use this route? The one answer, from ADMIN_ROUTES, for what a page offers (a
+ * button shown or not); the guards answer the same from the same table for what is done. Views
+ * get it as can('POST /admin/…').
+ */
+export function can(role: StaffRole | undefined, route: RouteKey): boolean {
+  const [method, path] = route.split(' ');
+  const found = ADMIN_ROUTES.find((r) => r.method === method && r.path === path);
+  if (!found) throw new Error(`admin route ${route} is not in ADMIN_ROUTES`);
+  return role !== undefined && found.roles.includes(role);
+}
 
 /** The staff home page lists these areas, each only to the roles that may open it. */
 export const ADMIN_AREAS: readonly { href: string; label: string; hint: string }[] = [

@@ -2,13 +2,12 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { ADMIN_ROUTES, guardFor } from './guards.js';
+import { guardFor } from './guards.js';
 import { countOutboxByStatus, EMAIL_STATUSES, listOutbox } from '../outbox/outbox.repository.js';
 import { retryFailedEmail } from '../outbox/outbox.service.js';
 import { isUuid } from '../shared/ids.js';
 
 const OUTBOX_PAGE_SIZE = 50;
-const RETRY_ROLES = ADMIN_ROUTES.find((r) => r.method === 'POST' && r.path === '/admin/outbox/:id/retry')!.roles;
 
 // An unknown status or page is not an error worth a page of its own: it shows every message, page 1.
 const OutboxQuery = z.object({
@@ -41,7 +40,6 @@ export function outboxAdminRouter(svc: ServiceContext): Router {
       page,
       prevHref: page > 1 ? pageHref(page - 1) : undefined,
       nextHref: rows.length > OUTBOX_PAGE_SIZE ? pageHref(page + 1) : undefined,
-      canRetry: RETRY_ROLES.includes(req.user!.role!),
       retried: 'retried' in req.query,
     });
   });

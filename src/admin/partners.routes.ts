@@ -31,7 +31,7 @@ function partnerId(req: Request): number {
 async function showPartner(svc: ServiceContext, req: Request, id: number): Promise<Record<string, unknown>> {
   const page = await partnerPage(svc, id);
   const notice = NOTICES[Object.keys(req.query).find((k) => k in NOTICES) ?? ''];
-  return { title: page.partner.name, ...page, shownLimit: DISCLOSURES_SHOWN, canChange: req.user?.role === 'admin', notice };
+  return { title: page.partner.name, ...page, shownLimit: DISCLOSURES_SHOWN, notice };
 }
 
 /** Staff screens for partners and disclosures (C2). */
@@ -42,7 +42,6 @@ export function partnersAdminRouter(svc: ServiceContext): Router {
     res.render('admin/partners/index', {
       title: 'Partners and disclosures',
       partners: await listPartners(svc.db),
-      canChange: req.user?.role === 'admin',
     });
   });
 

@@ -97,7 +97,6 @@ export function policiesAdminRouter(svc: ServiceContext): Router {
       policy,
       status: policyStatus(policy, inForce?.id),
       progress: policy.published_at ? await noticeProgress(svc.db, policy.id) : undefined,
-      canChange: req.user?.role === 'admin',
       suggestedEffective: suggestedEffective(),
       flash: 'published' in req.query ? 'published' : 'saved' in req.query ? 'saved' : undefined,
     };

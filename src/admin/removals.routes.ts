@@ -13,7 +13,7 @@ import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { formView } from '../shared/http/forms.js';
 import { multiLineText } from '../shared/http/text.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { ADMIN_ROUTES, guardFor } from './guards.js';
+import { guardFor } from './guards.js';
 
 const HoldRemoval = z.object({
   reason: multiLineText({ required: 'Enter the legal reason for the hold.', tabs: true })
@@ -35,11 +35,6 @@ function idParam(req: Request): string {
   return id;
 }
 
-function mayAct(req: Request, path: string): boolean {
-  const role = req.user?.role;
-  return role !== undefined && ADMIN_ROUTES.some((r) => r.method === 'POST' && r.path === path && r.roles.includes(role));
-}
-
 /** Staff processing of removal requests and partner follow-ups (C6). */
 export function removalsAdminRouter(svc: ServiceContext): Router {
   const router = Router();
@@ -50,7 +45,6 @@ export function removalsAdminRouter(svc: ServiceContext): Router {
       title: 'Removal requests',
       open,
       completed,
-      canAct: mayAct(req, '/admin/removals/:id/hold'),
       notice: NOTICES.get(String(req.query.notice)),
       errors: {},
       input: {},
@@ -92,7 +86,6 @@ export function removalsAdminRouter(svc: ServiceContext): Router {
       title: 'Partner follow-ups',
       open,
       done,
-      canAct: mayAct(req, '/admin/follow-ups/:id/done'),
       notice: NOTICES.get(String(req.query.notice)),
     });
   });
