@@ -1,15 +1,11 @@
 import { Router, type Request } from 'express';
-import { KIND_ORDER } from '../consent/consent.repository.js';
-import { KIND_LABELS, preferencesFor } from '../consent/consent.service.js';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
-import { findMemberStatus, searchMembers, staffMemberRecord, type StaffMemberRecord } from '../members/casework.repository.js';
+import { MemberSearch, StaffRecordChange } from '../members/casework.schemas.js';
+import { changeFormData, openMemberRecord, recordChangeOnBehalf, searchMembersAsStaff } from '../members/casework.service.js';
 import { isUuid } from '../shared/ids.js';
-import { MEMBERS_PAGE_SIZE, MemberSearch, StaffRecordChange } from '../members/casework.schemas.js';
-import { assertChangeable, recordChangeOnBehalf } from '../members/casework.service.js';
-import { appendAudit } from '../audit/audit.repository.js';
 
 const SEARCH_VIEW = 'admin/members/index';
 const RECORD_VIEW = 'admin/members/show';
@@ -33,60 +29,28 @@ const changedCount = (q: unknown) => (typeof q === 'string' && /^\d{1,3}$/.test(
 export function membersAdminRouter(svc: ServiceContext): Router {
   const router = Router();
 
-  async function recordOf(id: string): Promise<StaffMemberRecord> {
-    const record = await staffMemberRecord(svc.db, id);
-    if (!record) throw new NotFoundError('We could not find that member.');
-    return record;
-  }
-
-  async function changeLocals(id: string) {
-    const member = await findMemberStatus(svc.db, id);
-    if (!member) throw new NotFoundError('We could not find that member.');
-    assertChangeable(member.status);
-    const [record, items] = await Promise.all([staffMemberRecord(svc.db, id), preferencesFor(svc.db, id)]);
-    const groups = KIND_ORDER.map((kind) => ({ kind, ...KIND_LABELS[kind], items: items.filter((i) => i.topic.kind === kind) })).filter(
-      (g) => g.items.length,
-    );
-    return { title: 'Record a change', details: record!.details, groups };
-  }
-
   router.get('/admin/members', guardFor('GET', '/admin/members'), async (req, res) => {
-    formView(res, SEARCH_VIEW, { title: 'Members', members: [], q: '', page: 1, hasNext: false });
+    formView(res, SEARCH_VIEW, () => ({ title: 'Members', members: [], q: '', page: 1, hasNext: false }));
     const { q, page } = parseForm(MemberSearch, req.query);
-    const rows = await searchMembers(svc.db, { q, limit: MEMBERS_PAGE_SIZE + 1, offset: (page - 1) * MEMBERS_PAGE_SIZE });
-    const members = rows.slice(0, MEMBERS_PAGE_SIZE);
-    await appendAudit(svc.db, { staffUserId: staffId(req), action: 'member.searched', details: { results: members.length } });
-    res.render(SEARCH_VIEW, { title: 'Members', members, q, page, hasNext: rows.length > MEMBERS_PAGE_SIZE });
+    const { members, hasNext } = await searchMembersAsStaff(svc, staffId(req), { q, page });
+    res.render(SEARCH_VIEW, { title: 'Members', members, q, page, hasNext });
   });
 
   router.get('/admin/members/:id', guardFor('GET', '/admin/members/:id'), async (req, res) => {
-    const record = await recordOf(memberIdFrom(req));
-    await appendAudit(svc.db, { staffUserId: staffId(req), action: 'member.viewed', memberId: record.details.memberReference });
-    res.render(RECORD_VIEW, {
-      title: 'Member record',
-      record,
-      changed: changedCount(req.query.changed),
-    });
+    const record = await openMemberRecord(svc, staffId(req), memberIdFrom(req), 'viewed');
+    res.render(RECORD_VIEW, { title: 'Member record', record, changed: changedCount(req.query.changed) });
   });
 
   router.get('/admin/members/:id/export', guardFor('GET', '/admin/members/:id/export'), async (req, res) => {
-    const record = await recordOf(memberIdFrom(req));
-    await appendAudit(svc.db, { staffUserId: staffId(req), action: 'member.exported', memberId: record.details.memberReference });
+    const record = await openMemberRecord(svc, staffId(req), memberIdFrom(req), 'exported');
     res.set('Cache-Control', 'no-store');
     res.attachment(`member-${record.details.memberReference}.json`);
     res.type('application/json').send(JSON.stringify({ exportedAt: new Date(), ...record }, null, 2));
   });
 
   router.get('/admin/members/:id/change', guardFor('GET', '/admin/members/:id/change'), async (req, res) => {
-    const memberId = memberIdFrom(req);
-    const locals = await changeLocals(memberId);
-    await appendAudit(svc.db, {
-      staffUserId: staffId(req),
-      action: 'member.viewed',
-      memberId,
-      details: { page: 'change' },
-    });
-    res.render(CHANGE_VIEW, locals);
+    const data = await changeFormData(svc, staffId(req), memberIdFrom(req), { audit: true });
+    res.render(CHANGE_VIEW, { title: 'Record a change', ...data });
   });
 
   router.post('/admin/members/:id/change', guardFor('POST', '/admin/members/:id/change'), async (req, res) => {
@@ -94,9 +58,12 @@ export function membersAdminRouter(svc: ServiceContext): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const kept = Object.fromEntries(Object.entries(body).filter(([k]) => k !== '_csrf'));
     // The input is kept for errors found below the form too (C1 reference, unknown topic).
-    formView(res, CHANGE_VIEW, { ...(await changeLocals(memberId)), kept });
-    const change = parseForm(StaffRecordChange, body);
-    const changes = await recordChangeOnBehalf(svc, staffId(req), memberId, change);
+    formView(res, CHANGE_VIEW, async () => ({
+      title: 'Record a change',
+      ...(await changeFormData(svc, staffId(req), memberId, { audit: false })),
+      kept,
+    }));
+    const changes = await recordChangeOnBehalf(svc, staffId(req), memberId, parseForm(StaffRecordChange, body));
     res.redirect(303, `/admin/members/${memberId}?changed=${changes.length}`);
   });
 

@@ -3,11 +3,9 @@ import { z } from 'zod';
 import { NotFoundError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
-import { countOutboxByStatus, EMAIL_STATUSES, listOutbox } from '../outbox/outbox.repository.js';
-import { retryFailedEmail } from '../outbox/outbox.service.js';
+import { EMAIL_STATUSES } from '../outbox/outbox.repository.js';
+import { outboxPage, retryFailedEmail } from '../outbox/outbox.service.js';
 import { isUuid } from '../shared/ids.js';
-
-const OUTBOX_PAGE_SIZE = 50;
 
 // An unknown status or page is not an error worth a page of its own: it shows every message, page 1.
 const OutboxQuery = z.object({
@@ -25,21 +23,18 @@ export function outboxAdminRouter(svc: ServiceContext): Router {
   router.get('/admin/outbox', guardFor('GET', '/admin/outbox'), async (req, res) => {
     const { status, page } = OutboxQuery.parse(req.query);
     const filter = status as (typeof EMAIL_STATUSES)[number] | undefined;
-    const [rows, counts] = await Promise.all([
-      listOutbox(svc.db, { status: filter, limit: OUTBOX_PAGE_SIZE + 1, offset: (page - 1) * OUTBOX_PAGE_SIZE }),
-      countOutboxByStatus(svc.db),
-    ]);
+    const { messages, counts, hasNext } = await outboxPage(svc, { status: filter, page });
     const pageHref = (n: number) =>
       `/admin/outbox?${new URLSearchParams([...(filter ? [['status', filter]] : []), ['page', String(n)]]).toString()}`;
     res.render('admin/outbox/index', {
       title: 'E-mail outbox',
-      messages: rows.slice(0, OUTBOX_PAGE_SIZE),
+      messages,
       statuses: EMAIL_STATUSES,
       counts,
       status: filter ?? '',
       page,
       prevHref: page > 1 ? pageHref(page - 1) : undefined,
-      nextHref: rows.length > OUTBOX_PAGE_SIZE ? pageHref(page + 1) : undefined,
+      nextHref: hasNext ? pageHref(page + 1) : undefined,
       retried: 'retried' in req.query,
     });
   });

@@ -1,12 +1,12 @@
 import { Router, type Request } from 'express';
 import { streamCsv } from '../exports/csv.js';
-import { disclosureRowsQuery, listPartners } from '../partners/partners.repository.js';
 import { ConsentDisclosureForm, LegalDisclosureForm, PartnerForm, parsePartnerId } from '../partners/partners.schemas.js';
 import {
   DISCLOSURES_SHOWN,
   createPartner,
   editPartner,
   partnerPage,
+  partnersForStaff,
   recordConsentDisclosure,
   recordLegalDisclosure,
 } from '../partners/partners.service.js';
@@ -41,7 +41,7 @@ export function partnersAdminRouter(svc: ServiceContext): Router {
   router.get('/admin/partners', guardFor('GET', '/admin/partners'), async (req, res) => {
     res.render('admin/partners/index', {
       title: 'Partners and disclosures',
-      partners: await listPartners(svc.db),
+      partners: await partnersForStaff(svc),
     });
   });
 
@@ -50,7 +50,7 @@ export function partnersAdminRouter(svc: ServiceContext): Router {
   });
 
   router.post('/admin/partners', guardFor('POST', '/admin/partners'), async (req, res) => {
-    formView(res, 'admin/partners/new', { title: 'Add a partner' });
+    formView(res, 'admin/partners/new', () => ({ title: 'Add a partner' }));
     const fields = parseForm(PartnerForm, req.body);
     const id = await createPartner(svc, req.user!.id, fields);
     res.redirect(303, `/admin/partners/${id}?created`);
@@ -62,18 +62,17 @@ export function partnersAdminRouter(svc: ServiceContext): Router {
 
   router.post('/admin/partners/:id', guardFor('POST', '/admin/partners/:id'), async (req, res) => {
     const id = partnerId(req);
-    formView(res, 'admin/partners/show', await showPartner(svc, req, id));
+    formView(res, 'admin/partners/show', () => showPartner(svc, req, id));
     await editPartner(svc, req.user!.id, id, parseForm(PartnerForm, req.body));
     res.redirect(303, `/admin/partners/${id}?saved`);
   });
 
   router.post('/admin/partners/:id/disclosures', guardFor('POST', '/admin/partners/:id/disclosures'), async (req, res) => {
     const id = partnerId(req);
-    formView(res, 'admin/partners/show', await showPartner(svc, req, id));
+    formView(res, 'admin/partners/show', () => showPartner(svc, req, id));
     const { purpose } = parseForm(ConsentDisclosureForm, req.body);
-    const { disclosureId } = await recordConsentDisclosure(svc, req.user!.id, id, purpose);
-    // Recorded and committed: what is streamed now is exactly the members recorded above.
-    await streamCsv(req, res, disclosureRowsQuery(svc.db, disclosureId), {
+    const { disclosureId, rows } = await recordConsentDisclosure(svc, req.user!.id, id, purpose);
+    await streamCsv(req, res, rows, {
       filename: `disclosure-partner-${id}-${new Date().toISOString().slice(0, 10)}-${disclosureId.slice(0, 8)}.csv`,
       columns: [
         { key: 'name', header: 'name' },
@@ -86,7 +85,7 @@ export function partnersAdminRouter(svc: ServiceContext): Router {
 
   router.post('/admin/partners/:id/legal-disclosures', guardFor('POST', '/admin/partners/:id/legal-disclosures'), async (req, res) => {
     const id = partnerId(req);
-    formView(res, 'admin/partners/show', await showPartner(svc, req, id));
+    formView(res, 'admin/partners/show', () => showPartner(svc, req, id));
     const body = (req.body ?? {}) as Record<string, unknown>;
     const input = { member_ids: body.member_ids, legal_purpose: body.legal_purpose, legal_reference: body.legal_reference };
     await recordLegalDisclosure(svc, req.user!.id, id, parseForm(LegalDisclosureForm, req.body), input);

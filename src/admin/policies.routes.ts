@@ -1,21 +1,19 @@
 import { Router, type Request } from 'express';
-import { noticeProgress } from '../policies/fanout.js';
-import { findPolicyById, findPolicyInForce, listAllPolicies, type PolicyVersionRow } from '../policies/policies.repository.js';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
 import { parseNumericId } from '../shared/ids.js';
 import { PolicyDraftForm, PublishForm } from '../policies/policies.schemas.js';
-import { createPolicyDraft, earliestEffective, findEditableDraft, publishPolicy, updateDraft } from '../policies/versions.service.js';
-
-export type PolicyStatus = 'draft' | 'upcoming' | 'in force' | 'superseded';
-
-export function policyStatus(p: PolicyVersionRow, inForceId: number | undefined, now = new Date()): PolicyStatus {
-  if (!p.published_at || !p.effective_at) return 'draft';
-  if (p.effective_at > now) return 'upcoming';
-  return p.id === inForceId ? 'in force' : 'superseded';
-}
+import {
+  createPolicyDraft,
+  earliestEffective,
+  findEditableDraft,
+  policyVersionPage,
+  policyVersionsWithStatus,
+  publishPolicy,
+  updateDraft,
+} from '../policies/versions.service.js';
 
 function idParam(req: Request): number {
   const id = parseNumericId(req.params.id);
@@ -40,11 +38,7 @@ export function policiesAdminRouter(svc: ServiceContext): Router {
   const router = Router();
 
   router.get('/admin/policies', guardFor('GET', '/admin/policies'), async (_req, res) => {
-    const [policies, inForce] = await Promise.all([listAllPolicies(svc.db), findPolicyInForce(svc.db)]);
-    res.render('admin/policies/index', {
-      title: 'Privacy policy versions',
-      policies: policies.map((p) => ({ ...p, status: policyStatus(p, inForce?.id) })),
-    });
+    res.render('admin/policies/index', { title: 'Privacy policy versions', policies: await policyVersionsWithStatus(svc) });
   });
 
   router.get('/admin/policies/new', guardFor('GET', '/admin/policies/new'), (_req, res) => {
@@ -52,16 +46,14 @@ export function policiesAdminRouter(svc: ServiceContext): Router {
   });
 
   router.post('/admin/policies', guardFor('POST', '/admin/policies'), async (req, res) => {
-    formView(res, 'admin/policies/form', { title: 'New policy version', policy: null });
+    formView(res, 'admin/policies/form', () => ({ title: 'New policy version', policy: null }));
     const input = parseForm(PolicyDraftForm, req.body);
     const row = await createPolicyDraft(svc, staffId(req), input);
     res.redirect(303, `/admin/policies/${row.id}?saved`);
   });
 
   router.get('/admin/policies/:id', guardFor('GET', '/admin/policies/:id'), async (req, res) => {
-    const policy = await findPolicyById(svc.db, idParam(req));
-    if (!policy) throw new NotFoundError('There is no policy version with that number.');
-    res.render('admin/policies/show', await showLocals(policy, req));
+    res.render('admin/policies/show', showLocals(await policyVersionPage(svc, idParam(req)), req));
   });
 
   router.get('/admin/policies/:id/edit', guardFor('GET', '/admin/policies/:id/edit'), async (req, res) => {
@@ -75,28 +67,24 @@ export function policiesAdminRouter(svc: ServiceContext): Router {
 
   router.post('/admin/policies/:id', guardFor('POST', '/admin/policies/:id'), async (req, res) => {
     const policy = await findEditableDraft(svc, idParam(req));
-    formView(res, 'admin/policies/form', { title: `Edit version ${policy.version}`, policy });
+    formView(res, 'admin/policies/form', () => ({ title: `Edit version ${policy.version}`, policy }));
     const input = parseForm(PolicyDraftForm, req.body);
     await updateDraft(svc, staffId(req), policy.id, input);
     res.redirect(303, `/admin/policies/${policy.id}?saved`);
   });
 
   router.post('/admin/policies/:id/publish', guardFor('POST', '/admin/policies/:id/publish'), async (req, res) => {
-    const policy = await findPolicyById(svc.db, idParam(req));
-    if (!policy) throw new NotFoundError('There is no policy version with that number.');
-    formView(res, 'admin/policies/show', await showLocals(policy, req));
+    const id = idParam(req);
+    formView(res, 'admin/policies/show', async () => showLocals(await policyVersionPage(svc, id), req));
     const { effective_at } = parseForm(PublishForm, req.body);
-    await publishPolicy(svc, staffId(req), policy.id, effective_at);
-    res.redirect(303, `/admin/policies/${policy.id}?published`);
+    await publishPolicy(svc, staffId(req), id, effective_at);
+    res.redirect(303, `/admin/policies/${id}?published`);
   });
 
-  async function showLocals(policy: PolicyVersionRow, req: Request): Promise<Record<string, unknown>> {
-    const inForce = await findPolicyInForce(svc.db);
+  function showLocals(page: Awaited<ReturnType<typeof policyVersionPage>>, req: Request): Record<string, unknown> {
     return {
-      title: `Policy version ${policy.version}`,
-      policy,
-      status: policyStatus(policy, inForce?.id),
-      progress: policy.published_at ? await noticeProgress(svc.db, policy.id) : undefined,
+      title: `Policy version ${page.policy.version}`,
+      ...page,
       suggestedEffective: suggestedEffective(),
       flash: 'published' in req.query ? 'published' : 'saved' in req.query ? 'saved' : undefined,
     };

@@ -57,7 +57,7 @@ export function removalsAdminRouter(svc: ServiceContext): Router {
 
   router.post('/admin/removals/:id/hold', guardFor('POST', '/admin/removals/:id/hold'), async (req, res) => {
     const id = idParam(req);
-    formView(res, 'admin/removals/index', { ...(await queueLocals(req)), notice: undefined });
+    formView(res, 'admin/removals/index', async () => ({ ...(await queueLocals(req)), notice: undefined }));
     const parsed = HoldRemoval.safeParse(req.body ?? {});
     if (!parsed.success) {
       const reason = (req.body as { reason?: unknown } | undefined)?.reason;

@@ -71,7 +71,7 @@ export function staffSignInRoutes(svc: ServiceContext): Router {
   });
 
   router.post('/admin/login', async (req, res) => {
-    formView(res, 'admin/login', { title: 'Staff sign-in' });
+    formView(res, 'admin/login', () => ({ title: 'Staff sign-in' }));
     const { email, password, code } = parseForm(StaffSignIn, req.body);
     const { staff, complete } = await signInStaffWithPassword(svc, { email, password, code, network: ipPrefix(req.ip) });
     if (!complete && staff.totp_enabled_at) {
@@ -97,7 +97,7 @@ export function staffSignInRoutes(svc: ServiceContext): Router {
     router.post(path, async (req, res) => {
       const staffId = pendingStaffId(req);
       if (!staffId) return res.redirect(303, '/admin/login');
-      formView(res, 'admin/login-totp', { title: 'Two-factor code' });
+      formView(res, 'admin/login-totp', () => ({ title: 'Two-factor code' }));
       const code = recovery ? parseForm(RecoveryCode, req.body).recovery_code : parseForm(TotpCode, req.body).code;
       const staff = await signInStaffSecondStep(svc, { staffId, code, recovery, network: ipPrefix(req.ip) });
       await logInStaff(req, svc, staff);
@@ -117,7 +117,7 @@ export function staffAccountRoutes(svc: ServiceContext): Router {
   });
 
   router.post('/admin/password', guardFor('POST', '/admin/password'), async (req, res) => {
-    formView(res, 'admin/password', { title: 'Change your password', done: false });
+    formView(res, 'admin/password', () => ({ title: 'Change your password', done: false }));
     const { current, password } = parseForm(ChangePassword, req.body);
     await changeStaffPassword(svc, req.user!.id, { current, next: password, keepSid: req.sessionID });
     await renewSession(req);
@@ -136,11 +136,11 @@ export function staffAccountRoutes(svc: ServiceContext): Router {
   router.post('/admin/totp/setup', guardFor('POST', '/admin/totp/setup'), async (req, res) => {
     const secret = pendingTotpSecret(req, svc);
     if (req.user!.twoFactor || !secret) return res.redirect(303, '/admin/totp/setup');
-    formView(res, 'admin/totp-setup', {
+    formView(res, 'admin/totp-setup', async () => ({
       title: 'Two-factor sign-in',
       enabled: false,
       ...(await newTotpEnrolment(req.user!.email ?? '', secret)),
-    });
+    }));
     const { code } = parseForm(TotpCode, req.body);
     const recoveryCodes = await enableStaffTotp(svc, req.user!.id, secret, code);
     delete req.session.staffTotpSecret;

@@ -3,8 +3,8 @@ import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
-import { listStaffUsers, STAFF_ROLES } from '../auth/staff.repository.js';
-import { createStaffAccount, disableStaffAccount, resetStaffTwoFactor } from '../auth/staff.service.js';
+import { STAFF_ROLES } from '../auth/staff.repository.js';
+import { createStaffAccount, disableStaffAccount, resetStaffTwoFactor, staffAccounts } from '../auth/staff.service.js';
 import { STAFF_PASSWORD_MIN, StaffAccountForm } from '../auth/staff.schemas.js';
 import { isUuid } from '../shared/ids.js';
 
@@ -15,7 +15,7 @@ export function staffAdminRouter(svc: ServiceContext): Router {
   const router = Router();
 
   async function listLocals(selfId: string) {
-    const staff = await listStaffUsers(svc.db);
+    const staff = await staffAccounts(svc);
     return { title: 'Staff accounts', staff, selfId, roles: STAFF_ROLES, passwordMin: STAFF_PASSWORD_MIN };
   }
 
@@ -29,7 +29,7 @@ export function staffAdminRouter(svc: ServiceContext): Router {
   });
 
   router.post('/admin/staff', guardFor('POST', '/admin/staff'), async (req, res) => {
-    formView(res, VIEW, await listLocals(req.user!.id));
+    formView(res, VIEW, () => listLocals(req.user!.id));
     const input = parseForm(StaffAccountForm, req.body);
     await createStaffAccount(svc, req.user!.id, input);
     res.redirect(303, '/admin/staff?created');

@@ -1,11 +1,9 @@
 import { Router, type Request } from 'express';
-import { listAllPolicies } from '../policies/policies.repository.js';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { guardFor } from './guards.js';
 import { parseNumericId } from '../shared/ids.js';
-import { listAllTopics, listPartnerChoices } from '../consent/topics.repository.js';
 import {
   CHANNEL_NAMES,
   KIND_NAMES,
@@ -15,7 +13,7 @@ import {
   TopicCreateForm,
   TopicUpdateForm,
 } from '../consent/topics.schemas.js';
-import { createTopic, findTopicOr404, retireTopic, updateTopic } from '../consent/topics.service.js';
+import { createTopic, findTopicOr404, retireTopic, updateTopic, newTopicChoices, topicsOverview } from '../consent/topics.service.js';
 
 const names = {
   kindNames: KIND_NAMES,
@@ -35,18 +33,13 @@ function idParam(req: Request): number {
 export function topicsAdminRouter(svc: ServiceContext): Router {
   const router = Router();
 
-  const newFormLocals = async () => {
-    const [partners, policies] = await Promise.all([listPartnerChoices(svc.db), listAllPolicies(svc.db)]);
-    return { ...names, title: 'New topic', partners, policies };
-  };
+  const newFormLocals = async () => ({ ...names, title: 'New topic', ...(await newTopicChoices(svc)) });
 
   router.get('/admin/topics', guardFor('GET', '/admin/topics'), async (req, res) => {
-    const topics = await listAllTopics(svc.db);
     res.render('admin/topics/index', {
       ...names,
       title: 'Topics',
-      active: topics.filter((t) => !t.retired_at),
-      retired: topics.filter((t) => t.retired_at),
+      ...(await topicsOverview(svc)),
       flash: ['created', 'saved', 'retired'].find((k) => k in req.query),
     });
   });
@@ -56,7 +49,7 @@ export function topicsAdminRouter(svc: ServiceContext): Router {
   });
 
   router.post('/admin/topics', guardFor('POST', '/admin/topics'), async (req, res) => {
-    formView(res, 'admin/topics/new', await newFormLocals());
+    formView(res, 'admin/topics/new', () => newFormLocals());
     const input = parseForm(TopicCreateForm, req.body);
     await createTopic(svc, req.user!.id, input);
     res.redirect(303, '/admin/topics?created');
@@ -74,7 +67,7 @@ export function topicsAdminRouter(svc: ServiceContext): Router {
 
   router.post('/admin/topics/:id', guardFor('POST', '/admin/topics/:id'), async (req, res) => {
     const topic = await findTopicOr404(svc, idParam(req));
-    formView(res, 'admin/topics/edit', { ...names, title: `Edit topic ${topic.name}`, topic });
+    formView(res, 'admin/topics/edit', () => ({ ...names, title: `Edit topic ${topic.name}`, topic }));
     const input = parseForm(TopicUpdateForm, req.body);
     await updateTopic(svc, req.user!.id, topic.id, input);
     res.redirect(303, '/admin/topics?saved');

@@ -1,13 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { consumeMemberToken, peekMemberToken } from '../members/member-tokens.js';
-import { InvalidLinkError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { singleLineText } from '../shared/http/text.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { endSession, startSession } from './sessions.js';
-import { requestSignInLink, signInMemberWithPassword, SIGNIN_LINK_MINUTES } from './signin.service.js';
+import { checkSignInLink, requestSignInLink, signInMemberWithPassword, SIGNIN_LINK_MINUTES, useSignInLink } from './signin.service.js';
 
 export const emailField = singleLineText({ required: 'Enter your e-mail address.' })
   .min(1, 'Enter your e-mail address.')
@@ -29,28 +27,25 @@ export function authRouter(svc: ServiceContext): Router {
   });
 
   router.post('/manage', async (req, res) => {
-    formView(res, 'auth/manage', { title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES });
+    formView(res, 'auth/manage', () => ({ title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES }));
     const { email } = parseForm(RequestSignInLink, req.body);
     await requestSignInLink(svc, { email, network: ipPrefix(req.ip) });
     res.render('auth/link-sent', { title: 'Check your e-mail', minutes: SIGNIN_LINK_MINUTES });
   });
 
   router.get('/signin/:token', async (req, res) => {
-    if (!(await peekMemberToken(svc.db, req.params.token, 'signin')))
-      throw new InvalidLinkError('This sign-in link has expired or was already used. Ask for a new one on the Manage preferences page.');
+    await checkSignInLink(svc, req.params.token);
     res.render('auth/signin-confirm', { title: 'Sign in', action: `/signin/${req.params.token}` });
   });
 
   router.post('/signin/:token', async (req, res) => {
-    const live = await consumeMemberToken(svc.db, req.params.token, 'signin');
-    if (!live)
-      throw new InvalidLinkError('This sign-in link has expired or was already used. Ask for a new one on the Manage preferences page.');
-    await startSession(req, { kind: 'member', id: live.memberId });
+    const memberId = await useSignInLink(svc, req.params.token);
+    await startSession(req, { kind: 'member', id: memberId });
     res.redirect(303, '/account');
   });
 
   router.post('/manage/password', async (req, res) => {
-    formView(res, 'auth/manage', { title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES });
+    formView(res, 'auth/manage', () => ({ title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES }));
     const { email, password } = parseForm(PasswordSignIn, req.body);
     const memberId = await signInMemberWithPassword(svc, { email, password, network: ipPrefix(req.ip) });
     await startSession(req, { kind: 'member', id: memberId });

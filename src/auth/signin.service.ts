@@ -1,8 +1,8 @@
 import { inTransaction } from '../db.js';
 import { memberMessageEmail } from '../mail/member-message.js';
-import { issueMemberToken } from '../members/member-tokens.js';
+import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../members/member-tokens.js';
 import { findActiveMemberByEmail } from '../members/members.repository.js';
-import { AppError, ValidationError } from '../shared/errors.js';
+import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
 import { recentFailures, withinLimit, type Limit } from '../shared/rate-limit.js';
 import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from './lockout.js';
 import { verifyPassword } from './passwords.js';
@@ -93,4 +93,18 @@ export async function signInMemberWithPassword(
     }
   });
   throw new ValidationError({ password: PASSWORD_MISMATCH }, { email });
+}
+
+const SIGNIN_LINK_INVALID = 'This sign-in link has expired or was already used. Ask for a new one on the Manage preferences page.';
+
+/** Whether a sign-in link still works, without using it: the GET page shows a button (mail scanners follow links). */
+export async function checkSignInLink(svc: ServiceContext, token: unknown): Promise<void> {
+  if (!(await peekMemberToken(svc.db, token, 'signin'))) throw new InvalidLinkError(SIGNIN_LINK_INVALID);
+}
+
+/** Uses a sign-in link once; the member it signs in. */
+export async function useSignInLink(svc: ServiceContext, token: unknown): Promise<string> {
+  const live = await consumeMemberToken(svc.db, token, 'signin');
+  if (!live) throw new InvalidLinkError(SIGNIN_LINK_INVALID);
+  return live.memberId;
 }

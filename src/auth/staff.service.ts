@@ -9,7 +9,15 @@ import { ConflictError, isDatabaseRuleViolation, NotFoundError, ValidationError 
 import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { appendAudit } from '../audit/audit.repository.js';
-import { disableStaffUser, findActiveStaffUser, insertStaffUser, staffUserExists, updateStaffUser } from './staff.repository.js';
+import {
+  disableStaffUser,
+  findActiveStaffUser,
+  insertStaffUser,
+  listStaffUsers,
+  staffUserExists,
+  updateStaffUser,
+  type StaffListRow,
+} from './staff.repository.js';
 import type { NewStaffUser, StaffAccountForm } from './staff.schemas.js';
 import { encryptTotpSecret, totpStep, WRONG_TOTP_CODE } from './totp.js';
 
@@ -117,4 +125,9 @@ export async function resetStaffTwoFactor(svc: ServiceContext, actorId: string |
     await appendAudit(trx, { staffUserId: actorId, action: 'staff.totp_reset', details: { staffId, ...(actorId ? {} : { via: 'cli' }) } });
     await queueMail(trx, svc, twoFactorResetEmail(svc.mail, { to: staff.email, name: staff.name }));
   });
+}
+
+/** Every staff account, active first, as the staff screen lists them (no hashes, no secrets). */
+export function staffAccounts(svc: ServiceContext): Promise<StaffListRow[]> {
+  return listStaffUsers(svc.db);
 }

@@ -1,11 +1,13 @@
 import type { Knex } from 'knex';
 import { inTransaction, type DbOrTx } from '../db.js';
-import { findActiveMember } from '../members/members.repository.js';
+import { findActiveMember, type MemberRow } from '../members/members.repository.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
-import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { AppError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import {
   currentConsents,
+  findTopic,
+  KIND_ORDER,
   latestPolicySeen,
   listOfferedTopics,
   recordConsentEvent,
@@ -48,6 +50,13 @@ export const KIND_LABELS: Record<TopicKind, { title: string; help: string }> = {
     help: 'We pass your details to the partner named. Never ticked unless you tick them.',
   },
 };
+
+/** Items grouped by topic kind, in the order pages show them (newsletters first), empty groups left out. */
+export function groupedByKind<T>(items: T[], kindOf: (item: T) => TopicKind) {
+  return KIND_ORDER.map((kind) => ({ kind, ...KIND_LABELS[kind], items: items.filter((i) => kindOf(i) === kind) })).filter(
+    (g) => g.items.length > 0,
+  );
+}
 
 export async function preferencesFor(db: DbOrTx, memberId: string): Promise<PreferenceItem[]> {
   const [topics, consents, seen] = await Promise.all([
@@ -166,4 +175,51 @@ export async function unsubscribe(
 async function lockMember(trx: Knex.Transaction, memberId: string): Promise<void> {
   const row = await trx('members').where({ id: memberId, status: 'active' }).forUpdate().first('id');
   if (!row) throw new NotFoundError('We could not find that membership. It may have been removed.');
+}
+
+/** A manage link issued before the member's last e-mail change no longer works (C11). */
+function assertLinkCurrent(member: MemberRow, link: { issuedAt: number }): void {
+  if (member.links_valid_from && link.issuedAt < Math.floor(member.links_valid_from.getTime() / 1000)) {
+    throw new InvalidLinkError(
+      'This preferences link was sent before the e-mail address of the membership changed, so it no longer works. Use the link in a newer e-mail from us.',
+    );
+  }
+}
+
+/**
+ * Saves the preference form (C3), signed in or from a manage link (which must still be current):
+ * the ticked topics, or "unsubscribe from everything".
+ */
+export async function saveChoices(
+  svc: ServiceContext,
+  c: ChoiceSource & { memberId: string; link?: { issuedAt: number }; action: 'save' | 'unsubscribe_all'; topics: number[] },
+): Promise<ConsentChange[]> {
+  const by: ChoiceSource = { source: c.source, channel: c.channel, reference: c.reference };
+  if (c.link) {
+    const member = await findActiveMember(svc.db, c.memberId);
+    if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
+    assertLinkCurrent(member, c.link);
+  }
+  return c.action === 'unsubscribe_all'
+    ? unsubscribe(svc, { memberId: c.memberId, scope: 'all', ...by })
+    : setPreferences(svc, { memberId: c.memberId, optedIn: c.topics, ...by });
+}
+
+/**
+ * The preference page of a member (C3): their choices grouped by kind. Reached from a manage link
+ * (C9), the link must be newer than the member's last e-mail change (C11).
+ */
+export async function preferencesPage(svc: ServiceContext, memberId: string, link?: { issuedAt: number }) {
+  const member = await findActiveMember(svc.db, memberId);
+  if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
+  if (link) assertLinkCurrent(member, link);
+  const items = await preferencesFor(svc.db, memberId);
+  return { member, groups: groupedByKind(items, (i) => i.topic.kind) };
+}
+
+/** What an unsubscribe link would do (C4): whose link it is (still a member?) and which list, if not "all". */
+export async function describeUnsubscribe(svc: ServiceContext, memberId: string, scope: number | 'all') {
+  const [member, topic] = await Promise.all([findActiveMember(svc.db, memberId), scope === 'all' ? undefined : findTopic(svc.db, scope)]);
+  if (scope !== 'all' && !topic) throw new InvalidLinkError('This unsubscribe link names a list that does not exist.');
+  return { stillMember: member !== undefined, topicName: topic?.name ?? null };
 }

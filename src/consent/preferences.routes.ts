@@ -1,12 +1,10 @@
 import { Router } from 'express';
 import { requireMember } from '../auth/passport.js';
-import { findActiveMember } from '../members/members.repository.js';
-import { InvalidLinkError, NotFoundError } from '../shared/errors.js';
+import { InvalidLinkError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { KIND_ORDER } from './consent.repository.js';
 import { SetPreferences } from './consent.schemas.js';
-import { KIND_LABELS, preferencesFor, setPreferences, unsubscribe, type ChoiceSource } from './consent.service.js';
+import { preferencesPage, saveChoices, type ChoiceSource } from './consent.service.js';
 
 const VIEW = 'consent/preferences';
 
@@ -19,18 +17,8 @@ export function preferencesRouter(svc: ServiceContext): Router {
 
   /** viaLink: the manage link's issue time (seconds), checked against the member's last e-mail change. */
   async function pageLocals(memberId: string, action: string, viaLink: false | { issuedAt: number }) {
-    const member = await findActiveMember(svc.db, memberId);
-    if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
-    if (viaLink && member.links_valid_from && viaLink.issuedAt < Math.floor(member.links_valid_from.getTime() / 1000)) {
-      throw new InvalidLinkError(
-        'This preferences link was sent before the e-mail address of the membership changed, so it no longer works. Use the link in a newer e-mail from us.',
-      );
-    }
-    const items = await preferencesFor(svc.db, memberId);
-    const groups = KIND_ORDER.map((kind) => ({ kind, ...KIND_LABELS[kind], items: items.filter((i) => i.topic.kind === kind) })).filter(
-      (g) => g.items.length,
-    );
-    return { title: 'What we send you', member, groups, action, viaLink: viaLink !== false };
+    const page = await preferencesPage(svc, memberId, viaLink || undefined);
+    return { title: 'What we send you', ...page, action, viaLink: viaLink !== false };
   }
 
   /** Saves the form; a bad submission re-renders the page with the message and the stored choices. */
@@ -42,12 +30,9 @@ export function preferencesRouter(svc: ServiceContext): Router {
     body: unknown,
     by: ChoiceSource,
   ) {
-    formView(res, VIEW, await pageLocals(memberId, action, viaLink));
+    formView(res, VIEW, () => pageLocals(memberId, action, viaLink));
     const form = parseForm(SetPreferences, body);
-    const changes =
-      form.action === 'unsubscribe_all'
-        ? await unsubscribe(svc, { memberId, scope: 'all', ...by })
-        : await setPreferences(svc, { memberId, optedIn: form.topics, ...by });
+    const changes = await saveChoices(svc, { memberId, link: viaLink || undefined, ...form, ...by });
     res.redirect(303, `${action}?saved=${changes.length}`);
   }
 

@@ -2,7 +2,16 @@ import { inTransaction } from '../db.js';
 import { isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { appendAudit } from '../audit/audit.repository.js';
-import { findAdminTopic, insertTopicRow, retireTopicRow, updateTopicRow, type AdminTopicRow } from './topics.repository.js';
+import { listAllPolicies } from '../policies/policies.repository.js';
+import {
+  findAdminTopic,
+  insertTopicRow,
+  listAllTopics,
+  listPartnerChoices,
+  retireTopicRow,
+  updateTopicRow,
+  type AdminTopicRow,
+} from './topics.repository.js';
 import type { TopicCreateInput, TopicUpdateInput } from './topics.schemas.js';
 
 /** What the database refused, as the field the staff user can fix. */
@@ -83,4 +92,16 @@ export async function retireTopic(svc: ServiceContext, staffUserId: string, id: 
     if (await retireTopicRow(trx, id))
       await appendAudit(trx, { staffUserId, action: 'topic.retired', details: { topicId: id, slug: topic.slug } });
   });
+}
+
+/** Every topic, active and retired, with how many are opted in now (a count, no one named). */
+export async function topicsOverview(svc: ServiceContext): Promise<{ active: AdminTopicRow[]; retired: AdminTopicRow[] }> {
+  const topics = await listAllTopics(svc.db);
+  return { active: topics.filter((t) => !t.retired_at), retired: topics.filter((t) => t.retired_at) };
+}
+
+/** What the new-topic form offers: the partners, and the policy versions a topic can be introduced by. */
+export async function newTopicChoices(svc: ServiceContext) {
+  const [partners, policies] = await Promise.all([listPartnerChoices(svc.db), listAllPolicies(svc.db)]);
+  return { partners, policies };
 }

@@ -1,10 +1,8 @@
 import express, { Router, type Request } from 'express';
-import { findActiveMember } from '../members/members.repository.js';
 import { InvalidLinkError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { LinkClaims } from '../shared/tokens.js';
-import { findTopic } from './consent.repository.js';
-import { unsubscribe } from './consent.service.js';
+import { describeUnsubscribe, unsubscribe } from './consent.service.js';
 
 /**
  * C4: every non-transactional e-mail links here. The token is signed and names the member and the
@@ -29,12 +27,8 @@ export function unsubscribeRouter(svc: ServiceContext): Router {
 
   async function describe(token: string) {
     const claims = claimsOf(token);
-    const [member, topic] = await Promise.all([
-      findActiveMember(svc.db, claims.m),
-      claims.scope === 'all' ? undefined : findTopic(svc.db, claims.scope),
-    ]);
-    if (claims.scope !== 'all' && !topic) throw new InvalidLinkError('This unsubscribe link names a list that does not exist.');
-    return { claims, member, topicName: topic?.name ?? null };
+    const { stillMember, topicName } = await describeUnsubscribe(svc, claims.m, claims.scope);
+    return { claims, member: stillMember, topicName };
   }
 
   router.get('/unsubscribe/:token', async (req, res) => {

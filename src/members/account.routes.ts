@@ -2,12 +2,10 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { requireMember, signedInRecently } from '../auth/passport.js';
 import { renewSession } from '../auth/sessions.js';
-import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { secretText } from '../shared/http/text.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { hasPassword, removeMemberPassword, setMemberPassword } from './account.service.js';
-import { findActiveMember } from './members.repository.js';
+import { accountOverview, hasPassword, removeMemberPassword, setMemberPassword } from './account.service.js';
 
 const currentPassword = z
   .string()
@@ -35,8 +33,7 @@ export function accountRouter(svc: ServiceContext): Router {
   router.use('/account', requireMember);
 
   router.get('/account', async (req, res) => {
-    const member = await findActiveMember(svc.db, req.user!.id);
-    if (!member) throw new NotFoundError();
+    const member = await accountOverview(svc, req.user!.id);
     res.render('account/index', { title: 'Your account', member, notice: NOTICES.get(String(req.query.notice)) });
   });
 
@@ -51,7 +48,7 @@ export function accountRouter(svc: ServiceContext): Router {
   router.get('/account/password', async (req, res) => res.render('account/password', await passwordPage(req.user!.id)));
 
   router.post('/account/password', async (req, res) => {
-    formView(res, 'account/password', await passwordPage(req.user!.id));
+    formView(res, 'account/password', () => passwordPage(req.user!.id));
     const { current, password } = parseForm(SetPassword, req.body);
     await setMemberPassword(svc, proofOf(req, current), password);
     await renewSession(req);
@@ -64,7 +61,7 @@ export function accountRouter(svc: ServiceContext): Router {
   });
 
   router.post('/account/password/remove', async (req, res) => {
-    formView(res, 'account/password-remove', { title: 'Remove your password' });
+    formView(res, 'account/password-remove', () => ({ title: 'Remove your password' }));
     const { current } = parseForm(RemovePassword, req.body);
     await removeMemberPassword(svc, proofOf(req, current));
     await renewSession(req);

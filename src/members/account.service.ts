@@ -7,7 +7,7 @@ import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { passwordRemovedEmail, passwordSetEmail } from './account.emails.js';
 import { lockActiveMember } from './details.repository.js';
-import { findActiveMember, updateMember } from './members.repository.js';
+import { findActiveMember, updateMember, type MemberRow } from './members.repository.js';
 
 /**
  * The member's optional password. Setting, changing or removing it needs proof that the person
@@ -28,6 +28,13 @@ export interface PasswordProof {
   recentSignIn: boolean;
   /** The session making the change: it stays signed in, every other one ends. */
   keepSid: string;
+}
+
+/** The signed-in member's account page: who they are signed in as. */
+export async function accountOverview(svc: ServiceContext, memberId: string): Promise<MemberRow> {
+  const member = await findActiveMember(svc.db, memberId);
+  if (!member) throw new NotFoundError();
+  return member;
 }
 
 export async function hasPassword(svc: ServiceContext, memberId: string): Promise<boolean> {

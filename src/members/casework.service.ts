@@ -4,7 +4,17 @@ import { setPreferences, type ConsentChange } from '../consent/consent.service.j
 import { inTransaction } from '../db.js';
 import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { insertStaffChangeNote, type MemberStatus } from './casework.repository.js';
+import { groupedByKind, preferencesFor } from '../consent/consent.service.js';
+import {
+  findMemberStatus,
+  insertStaffChangeNote,
+  searchMembers,
+  staffMemberRecord,
+  type MemberListRow,
+  type MemberStatus,
+  type StaffMemberRecord,
+} from './casework.repository.js';
+import { MEMBERS_PAGE_SIZE } from './casework.schemas.js';
 import type { StaffRecordChange } from './casework.schemas.js';
 import { appendAudit } from '../audit/audit.repository.js';
 
@@ -70,4 +80,46 @@ export async function recordChangeOnBehalf(
     });
     return changes;
   });
+}
+
+/**
+ * Staff find members by e-mail or name (C11). The audit entry holds the number of results, never
+ * the text searched for.
+ */
+export async function searchMembersAsStaff(
+  svc: ServiceContext,
+  staffUserId: string,
+  search: { q: string; page: number },
+): Promise<{ members: MemberListRow[]; hasNext: boolean }> {
+  const rows = await searchMembers(svc.db, { q: search.q, limit: MEMBERS_PAGE_SIZE + 1, offset: (search.page - 1) * MEMBERS_PAGE_SIZE });
+  const members = rows.slice(0, MEMBERS_PAGE_SIZE);
+  await appendAudit(svc.db, { staffUserId, action: 'member.searched', details: { results: members.length } });
+  return { members, hasNext: rows.length > MEMBERS_PAGE_SIZE };
+}
+
+/** A member's whole record, opened or downloaded by staff: every opening is in the audit log (C11). */
+export async function openMemberRecord(
+  svc: ServiceContext,
+  staffUserId: string,
+  memberId: string,
+  how: 'viewed' | 'exported',
+): Promise<StaffMemberRecord> {
+  const record = await staffMemberRecord(svc.db, memberId);
+  if (!record) throw new NotFoundError('We could not find that member.');
+  await appendAudit(svc.db, { staffUserId, action: `member.${how}`, memberId: record.details.memberReference });
+  return record;
+}
+
+/**
+ * What the change form shows: the member's details and choices. Opening the form is a view of
+ * the record and is audited; re-showing it with the errors of a submission is not a new view.
+ */
+export async function changeFormData(svc: ServiceContext, staffUserId: string, memberId: string, opts: { audit: boolean }) {
+  const member = await findMemberStatus(svc.db, memberId);
+  if (!member) throw new NotFoundError('We could not find that member.');
+  assertChangeable(member.status);
+  const [record, items] = await Promise.all([staffMemberRecord(svc.db, memberId), preferencesFor(svc.db, memberId)]);
+  const groups = groupedByKind(items, (i) => i.topic.kind);
+  if (opts.audit) await appendAudit(svc.db, { staffUserId, action: 'member.viewed', memberId, details: { page: 'change' } });
+  return { details: record!.details, groups };
 }

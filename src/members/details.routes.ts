@@ -39,14 +39,14 @@ export function detailsRouter(svc: ServiceContext): Router {
 
   router.post('/account/details', async (req, res) => {
     const memberId = req.user!.id;
-    formView(res, 'account/details', { title: TITLE, member: await getDetails(svc, memberId) });
+    formView(res, 'account/details', async () => ({ title: TITLE, member: await getDetails(svc, memberId) }));
     const { changed } = await updateDetails(svc, memberId, parseForm(UpdateDetails, req.body));
     res.redirect(303, changed ? '/account/details?saved=1' : '/account/details?unchanged=1');
   });
 
   router.post('/account/details/email', async (req, res) => {
     const memberId = req.user!.id;
-    formView(res, 'account/details', { title: TITLE, member: await getDetails(svc, memberId) });
+    formView(res, 'account/details', async () => ({ title: TITLE, member: await getDetails(svc, memberId) }));
     const { email } = parseForm(ChangeEmail, req.body);
     // The address is what every sign-in link goes to, so changing it needs fresh proof of control,
     // not just a session that may have been left open on a shared computer (DESIGN: security decisions).

@@ -1,36 +1,33 @@
 import { Router } from 'express';
-import { listOfferedTopics } from '../consent/consent.repository.js';
-import { KIND_LABELS } from '../consent/consent.service.js';
-import { KIND_ORDER } from '../consent/consent.repository.js';
-import { findPolicyInForce } from '../policies/policies.repository.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { JoinRequest } from './join.schemas.js';
-import { confirmJoin, findSignupForLink, requestJoin } from './join.service.js';
+import { confirmJoin, findSignupForLink, joinFormData, requestJoin } from './join.service.js';
 
 export function joinRouter(svc: ServiceContext): Router {
   const router = Router();
   const schema = JoinRequest(svc.config.minAge);
 
-  async function formLocals() {
-    const [topics, policy] = await Promise.all([listOfferedTopics(svc.db), findPolicyInForce(svc.db)]);
-    const groups = KIND_ORDER.map((kind) => ({ kind, ...KIND_LABELS[kind], topics: topics.filter((t) => t.kind === kind) })).filter(
-      (g) => g.topics.length,
-    );
+  const formLocals = async () => {
+    const { groups, policy } = await joinFormData(svc);
     return { title: 'Join', groups, policy, minAge: svc.config.minAge, expiryHours: svc.config.signupExpiryHours };
-  }
+  };
 
   router.get('/join', async (_req, res) => {
-    const locals = await formLocals();
-    // A fresh form ticks the topics staff marked as pre-ticked; the visitor can untick them, and
-    // nothing takes effect until the address owner confirms (C15). Partner topics never are (C1).
-    const ticked = locals.groups.flatMap((g) => g.topics.filter((t) => t.default_opt_in).map((t) => String(t.id)));
-    res.render('members/join', { ...locals, input: { topics: ticked } });
+    const { groups, policy, preTicked } = await joinFormData(svc);
+    res.render('members/join', {
+      title: 'Join',
+      groups,
+      policy,
+      minAge: svc.config.minAge,
+      expiryHours: svc.config.signupExpiryHours,
+      input: { topics: preTicked },
+    });
   });
 
   router.post('/join', async (req, res) => {
-    formView(res, 'members/join', await formLocals());
+    formView(res, 'members/join', () => formLocals());
     const input = parseForm(schema, req.body);
     await requestJoin(svc, input, ipPrefix(req.ip));
     res.render('members/join-sent', { title: 'Check your e-mail', expiryHours: svc.config.signupExpiryHours });

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { checkLimits } from '../auth/signin.service.js';
 import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
+import { groupedByKind } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
 import { memberMessageEmail } from '../mail/member-message.js';
 import { noticeNewMember } from '../policies/fanout.js';
@@ -160,4 +161,16 @@ export async function confirmJoin(svc: ServiceContext, token: string): Promise<{
     await noticeNewMember(trx, svc, memberId);
     return { memberId, alreadyMember: false };
   });
+}
+
+/**
+ * What the join form offers: the topics grouped by kind, and the policy in force they are chosen
+ * under (C8). A fresh form ticks the topics staff marked as pre-ticked; the visitor can untick them,
+ * and nothing takes effect until the address owner confirms (C15). Partner topics never are (C1).
+ */
+export async function joinFormData(svc: ServiceContext) {
+  const [topics, policy] = await Promise.all([listOfferedTopics(svc.db), findPolicyInForce(svc.db)]);
+  const groups = groupedByKind(topics, (t) => t.kind);
+  const preTicked = topics.filter((t) => t.default_opt_in).map((t) => String(t.id));
+  return { groups, policy, preTicked };
 }

@@ -2,7 +2,8 @@ import { inTransaction } from '../db.js';
 import { SEND_EMAIL_TASK } from '../mail/outbox.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { emailMessageExists, requeueFailed } from './outbox.repository.js';
+import { countOutboxByStatus, emailMessageExists, listOutbox, requeueFailed, type OutboxListRow } from './outbox.repository.js';
+import type { EmailStatus } from '../mail/outbox.repository.js';
 import { appendAudit } from '../audit/audit.repository.js';
 
 /**
@@ -27,4 +28,18 @@ export async function retryFailedEmail(svc: ServiceContext, staffUserId: string,
     ]);
     await appendAudit(trx, { staffUserId, action: 'email.retried', memberId: row.member_id, details: { emailId: row.id } });
   });
+}
+
+export const OUTBOX_PAGE_SIZE = 50;
+
+/** One page of the outbox, newest first, with the count in each status. */
+export async function outboxPage(
+  svc: ServiceContext,
+  q: { status: EmailStatus | undefined; page: number },
+): Promise<{ messages: OutboxListRow[]; counts: Record<EmailStatus, number>; hasNext: boolean }> {
+  const [rows, counts] = await Promise.all([
+    listOutbox(svc.db, { status: q.status, limit: OUTBOX_PAGE_SIZE + 1, offset: (q.page - 1) * OUTBOX_PAGE_SIZE }),
+    countOutboxByStatus(svc.db),
+  ]);
+  return { messages: rows.slice(0, OUTBOX_PAGE_SIZE), counts, hasNext: rows.length > OUTBOX_PAGE_SIZE };
 }

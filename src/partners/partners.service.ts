@@ -1,9 +1,12 @@
+import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit.repository.js';
 import { inTransaction } from '../db.js';
 import { ConflictError, NotFoundError, ValidationError, isDatabaseRuleViolation } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import {
   countConsentedMembers,
+  disclosureRowsQuery,
+  listPartners,
   findPartner,
   hasContract,
   insertConsentedMembers,
@@ -16,6 +19,7 @@ import {
   partnerTopics,
   updatePartner,
   type DisclosureListRow,
+  type PartnerListRow,
   type PartnerFields,
   type PartnerRow,
   type PartnerTopicRow,
@@ -105,8 +109,8 @@ export async function recordConsentDisclosure(
   staffUserId: string,
   partnerId: number,
   purpose: string,
-): Promise<{ disclosureId: string; members: number }> {
-  return inTransaction(svc.db, async (trx) => {
+): Promise<{ disclosureId: string; members: number; rows: Knex.Raw }> {
+  const recorded = await inTransaction(svc.db, async (trx) => {
     const partner = await lockPartner(trx, partnerId);
     if (!partner) throw new NotFoundError('There is no such partner.');
     if (!hasContract(partner)) throw new ValidationError({ contract_reference: NO_CONTRACT }, { purpose });
@@ -125,6 +129,13 @@ export async function recordConsentDisclosure(
     await appendAudit(trx, { staffUserId, action: 'disclosure.exported', details: { partnerId, disclosureId, members } });
     return { disclosureId, members };
   });
+  // Recorded and committed: what the caller streams is exactly the members recorded above.
+  return { ...recorded, rows: disclosureRowsQuery(svc.db, recorded.disclosureId) };
+}
+
+/** The partners with their contracts and how much was disclosed to each. */
+export function partnersForStaff(svc: ServiceContext): Promise<PartnerListRow[]> {
+  return listPartners(svc.db);
 }
 
 /**

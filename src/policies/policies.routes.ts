@@ -1,8 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import type { Db } from '../db.js';
-import { NotFoundError } from '../shared/errors.js';
-import { isVersionLabel } from './policies.schemas.js';
-import { findPolicyInForce, findPublishedPolicy, findUpcomingPolicy, listPublishedPolicies } from './policies.repository.js';
+import { privacyStatement, upcomingPolicy } from './statement.service.js';
 
 /**
  * C7: during a notice period every page shows a banner for the upcoming version. The query is
@@ -10,7 +8,7 @@ import { findPolicyInForce, findPublishedPolicy, findUpcomingPolicy, listPublish
  */
 export function policyBanner(db: Db): RequestHandler {
   return async (_req, res, next) => {
-    res.locals.upcomingPolicy = await findUpcomingPolicy(db);
+    res.locals.upcomingPolicy = await upcomingPolicy(db);
     next();
   };
 }
@@ -19,21 +17,12 @@ export function policiesRouter(db: Db): Router {
   const router = Router();
 
   router.get('/privacy', async (_req, res) => {
-    const [current, history] = await Promise.all([findPolicyInForce(db), listPublishedPolicies(db)]);
-    res.render('policies/show', { title: 'Privacy statement', policy: current, history, isCurrent: true });
+    res.render('policies/show', { title: 'Privacy statement', ...(await privacyStatement(db)) });
   });
 
   router.get('/privacy/versions/:version', async (req, res) => {
-    const version = req.params.version;
-    const policy = isVersionLabel(version) ? await findPublishedPolicy(db, version) : undefined;
-    if (!policy) throw new NotFoundError('There is no published policy version with that number.');
-    const [current, history] = await Promise.all([findPolicyInForce(db), listPublishedPolicies(db)]);
-    res.render('policies/show', {
-      title: `Privacy statement, version ${policy.version}`,
-      policy,
-      history,
-      isCurrent: current?.id === policy.id,
-    });
+    const statement = await privacyStatement(db, req.params.version);
+    res.render('policies/show', { title: `Privacy statement, version ${statement.policy!.version}`, ...statement });
   });
 
   return router;

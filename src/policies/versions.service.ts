@@ -1,6 +1,14 @@
 import { inTransaction } from '../db.js';
-import { startNoticeFanout } from './fanout.js';
-import { findPolicyById, insertPolicyDraft, markPolicyPublished, updatePolicyDraft, type PolicyVersionRow } from './policies.repository.js';
+import { noticeProgress, startNoticeFanout } from './fanout.js';
+import {
+  findPolicyById,
+  findPolicyInForce,
+  insertPolicyDraft,
+  listAllPolicies,
+  markPolicyPublished,
+  updatePolicyDraft,
+  type PolicyVersionRow,
+} from './policies.repository.js';
 import { ConflictError, isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { PolicyDraftInput } from './policies.schemas.js';
@@ -107,4 +115,30 @@ export async function publishPolicy(
     });
     return published;
   });
+}
+
+export type PolicyStatus = 'draft' | 'upcoming' | 'in force' | 'superseded';
+
+/** Where a version stands (C7): a draft, published but not yet in effect, the one in force, or an older one. */
+export function policyStatus(p: PolicyVersionRow, inForceId: number | undefined, now = new Date()): PolicyStatus {
+  if (!p.published_at || !p.effective_at) return 'draft';
+  if (p.effective_at > now) return 'upcoming';
+  return p.id === inForceId ? 'in force' : 'superseded';
+}
+
+export async function policyVersionsWithStatus(svc: ServiceContext): Promise<(PolicyVersionRow & { status: PolicyStatus })[]> {
+  const [policies, inForce] = await Promise.all([listAllPolicies(svc.db), findPolicyInForce(svc.db)]);
+  return policies.map((p) => ({ ...p, status: policyStatus(p, inForce?.id) }));
+}
+
+/** One version as staff see it: its status and, once published, how its notice fan-out is going. */
+export async function policyVersionPage(svc: ServiceContext, id: number) {
+  const policy = await findPolicyById(svc.db, id);
+  if (!policy) throw new NotFoundError('There is no policy version with that number.');
+  const inForce = await findPolicyInForce(svc.db);
+  return {
+    policy,
+    status: policyStatus(policy, inForce?.id),
+    progress: policy.published_at ? await noticeProgress(svc.db, policy.id) : undefined,
+  };
 }

@@ -18,13 +18,15 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   if (err instanceof ValidationError && typeof res.locals.formView === 'string') {
-    res.status(422);
-    renderOrPlain(req, res, res.locals.formView, {
-      ...(res.locals.formLocals as Record<string, unknown> | undefined),
-      errors: err.fieldErrors,
-      input: err.input,
-      errorSummary: err.message,
-    });
+    const view = res.locals.formView;
+    const given = res.locals.formLocals as Record<string, unknown> | (() => Promise<Record<string, unknown>>) | undefined;
+    Promise.resolve(typeof given === 'function' ? given() : given).then(
+      (locals) => {
+        res.status(422);
+        renderOrPlain(req, res, view, { ...locals, errors: err.fieldErrors, input: err.input, errorSummary: err.message });
+      },
+      (loadErr: unknown) => errorHandler(loadErr, req, res, _next),
+    );
     return;
   }
   if (err instanceof AppError) {

@@ -2,11 +2,14 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { ValidationError, type FieldErrors } from '../errors.js';
 
+type Locals = Record<string, unknown>;
+
 /**
  * Names the view a route's form lives in, so a ValidationError thrown anywhere below re-renders
- * it with the field messages and the input kept (see error-handler.ts).
+ * it with the field messages and the input kept (see error-handler.ts). The page's data is given
+ * as a function, so it is loaded only when there is an error to show.
  */
-export function formView(res: Response, view: string, locals: Record<string, unknown> = {}): void {
+export function formView(res: Response, view: string, locals: Locals | (() => Locals | Promise<Locals>) = {}): void {
   res.locals.formView = view;
   res.locals.formLocals = locals;
 }
