@@ -12,7 +12,7 @@ import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../src/config.js';
 import { benchDatabase } from './database.js';
-import { policyNoticeEmail } from '../src/mail/builders.js';
+import { policyNoticeEmail } from '../src/policies/policies.emails.js';
 import { createMailer } from '../src/mail/mailer.js';
 import { enqueueEmail } from '../src/mail/outbox.js';
 import { startWorker } from '../src/mail/worker.js';

@@ -1,12 +1,11 @@
 import { inTransaction } from '../db.js';
-import { memberMessageEmail } from '../mail/member-message.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../members/member-tokens.js';
 import { findActiveMemberByEmail } from '../members/members.repository.js';
 import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
 import { recentFailures, withinLimit, type Limit } from '../shared/rate-limit.js';
 import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from './lockout.js';
 import { verifyPassword } from './passwords.js';
-import { failedSignInsEmail } from './sign-in.emails.js';
+import { failedSignInsEmail, signInLinkEmail } from './sign-in.emails.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 
 export const SIGNIN_LINK_MINUTES = 15;
@@ -42,15 +41,12 @@ export async function requestSignInLink(svc: ServiceContext, input: { email: str
     await queueMail(
       trx,
       svc,
-      memberMessageEmail(svc.mail, {
-        kind: 'signin_link',
+      signInLinkEmail(svc.mail, {
         to: member.email,
         memberId: member.id,
-        subject: `${svc.mail.orgName}: your sign-in link`,
-        greeting: `Dear ${member.name ?? 'member'},`,
-        paragraphs: [`Here is your link to sign in. It works once, for ${SIGNIN_LINK_MINUTES} minutes.`],
-        action: { label: 'Sign in', url: svc.links.action('/signin', token) },
-        after: ['If you did not ask for this, you can ignore this e-mail: nothing happens until the link is used.'],
+        name: member.name,
+        url: svc.links.action('/signin', token),
+        minutes: SIGNIN_LINK_MINUTES,
         manageUrl: svc.links.manage(member.id),
       }),
     );

@@ -1,6 +1,6 @@
 import { checkLimits } from '../auth/signin.service.js';
 import { inTransaction, type DbOrTx } from '../db.js';
-import { memberMessageEmail } from '../mail/member-message.js';
+import { dataLinkEmail } from './data.emails.js';
 import { InvalidLinkError, NotFoundError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
@@ -36,18 +36,12 @@ export async function requestDataLink(svc: ServiceContext, memberId: string): Pr
     await queueMail(
       trx,
       svc,
-      memberMessageEmail(svc.mail, {
-        kind: 'data_link',
+      dataLinkEmail(svc.mail, {
         to: member.email,
         memberId,
-        subject: `${svc.mail.orgName}: your link to see your data`,
-        greeting: `Dear ${member.name ?? 'member'},`,
-        paragraphs: [
-          'Here is your link to see and download everything we hold about you: your details, your choices and their history, the e-mails we sent you, any disclosure to a partner and any removal request.',
-          `It works once, for ${DATA_LINK_MINUTES} minutes.`,
-        ],
-        action: { label: 'See my data', url: svc.links.action('/l/data', token) },
-        after: [`If you did not ask for this, nothing happens until the link is used; please tell us at ${svc.mail.privacyContact}.`],
+        name: member.name,
+        url: svc.links.action('/l/data', token),
+        minutes: DATA_LINK_MINUTES,
         manageUrl: svc.links.manage(memberId),
       }),
     );

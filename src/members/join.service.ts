@@ -3,7 +3,6 @@ import { checkLimits } from '../auth/signin.service.js';
 import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
 import { groupedByKind } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
-import { memberMessageEmail } from '../mail/member-message.js';
 import { noticeNewMember } from '../policies/fanout.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
@@ -11,6 +10,7 @@ import type { Limit } from '../shared/rate-limit.js';
 import { hashToken, isWellFormedSecret, newSecretToken } from '../shared/secrets.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { unsuppressAddress } from '../shared/suppression.js';
+import { alreadyMemberEmail, signupConfirmEmail, welcomeEmail } from './join.emails.js';
 import type { JoinRequest } from './join.schemas.js';
 import { findLivePendingSignup, insertPendingSignup, takePendingSignup, type PendingSignupRow } from './join.repository.js';
 import { emailInUse, findActiveMemberByEmail, insertActiveMember } from './members.repository.js';
@@ -51,16 +51,7 @@ export async function requestJoin(svc: ServiceContext, input: JoinInput, network
       await queueMail(
         trx,
         svc,
-        memberMessageEmail(svc.mail, {
-          kind: 'already_member',
-          to: member.email,
-          memberId: member.id,
-          subject: `${svc.mail.orgName}: you are already a member`,
-          greeting: `Dear ${member.name ?? 'member'},`,
-          paragraphs: ['Someone, probably you, asked to join with this address. You are already a member, so nothing was changed.'],
-          action: { label: 'Choose what we send you', url: svc.links.manage(member.id) },
-          after: ['If this was not you, you can ignore this e-mail.'],
-        }),
+        alreadyMemberEmail(svc.mail, { to: member.email, memberId: member.id, name: member.name, manageUrl: svc.links.manage(member.id) }),
       );
       return;
     }
@@ -80,20 +71,11 @@ export async function requestJoin(svc: ServiceContext, input: JoinInput, network
     await queueMail(
       trx,
       svc,
-      memberMessageEmail(svc.mail, {
-        kind: 'signup_confirm',
+      signupConfirmEmail(svc.mail, {
         to: input.email,
-        memberId: null,
-        subject: `${svc.mail.orgName}: please confirm your membership`,
-        // The address is not proven yet: a name typed by whoever filled in the form is not shown to its owner.
-        greeting: 'Hello,',
-        paragraphs: [
-          `Thank you for joining. Please confirm that this is your address: until you do, nothing is sent to you and your choices do not take effect. The link works for ${svc.config.signupExpiryHours} hours; after that we delete your sign-up.`,
-          chosen.length ? 'You chose:' : 'You chose no newsletters or offers yet; you can choose them any time.',
-        ],
-        list: chosen,
-        action: { label: 'Confirm my membership', url: svc.links.action('/join/confirm', token) },
-        after: ['If you did not ask to join, ignore this e-mail and nothing happens.'],
+        chosen,
+        url: svc.links.action('/join/confirm', token),
+        expiryHours: svc.config.signupExpiryHours,
       }),
     );
   });
@@ -141,20 +123,11 @@ export async function confirmJoin(svc: ServiceContext, token: string): Promise<{
     await queueMail(
       trx,
       svc,
-      memberMessageEmail(svc.mail, {
-        kind: 'welcome',
+      welcomeEmail(svc.mail, {
         to: pending.email,
         memberId,
-        subject: `${svc.mail.orgName}: welcome, your membership is confirmed`,
-        greeting: `Dear ${pending.name},`,
-        paragraphs: [
-          chosen.length
-            ? 'Your membership is confirmed. You are subscribed to:'
-            : 'Your membership is confirmed. You are not subscribed to anything yet.',
-        ],
-        list: chosen.map((t) => t.name),
-        action: { label: 'Change what we send you', url: svc.links.manage(memberId) },
-        after: ['You can change your choices, correct your details or ask us to remove your data at any time.'],
+        name: pending.name,
+        chosen: chosen.map((t) => t.name),
         manageUrl: svc.links.manage(memberId),
       }),
     );

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { policyNoticeEmail } from '../mail/builders.js';
+import { policyNoticeEmail } from './policies.emails.js';
 import { findActiveMember } from '../members/members.repository.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { isSuppressed } from '../shared/suppression.js';

@@ -59,8 +59,8 @@ export function removalHeldEmail(ctx: MailContext, r: Recipient & { manageUrl: s
 }
 
 /** C14: the hold is lifted; the removal goes ahead on its date, and the member can still cancel it. */
-export function removalReleasedEmail(ctx: MailContext, r: Recipient & { manageUrl: string; dueAt: Date }): BuiltEmail {
-  const when = r.dueAt.getTime() <= Date.now() ? 'within the next hour' : `on ${formatRemovalDate(r.dueAt)}`;
+export function removalReleasedEmail(ctx: MailContext, r: Recipient & { manageUrl: string; dueAt: Date; now: Date }): BuiltEmail {
+  const when = r.dueAt.getTime() <= r.now.getTime() ? 'within the next hour' : `on ${formatRemovalDate(r.dueAt)}`;
   return memberMessageEmail(ctx, {
     kind: 'removal_released',
     to: r.to,

@@ -87,6 +87,7 @@ export async function releaseRemoval(svc: ServiceContext, id: string, staffUserI
         name: member.name,
         manageUrl: svc.links.manage(member.id),
         dueAt: request.due_at as Date,
+        now: new Date(),
       }),
     );
     await appendAudit(trx, { staffUserId, action: 'removal.released', memberId: member.id, details: { requestId: id } });

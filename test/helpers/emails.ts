@@ -1,4 +1,4 @@
-import { policyNoticeEmail } from '../../src/mail/builders.js';
+import { policyNoticeEmail } from '../../src/policies/policies.emails.js';
 import type { BuiltEmail, MailContext } from '../../src/mail/email.js';
 
 export const mailCtx: MailContext = { orgName: 'Test Society', baseUrl: 'http://assent.test', privacyContact: 'privacy@assent.test' };

@@ -1,10 +1,9 @@
-import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from './email.js';
-import { renderEmailTemplates } from './render.js';
+import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from '../mail/email.js';
+import { renderEmailTemplates } from '../mail/render.js';
 
 /**
- * E-mail builders are pure: (context, data) → message. Sending is the worker's job.
- * Each builder states whether its message is transactional; non-transactional ones must
- * be given the member's unsubscribe link (composeEmail adds the headers).
+ * The policy change notice (C7, C8): non-transactional, so it carries the member's unsubscribe
+ * link and the one-click headers (C4). A pure builder: sending is the worker's job.
  */
 export interface PolicyNoticeData {
   to: string;
