@@ -5,7 +5,7 @@ import { endOtherSessions } from './sessions.js';
 import { twoFactorResetEmail } from './sign-in.emails.js';
 import { checkLimits } from './signin.service.js';
 import { inTransaction, type Db } from '../db.js';
-import { ConflictError, isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
+import { ConflictError, NotFoundError, translateRefusal, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { appendAudit } from '../audit/audit.repository.js';
@@ -29,8 +29,7 @@ export async function createStaffUser(db: Db, input: z.infer<typeof NewStaffUser
     try {
       return await insertStaffUser(trx, { email: input.email, name: input.name, role: input.role, passwordHash });
     } catch (err) {
-      if (isDatabaseRuleViolation(err) && err.code === '23505') throw new ConflictError('A staff user with that e-mail address exists.');
-      throw err;
+      return translateRefusal(err, { staff_users_email_key: 'A staff user with that e-mail address exists.' });
     }
   });
 }
@@ -82,12 +81,11 @@ export async function createStaffAccount(svc: ServiceContext, actorId: string, i
     try {
       id = await insertStaffUser(trx, { email: input.email, name: input.name, role: input.role, passwordHash });
     } catch (err) {
-      if (isDatabaseRuleViolation(err) && err.code === '23505')
-        throw new ValidationError(
-          { email: 'A staff account with that e-mail address exists.' },
-          { email: input.email, name: input.name, role: input.role },
-        );
-      throw err;
+      return translateRefusal(
+        err,
+        { staff_users_email_key: ['email', 'A staff account with that e-mail address exists.'] },
+        { email: input.email, name: input.name, role: input.role },
+      );
     }
     await appendAudit(trx, { staffUserId: actorId, action: 'staff.created', details: { staffId: id, role: input.role } });
     return id;

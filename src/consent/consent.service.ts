@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { inTransaction, type DbOrTx } from '../db.js';
-import { findActiveMember, type MemberRow } from '../members/members.repository.js';
+import { findActiveMember, lockMember, type MemberRow } from '../members/members.repository.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
@@ -141,7 +141,7 @@ export async function setPreferences(
   db: DbOrTx = svc.db,
 ): Promise<ConsentChange[]> {
   return inTransaction(db, async (trx) => {
-    await lockMember(trx, input.memberId);
+    await lockActive(trx, input.memberId);
     const topics = await listOfferedTopics(trx);
     const offered = new Set(topics.map((t) => t.id));
     for (const id of input.optedIn) {
@@ -161,7 +161,7 @@ export async function unsubscribe(
   input: { memberId: string; scope: number | 'all' } & ChoiceSource,
 ): Promise<ConsentChange[]> {
   return inTransaction(svc.db, async (trx) => {
-    await lockMember(trx, input.memberId);
+    await lockActive(trx, input.memberId);
     const consents = await currentConsents(trx, input.memberId);
     const ids = input.scope === 'all' ? [...consents.keys()] : [input.scope];
     const wanted = new Map(ids.map((id) => [id, 'opted_out' as const]));
@@ -172,9 +172,9 @@ export async function unsubscribe(
 }
 
 /** Serialises concurrent changes for one member, so two saves cannot both compute from the same state. */
-async function lockMember(trx: Knex.Transaction, memberId: string): Promise<void> {
-  const row = await trx('members').where({ id: memberId, status: 'active' }).forUpdate().first('id');
-  if (!row) throw new NotFoundError('We could not find that membership. It may have been removed.');
+async function lockActive(trx: Knex.Transaction, memberId: string): Promise<void> {
+  if (!(await lockMember(trx, memberId, { activeOnly: true })))
+    throw new NotFoundError('We could not find that membership. It may have been removed.');
 }
 
 /** A manage link issued before the member's last e-mail change no longer works (C11). */

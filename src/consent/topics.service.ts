@@ -1,5 +1,5 @@
 import { inTransaction } from '../db.js';
-import { isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
+import { NotFoundError, translateRefusal, type Refusals } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { listAllPolicies } from '../policies/policies.repository.js';
@@ -15,7 +15,7 @@ import {
 import type { TopicCreateInput, TopicUpdateInput } from './topics.schemas.js';
 
 /** What the database refused, as the field the staff user can fix. */
-const REFUSALS: Record<string, [string, string]> = {
+const REFUSALS: Refusals = {
   topics_slug_key: ['slug', 'There is already a topic with this short name. Choose another.'],
   topics_partner_id_fkey: ['partner_id', 'Choose one of the listed partners.'],
   topics_introduced_in_policy_version_id_fkey: ['policy_version_id', 'Choose one of the listed policy versions.'],
@@ -24,9 +24,7 @@ const REFUSALS: Record<string, [string, string]> = {
 };
 
 function asFieldError(err: unknown, input: Record<string, unknown>): never {
-  const refusal = isDatabaseRuleViolation(err) && err.constraint ? REFUSALS[err.constraint] : undefined;
-  if (refusal) throw new ValidationError({ [refusal[0]]: refusal[1] }, input);
-  throw err;
+  return translateRefusal(err, REFUSALS, input);
 }
 
 function formValues(input: TopicCreateInput): Record<string, unknown> {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { DbOrTx } from '../db.js';
+import { addJob } from '../shared/queue.js';
 import type { BuiltEmail } from './email.js';
 import { insertEmailMessage } from './outbox.repository.js';
 
@@ -13,9 +15,7 @@ export interface OutboxOptions {
 
 /**
  * Puts a built e-mail in the outbox inside the caller's transaction: the message row and its
- * send job commit or roll back together with the change they report (C14). graphile-worker's
- * add_job is plain SQL, so it joins the transaction; the job key makes a second enqueue of
- * the same message a no-op.
+ * send job commit or roll back together with the change they report (C14).
  */
 export async function enqueueEmail(trx: Knex.Transaction, email: BuiltEmail, opts: OutboxOptions): Promise<string> {
   const id = randomUUID();
@@ -31,11 +31,11 @@ export async function enqueueEmail(trx: Knex.Transaction, email: BuiltEmail, opt
     html_body: email.html,
     headers: email.headers,
   });
-  await trx.raw(`SELECT graphile_worker.add_job(?, json_build_object('id', ?::text), max_attempts => ?, job_key => ?)`, [
-    SEND_EMAIL_TASK,
-    id,
-    opts.maxAttempts,
-    `email:${id}`,
-  ]);
+  await addSendJob(trx, id, opts.maxAttempts);
   return id;
+}
+
+/** The send job of one message; its key is the message's, so a message never has two jobs. */
+export function addSendJob(db: DbOrTx, emailId: string, maxAttempts: number): Promise<void> {
+  return addJob(db, SEND_EMAIL_TASK, { id: emailId }, { maxAttempts, jobKey: `email:${emailId}` });
 }

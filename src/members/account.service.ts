@@ -6,8 +6,7 @@ import { NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { passwordRemovedEmail, passwordSetEmail } from './account.emails.js';
-import { lockActiveMember } from './details.repository.js';
-import { findActiveMember, updateMember, type MemberRow } from './members.repository.js';
+import { findActiveMember, lockMember, updateMember, type MemberRow } from './members.repository.js';
 
 /**
  * The member's optional password. Setting, changing or removing it needs proof that the person
@@ -59,7 +58,7 @@ export async function setMemberPassword(svc: ServiceContext, proof: PasswordProo
   await checkProof(svc, stored.password_hash, proof);
   const passwordHash = await hashPassword(password);
   await inTransaction(svc.db, async (trx) => {
-    const member = await lockActiveMember(trx, proof.memberId);
+    const member = await lockMember(trx, proof.memberId, { activeOnly: true });
     if (!member?.email) throw new NotFoundError();
     await updateMember(trx, member.id, { password_hash: passwordHash });
     await endOtherSessions(trx, { kind: 'member', id: member.id }, proof.keepSid);
@@ -83,7 +82,7 @@ export async function removeMemberPassword(svc: ServiceContext, proof: PasswordP
   if (stored.password_hash === null) return { removed: false };
   await checkProof(svc, stored.password_hash, proof);
   return inTransaction(svc.db, async (trx) => {
-    const member = await lockActiveMember(trx, proof.memberId);
+    const member = await lockMember(trx, proof.memberId, { activeOnly: true });
     if (!member?.email) throw new NotFoundError();
     if (member.password_hash === null) return { removed: false };
     await updateMember(trx, member.id, { password_hash: null });

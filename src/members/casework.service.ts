@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import { currentConsents, listOfferedTopics } from '../consent/consent.repository.js';
 import { setPreferences, type ConsentChange } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
@@ -15,6 +14,7 @@ import {
   type StaffMemberRecord,
 } from './casework.repository.js';
 import { MEMBERS_PAGE_SIZE } from './casework.schemas.js';
+import { lockMember } from './members.repository.js';
 import type { StaffRecordChange } from './casework.schemas.js';
 import { appendAudit } from '../audit/audit.repository.js';
 
@@ -27,12 +27,6 @@ export function assertChangeable(status: MemberStatus): void {
   if (status === 'pending')
     throw new AppError('This member has not confirmed their sign-up yet, so their choices cannot be changed.', 409, 'member_pending');
   if (status === 'erased') throw new AppError("This member's data was erased; there is nothing left to change.", 409, 'member_erased');
-}
-
-async function lockMemberStatus(trx: Knex.Transaction, memberId: string): Promise<MemberStatus> {
-  const row = (await trx('members').where({ id: memberId }).forUpdate().first('status')) as { status: MemberStatus } | undefined;
-  if (!row) throw new NotFoundError('We could not find that member.');
-  return row.status;
 }
 
 /**
@@ -49,7 +43,9 @@ export async function recordChangeOnBehalf(
   change: StaffRecordChange,
 ): Promise<ConsentChange[]> {
   return inTransaction(svc.db, async (trx) => {
-    assertChangeable(await lockMemberStatus(trx, memberId));
+    const member = await lockMember(trx, memberId);
+    if (!member) throw new NotFoundError('We could not find that member.');
+    assertChangeable(member.status);
     const [topics, consents] = await Promise.all([listOfferedTopics(trx), currentConsents(trx, memberId)]);
     const byId = new Map(topics.map((t) => [t.id, t]));
     if (change.topics.some((id) => !byId.has(id))) throw new ValidationError({ topics: NOT_OFFERED });

@@ -1,19 +1,10 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
-import { isUuid } from '../shared/ids.js';
+import { isUniqueViolation } from '../shared/errors.js';
 import type { TokenPurpose } from './member-tokens.js';
-import { updateMember, type MemberRow } from './members.repository.js';
+import { updateMember } from './members.repository.js';
 
 const EMAIL_UNIQUE = 'members_email_key';
-
-/**
- * The member's row, locked until the transaction ends: two saves at once are applied one after
- * the other, so each confirmation e-mail states the change against what was really there before.
- */
-export async function lockActiveMember(trx: Knex.Transaction, id: string): Promise<MemberRow | undefined> {
-  if (!isUuid(id)) return undefined;
-  return trx<MemberRow>('members').where({ id, status: 'active' }).forUpdate().first();
-}
 
 /**
  * Marks a member's unused links as used: of one purpose (a newer request replaces the older ones),
@@ -36,8 +27,7 @@ export async function setMemberEmail(trx: Knex.Transaction, id: string, email: s
     await trx.transaction((sp) => updateMember(sp, id, { email }));
     return true;
   } catch (err) {
-    const e = err as { code?: unknown; constraint?: unknown } | null;
-    if (e?.code === '23505' && e.constraint === EMAIL_UNIQUE) return false;
+    if (isUniqueViolation(err, EMAIL_UNIQUE)) return false;
     throw err;
   }
 }

@@ -15,10 +15,10 @@ import {
   type DetailsField,
 } from './details.emails.js';
 import { clearUndeliverable } from '../removal/erasure.repository.js';
-import { lockActiveMember, revokeMemberTokens, setMemberEmail, voidEarlierManageLinks } from './details.repository.js';
+import { revokeMemberTokens, setMemberEmail, voidEarlierManageLinks } from './details.repository.js';
 import type { ChangeEmailCommand, UpdateDetailsCommand } from './details.schemas.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
-import { emailInUse, findActiveMember, updateMember, type MemberRow } from './members.repository.js';
+import { emailInUse, findActiveMember, lockMember, updateMember, type MemberRow } from './members.repository.js';
 
 /**
  * The member's own details (C5), each change confirmed by e-mail in the same transaction (C14).
@@ -48,7 +48,7 @@ export async function getDetails(svc: ServiceContext, memberId: string): Promise
 /** Saves what differs from the stored details; with no difference nothing is written and no mail is sent. */
 export async function updateDetails(svc: ServiceContext, memberId: string, cmd: UpdateDetailsCommand): Promise<{ changed: boolean }> {
   return inTransaction(svc.db, async (trx) => {
-    const member = await lockActiveMember(trx, memberId);
+    const member = await lockMember(trx, memberId, { activeOnly: true });
     if (!member?.email) throw new NotFoundError();
     const changes: DetailsChange[] = FIELDS.filter((f) => (member[f] ?? null) !== cmd[f]).map((f) => ({
       field: f,
@@ -81,7 +81,7 @@ export async function requestEmailChange(
     [CHANGE_PER_NETWORK, input.network],
   ]);
   await inTransaction(svc.db, async (trx) => {
-    const member = await lockActiveMember(trx, input.memberId);
+    const member = await lockMember(trx, input.memberId, { activeOnly: true });
     if (!member?.email) throw new NotFoundError();
     if (sameAddress(member.email, newEmail))
       throw new ValidationError({ email: 'That is already your e-mail address.' }, { email: newEmail });
@@ -132,7 +132,7 @@ export async function confirmEmailChange(
     const live = await consumeMemberToken(trx, token, 'email_verify');
     if (!live) throw new InvalidLinkError(INVALID_LINK);
     const newEmail = addressIn(live.data);
-    const member = await lockActiveMember(trx, live.memberId);
+    const member = await lockMember(trx, live.memberId, { activeOnly: true });
     if (!member?.email) throw new InvalidLinkError(INVALID_LINK);
     const oldEmail = member.email;
     // Already this address (changed by other means since the link was sent): nothing to do or to confirm.

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import { isUuid } from '../shared/ids.js';
 
@@ -50,4 +51,16 @@ export async function updateMember(
   await db('members')
     .where({ id })
     .update({ ...patch, updated_at: db.fn.now() });
+}
+
+/**
+ * The member's row, locked until the transaction ends: concurrent changes to one member are applied
+ * one after the other, so each computes from what was really there (and each confirmation e-mail
+ * states the change against it). activeOnly: a pending or erased member is as good as absent.
+ */
+export async function lockMember(trx: Knex.Transaction, id: string, opts: { activeOnly?: boolean } = {}): Promise<MemberRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const query = trx<MemberRow>('members').where({ id }).forUpdate();
+  if (opts.activeOnly) query.where({ status: 'active' });
+  return query.first();
 }

@@ -1,5 +1,5 @@
 import { inTransaction } from '../db.js';
-import { SEND_EMAIL_TASK } from '../mail/outbox.js';
+import { addSendJob } from '../mail/outbox.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { countOutboxByStatus, emailMessageExists, listOutbox, requeueFailed, type OutboxListRow } from './outbox.repository.js';
@@ -20,12 +20,7 @@ export async function retryFailedEmail(svc: ServiceContext, staffUserId: string,
       if (!(await emailMessageExists(trx, emailId))) throw new NotFoundError('We could not find that message.');
       throw new ConflictError('Only a failed message can be retried. This one is queued, sent or cancelled.');
     }
-    await trx.raw(`SELECT graphile_worker.add_job(?, json_build_object('id', ?::text), max_attempts => ?, job_key => ?)`, [
-      SEND_EMAIL_TASK,
-      row.id,
-      svc.outbox.maxAttempts,
-      `email:${row.id}`,
-    ]);
+    await addSendJob(trx, row.id, svc.outbox.maxAttempts);
     await appendAudit(trx, { staffUserId, action: 'email.retried', memberId: row.member_id, details: { emailId: row.id } });
   });
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit.repository.js';
 import { inTransaction } from '../db.js';
-import { ConflictError, NotFoundError, ValidationError, isDatabaseRuleViolation } from '../shared/errors.js';
+import { NotFoundError, ValidationError, translateRefusal } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import {
   countConsentedMembers,
@@ -54,9 +54,7 @@ function formInput(v: PartnerFields): Record<string, unknown> {
 }
 
 function nameTaken(err: unknown, v: PartnerFields): never {
-  if (isDatabaseRuleViolation(err) && err.code === '23505')
-    throw new ValidationError({ name: 'There is already a partner with this name.' }, formInput(v));
-  throw err;
+  return translateRefusal(err, { partners_name_key: ['name', 'There is already a partner with this name.'] }, formInput(v));
 }
 
 export async function createPartner(svc: ServiceContext, staffUserId: string, v: PartnerFields): Promise<number> {
@@ -92,11 +90,9 @@ function toRow(v: PartnerFields): Pick<PartnerRow, 'contract_reference' | 'terms
 
 /** The database refused (a contract withdrawn or a consent changed mid-way): nothing was recorded. */
 function refused(err: unknown): never {
-  if (isDatabaseRuleViolation(err))
-    throw new ConflictError(
-      'The database refused this disclosure (the contract or a member’s choice changed meanwhile). Nothing was recorded; please try again.',
-    );
-  throw err;
+  return translateRefusal(err, {
+    '*': 'The database refused this disclosure (the contract or a member’s choice changed meanwhile). Nothing was recorded; please try again.',
+  });
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ServiceContext } from '../shared/service-context.js';
 import { lookupHashes } from '../shared/suppression.js';
 import { queuePolicyNotice } from './notice.service.js';
 import { findPolicyById, listUpcomingPolicies, type PolicyVersionRow } from './policies.repository.js';
+import { addJob } from '../shared/queue.js';
 
 export const POLICY_NOTICE_BATCH_TASK = 'policy_notice_batch';
 /** Members handled per job (and per transaction). A job payload may ask for fewer (tests). */
@@ -31,12 +32,15 @@ function reachableMembers(db: DbOrTx) {
  * leave two waiting jobs for the same next batch.
  */
 async function enqueueBatch(trx: Knex.Transaction, payload: BatchPayload): Promise<void> {
-  await trx.raw(`SELECT graphile_worker.add_job(?, ?::json, max_attempts => ?, job_key => ?)`, [
+  await addJob(
+    trx,
     POLICY_NOTICE_BATCH_TASK,
-    JSON.stringify(payload),
-    BATCH_JOB_MAX_ATTEMPTS,
-    `policy-notice:${payload.policyVersionId}:${payload.after ?? 'start'}`,
-  ]);
+    { ...payload },
+    {
+      maxAttempts: BATCH_JOB_MAX_ATTEMPTS,
+      jobKey: `policy-notice:${payload.policyVersionId}:${payload.after ?? 'start'}`,
+    },
+  );
 }
 
 /**

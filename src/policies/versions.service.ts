@@ -9,7 +9,7 @@ import {
   updatePolicyDraft,
   type PolicyVersionRow,
 } from './policies.repository.js';
-import { ConflictError, isDatabaseRuleViolation, NotFoundError, ValidationError } from '../shared/errors.js';
+import { ConflictError, NotFoundError, translateRefusal, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { PolicyDraftInput } from './policies.schemas.js';
 import { appendAudit } from '../audit/audit.repository.js';
@@ -36,9 +36,11 @@ function formValues(input: PolicyDraftInput): Record<string, unknown> {
 
 /** A second version with the same label is a field error, not a 500. */
 function versionTaken(err: unknown, input: PolicyDraftInput): never {
-  if (isDatabaseRuleViolation(err) && err.code === '23505')
-    throw new ValidationError({ version: 'There is already a version with this label. Choose another.' }, formValues(input));
-  throw err;
+  return translateRefusal(
+    err,
+    { policy_versions_version_key: ['version', 'There is already a version with this label. Choose another.'] },
+    formValues(input),
+  );
 }
 
 export async function createPolicyDraft(svc: ServiceContext, staffUserId: string, input: PolicyDraftInput): Promise<PolicyVersionRow> {
@@ -103,8 +105,8 @@ export async function publishPolicy(
     if (!policy) throw new NotFoundError('There is no policy version with that number.');
     if (policy.published_at) throw new ConflictError('This version is already published.');
     const published = await markPolicyPublished(trx, id, effectiveAt).catch((err: unknown) => {
-      if (isDatabaseRuleViolation(err) && err.constraint === 'policy_versions_seven_days_notice') throw tooSoon();
-      throw err;
+      const { fieldErrors, input } = tooSoon();
+      return translateRefusal(err, { policy_versions_seven_days_notice: ['effective_at', fieldErrors.effective_at!] }, input);
     });
     if (!published) throw new ConflictError('This version is already published.');
     const membersToNotify = await startNoticeFanout(trx, id, opts.batchSize);

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import { isUuid } from '../shared/ids.js';
 import { forgetSubject } from '../shared/rate-limit.js';
-import type { RemovalStatus } from './removal.repository.js';
+import { REMOVAL_COLUMNS, type RemovalRequestRow } from './removal.repository.js';
 
 /**
  * Staff processing and carrying out of removal requests (C6): the queue, holds, the locks taken
@@ -13,59 +13,46 @@ import type { RemovalStatus } from './removal.repository.js';
 /** What stands in for a scrubbed message: the row stays (status, times, Message-ID), its content does not. */
 export const SCRUBBED_TEXT = '[removed: the recipient’s data was erased]';
 
-export interface QueueRow {
-  id: string;
-  member_id: string;
-  status: RemovalStatus;
-  requested_at: Date;
-  confirmed_at: Date | null;
-  due_at: Date | null;
-  completed_at: Date | null;
-  hold_reason: string | null;
-}
-
-const QUEUE_COLUMNS = ['id', 'member_id', 'status', 'requested_at', 'confirmed_at', 'due_at', 'completed_at', 'hold_reason'] as const;
-
 /** Confirmed and held requests, the soonest due first. */
-export async function listOpenQueue(db: DbOrTx): Promise<QueueRow[]> {
-  return db<QueueRow>('removal_requests')
+export async function listOpenQueue(db: DbOrTx): Promise<RemovalRequestRow[]> {
+  return db<RemovalRequestRow>('removal_requests')
     .whereIn('status', ['confirmed', 'held'])
     .orderBy([{ column: 'due_at' }, { column: 'id' }])
-    .select(...QUEUE_COLUMNS);
+    .select(...REMOVAL_COLUMNS);
 }
 
-export async function listRecentlyCompleted(db: DbOrTx, limit: number): Promise<QueueRow[]> {
-  return db<QueueRow>('removal_requests')
+export async function listRecentlyCompleted(db: DbOrTx, limit: number): Promise<RemovalRequestRow[]> {
+  return db<RemovalRequestRow>('removal_requests')
     .where({ status: 'completed' })
     .orderBy([
       { column: 'completed_at', order: 'desc' },
       { column: 'id', order: 'desc' },
     ])
     .limit(limit)
-    .select(...QUEUE_COLUMNS);
+    .select(...REMOVAL_COLUMNS);
 }
 
 /** The request, locked until the transaction ends; a malformed id is simply not found. */
-export async function lockRequest(trx: Knex.Transaction, id: string): Promise<QueueRow | undefined> {
+export async function lockRequest(trx: Knex.Transaction, id: string): Promise<RemovalRequestRow | undefined> {
   if (!isUuid(id)) return undefined;
-  return trx<QueueRow>('removal_requests')
+  return trx<RemovalRequestRow>('removal_requests')
     .where({ id })
     .forUpdate()
-    .first(...QUEUE_COLUMNS);
+    .first(...REMOVAL_COLUMNS);
 }
 
 /**
  * The next confirmed request whose due date has passed, locked; rows another worker holds are
  * skipped (SKIP LOCKED), so several workers share the queue. Held requests are never picked.
  */
-export async function lockNextDueRequest(trx: Knex.Transaction, skip: readonly string[]): Promise<QueueRow | undefined> {
-  const q = trx<QueueRow>('removal_requests')
+export async function lockNextDueRequest(trx: Knex.Transaction, skip: readonly string[]): Promise<RemovalRequestRow | undefined> {
+  const q = trx<RemovalRequestRow>('removal_requests')
     .where({ status: 'confirmed' })
     .where('due_at', '<=', trx.fn.now())
     .orderBy([{ column: 'due_at' }, { column: 'id' }])
     .forUpdate()
     .skipLocked()
-    .first(...QUEUE_COLUMNS);
+    .first(...REMOVAL_COLUMNS);
   if (skip.length) q.whereNotIn('id', skip);
   return q;
 }
@@ -81,17 +68,6 @@ export async function releaseRequest(db: DbOrTx, id: string): Promise<void> {
 
 export async function completeRequest(db: DbOrTx, id: string): Promise<void> {
   await db('removal_requests').where({ id }).update({ status: 'completed', completed_at: db.fn.now() });
-}
-
-export interface ErasableMember {
-  id: string;
-  email: string | null;
-  name: string | null;
-  status: 'pending' | 'active' | 'erased';
-}
-
-export async function lockMember(trx: Knex.Transaction, id: string): Promise<ErasableMember | undefined> {
-  return trx<ErasableMember>('members').where({ id }).forUpdate().first('id', 'email', 'name', 'status');
 }
 
 /** One follow-up per partner that ever received the member's data through a recorded disclosure. */

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { lockMember } from '../members/members.repository.js';
+import type { RemovalRequestRow } from './removal.repository.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { recordConsentEvent } from '../consent/consent.repository.js';
 import { inTransaction } from '../db.js';
@@ -17,7 +19,6 @@ import {
   listOpenFollowUps,
   listOpenQueue,
   listRecentlyCompleted,
-  lockMember,
   lockNextDueRequest,
   lockRequest,
   markFollowUpDone,
@@ -26,7 +27,6 @@ import {
   scrubMessagesOf,
   topicsToOptOut,
   type FollowUpRow,
-  type QueueRow,
 } from './erasure.repository.js';
 
 /**
@@ -37,12 +37,12 @@ import {
 const NOT_FOUND = 'We could not find that removal request.';
 const RECENT = 20;
 
-export async function removalQueue(svc: ServiceContext): Promise<{ open: QueueRow[]; completed: QueueRow[] }> {
+export async function removalQueue(svc: ServiceContext): Promise<{ open: RemovalRequestRow[]; completed: RemovalRequestRow[] }> {
   const [open, completed] = await Promise.all([listOpenQueue(svc.db), listRecentlyCompleted(svc.db, RECENT)]);
   return { open, completed };
 }
 
-async function lockOrNotFound(trx: Knex.Transaction, id: string): Promise<QueueRow> {
+async function lockOrNotFound(trx: Knex.Transaction, id: string): Promise<RemovalRequestRow> {
   const request = await lockRequest(trx, id);
   if (!request) throw new NotFoundError(NOT_FOUND);
   return request;
@@ -104,7 +104,7 @@ export async function releaseRemoval(svc: ServiceContext, id: string, staffUserI
  * history. The opt-outs recorded here (source 'erasure') make the current state explicit, so no
  * audience built from consents includes the member; the database refuses any later opt-in.
  */
-async function carryOut(trx: Knex.Transaction, svc: ServiceContext, request: QueueRow, staffUserId: string | null): Promise<void> {
+async function carryOut(trx: Knex.Transaction, svc: ServiceContext, request: RemovalRequestRow, staffUserId: string | null): Promise<void> {
   const member = await lockMember(trx, request.member_id);
   if (!member || member.status === 'erased') throw new ConflictError('This member is already erased.');
   const email = member.email;

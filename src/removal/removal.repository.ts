@@ -3,7 +3,7 @@ import { isUuid } from '../shared/ids.js';
 
 export type RemovalStatus = 'unconfirmed' | 'confirmed' | 'cancelled' | 'held' | 'completed';
 
-/** A removal request as the member and other features see it: its status and dates, no staff notes. */
+/** A removal request: its status and dates, and the reason of a legal hold (staff only). */
 export interface RemovalRequestRow {
   id: string;
   member_id: string;
@@ -13,11 +13,22 @@ export interface RemovalRequestRow {
   due_at: Date | null;
   cancelled_at: Date | null;
   completed_at: Date | null;
+  hold_reason: string | null;
 }
 
 /** The statuses the partial unique index removal_requests_one_open_idx counts as open. */
 const OPEN = `('unconfirmed', 'confirmed', 'held')`;
-const COLUMNS = ['id', 'member_id', 'status', 'requested_at', 'confirmed_at', 'due_at', 'cancelled_at', 'completed_at'] as const;
+export const REMOVAL_COLUMNS = [
+  'id',
+  'member_id',
+  'status',
+  'requested_at',
+  'confirmed_at',
+  'due_at',
+  'cancelled_at',
+  'completed_at',
+  'hold_reason',
+] as const;
 
 /** Every removal request of a member, newest first (for the account page and the data export). */
 export async function listRemovalRequests(db: DbOrTx, memberId: string): Promise<RemovalRequestRow[]> {
@@ -25,21 +36,21 @@ export async function listRemovalRequests(db: DbOrTx, memberId: string): Promise
     .where({ member_id: memberId })
     .orderBy('requested_at', 'desc')
     .orderBy('id')
-    .select(...COLUMNS);
+    .select(...REMOVAL_COLUMNS);
 }
 
 export async function findOpenRemovalRequest(db: DbOrTx, memberId: string): Promise<RemovalRequestRow | undefined> {
   return db<RemovalRequestRow>('removal_requests')
     .where({ member_id: memberId })
     .whereRaw(`status IN ${OPEN}`)
-    .first(...COLUMNS);
+    .first(...REMOVAL_COLUMNS);
 }
 
 export async function findRemovalRequest(db: DbOrTx, id: string, memberId: string): Promise<RemovalRequestRow | undefined> {
   if (!isUuid(id)) return undefined;
   return db<RemovalRequestRow>('removal_requests')
     .where({ id, member_id: memberId })
-    .first(...COLUMNS);
+    .first(...REMOVAL_COLUMNS);
 }
 
 /**
@@ -51,7 +62,7 @@ export async function openRemovalRequest(db: DbOrTx, memberId: string): Promise<
   const { rows } = await db.raw<{ rows: RemovalRequestRow[] }>(
     `INSERT INTO removal_requests (member_id) VALUES (?)
      ON CONFLICT (member_id) WHERE status IN ${OPEN} DO NOTHING
-     RETURNING ${COLUMNS.join(', ')}`,
+     RETURNING ${REMOVAL_COLUMNS.join(', ')}`,
     [memberId],
   );
   const row = rows[0] ?? (await findOpenRemovalRequest(db, memberId));
@@ -69,7 +80,7 @@ export async function confirmRemovalRequest(
   const [row] = await db('removal_requests')
     .where({ id, member_id: memberId, status: 'unconfirmed' })
     .update({ status: 'confirmed', confirmed_at: db.fn.now(), due_at: db.raw('now() + make_interval(days => ?)', [graceDays]) })
-    .returning([...COLUMNS]);
+    .returning([...REMOVAL_COLUMNS]);
   return row as RemovalRequestRow | undefined;
 }
 
@@ -79,6 +90,6 @@ export async function cancelRemovalRequest(db: DbOrTx, id: string, memberId: str
     .where({ id, member_id: memberId })
     .whereIn('status', ['unconfirmed', 'confirmed'])
     .update({ status: 'cancelled', cancelled_at: db.fn.now() })
-    .returning([...COLUMNS]);
+    .returning([...REMOVAL_COLUMNS]);
   return row as RemovalRequestRow | undefined;
 }

@@ -59,3 +59,27 @@ export function isDatabaseRuleViolation(err: unknown): err is { code: string; co
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && ['23514', '23505', '23503', 'P0001'].includes(code);
 }
+
+/**
+ * What a form does about a database refusal, by constraint name: a field error ([field, message],
+ * the input kept) or a conflict (a message). '*' stands for any other rule the database enforces.
+ */
+export type Refusals = Record<string, readonly [field: string, message: string] | string>;
+
+/**
+ * The one place a database refusal becomes something a person can act on. A refusal named in
+ * `refusals` becomes its field error or conflict; anything else is thrown on unchanged.
+ */
+export function translateRefusal(err: unknown, refusals: Refusals, input: Record<string, unknown> = {}): never {
+  if (isDatabaseRuleViolation(err)) {
+    const refusal = (err.constraint && refusals[err.constraint]) ?? refusals['*'];
+    if (typeof refusal === 'string') throw new ConflictError(refusal, err.constraint);
+    if (refusal) throw new ValidationError({ [refusal[0]]: refusal[1] }, input);
+  }
+  throw err;
+}
+
+/** A unique index refused a second row (of that constraint, when named). */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  return isDatabaseRuleViolation(err) && err.code === '23505' && (constraint === undefined || err.constraint === constraint);
+}
