@@ -55,3 +55,11 @@ export async function isStillOptedIn(db: DbOrTx, memberId: string, topicId: numb
   const row = await db('consents').where({ member_id: memberId, topic_id: topicId, status: 'opted_in' }).first('member_id');
   return row !== undefined;
 }
+
+/**
+ * Deliverability (C12): an address that was finally refused with a permanent (5xx) answer is
+ * marked undeliverable on the member whose address it still is, so audiences leave it out.
+ */
+export async function markAddressUndeliverable(db: DbOrTx, recipient: string): Promise<void> {
+  await db('members').where({ email: recipient }).whereNull('email_undeliverable_at').update({ email_undeliverable_at: db.fn.now() });
+}

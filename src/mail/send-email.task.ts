@@ -1,7 +1,8 @@
 import type { Task } from 'graphile-worker';
 import type { Db } from '../db.js';
 import { REMOVAL_COMPLETED_KIND } from '../removal/erasure.emails.js';
-import { markAddressUndeliverable, scrubMessage } from '../removal/erasure.repository.js';
+import { scrubMessage } from '../removal/erasure.repository.js';
+import { markAddressUndeliverable } from './outbox.repository.js';
 import type { Logger } from '../shared/logger.js';
 import { isSuppressed, type SuppressionKeys } from '../shared/suppression.js';
 import type { Mailer } from './mailer.js';

@@ -14,7 +14,7 @@ import {
   type DetailsChange,
   type DetailsField,
 } from './details.emails.js';
-import { clearUndeliverable } from '../removal/erasure.repository.js';
+import { clearUndeliverable } from './members.repository.js';
 import { revokeMemberTokens, setMemberEmail, voidEarlierManageLinks } from './details.repository.js';
 import type { ChangeEmailCommand, UpdateDetailsCommand } from './details.schemas.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';

@@ -3,7 +3,7 @@ import { checkLimits } from '../auth/signin.service.js';
 import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
 import { groupedByKind } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
-import { noticeNewMember } from '../policies/fanout.js';
+import { noticeNewMember } from '../policies/notices.service.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';

@@ -10,6 +10,8 @@ export interface MemberRow {
   phone: string | null;
   status: 'pending' | 'active' | 'erased';
   password_hash: string | null;
+  /** Set when a final 5xx refusal showed the address cannot receive mail (C12). */
+  email_undeliverable_at: Date | null;
   /** Manage links issued before this second no longer work (set when the e-mail address changes). */
   links_valid_from: Date | null;
   confirmed_at: Date | null;
@@ -63,4 +65,9 @@ export async function lockMember(trx: Knex.Transaction, id: string, opts: { acti
   const query = trx<MemberRow>('members').where({ id }).forUpdate();
   if (opts.activeOnly) query.where({ status: 'active' });
   return query.first();
+}
+
+/** A newly verified address has not bounced (C12): the undeliverable mark belonged to the old one. */
+export async function clearUndeliverable(db: DbOrTx, memberId: string): Promise<void> {
+  await db('members').where({ id: memberId }).whereNotNull('email_undeliverable_at').update({ email_undeliverable_at: null });
 }

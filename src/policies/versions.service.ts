@@ -1,5 +1,6 @@
 import { inTransaction } from '../db.js';
-import { noticeProgress, startNoticeFanout } from './fanout.js';
+import { noticeProgress } from './notices.repository.js';
+import { startNoticeFanout } from './notices.service.js';
 import {
   findPolicyById,
   findPolicyInForce,

@@ -1,91 +1,14 @@
-import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
-import { isUuid } from '../shared/ids.js';
 import { forgetSubject } from '../shared/rate-limit.js';
-import { REMOVAL_COLUMNS, type RemovalRequestRow } from './removal.repository.js';
 
 /**
- * Staff processing and carrying out of removal requests (C6): the queue, holds, the locks taken
- * while erasing, partner follow-ups, and the outbox scrubbing that keeps an erased address out of
- * every table. Writes that erase run inside the caller's transaction.
+ * The writes of an erasure (C6): the ledger's opt-outs to record, the outbox scrubbing that keeps an
+ * erased address out of every table, the traces deleted and the member row nulled. They run inside
+ * the caller's transaction.
  */
 
 /** What stands in for a scrubbed message: the row stays (status, times, Message-ID), its content does not. */
 export const SCRUBBED_TEXT = '[removed: the recipient’s data was erased]';
-
-/** Confirmed and held requests, the soonest due first. */
-export async function listOpenQueue(db: DbOrTx): Promise<RemovalRequestRow[]> {
-  return db<RemovalRequestRow>('removal_requests')
-    .whereIn('status', ['confirmed', 'held'])
-    .orderBy([{ column: 'due_at' }, { column: 'id' }])
-    .select(...REMOVAL_COLUMNS);
-}
-
-export async function listRecentlyCompleted(db: DbOrTx, limit: number): Promise<RemovalRequestRow[]> {
-  return db<RemovalRequestRow>('removal_requests')
-    .where({ status: 'completed' })
-    .orderBy([
-      { column: 'completed_at', order: 'desc' },
-      { column: 'id', order: 'desc' },
-    ])
-    .limit(limit)
-    .select(...REMOVAL_COLUMNS);
-}
-
-/** The request, locked until the transaction ends; a malformed id is simply not found. */
-export async function lockRequest(trx: Knex.Transaction, id: string): Promise<RemovalRequestRow | undefined> {
-  if (!isUuid(id)) return undefined;
-  return trx<RemovalRequestRow>('removal_requests')
-    .where({ id })
-    .forUpdate()
-    .first(...REMOVAL_COLUMNS);
-}
-
-/**
- * The next confirmed request whose due date has passed, locked; rows another worker holds are
- * skipped (SKIP LOCKED), so several workers share the queue. Held requests are never picked.
- */
-export async function lockNextDueRequest(trx: Knex.Transaction, skip: readonly string[]): Promise<RemovalRequestRow | undefined> {
-  const q = trx<RemovalRequestRow>('removal_requests')
-    .where({ status: 'confirmed' })
-    .where('due_at', '<=', trx.fn.now())
-    .orderBy([{ column: 'due_at' }, { column: 'id' }])
-    .forUpdate()
-    .skipLocked()
-    .first(...REMOVAL_COLUMNS);
-  if (skip.length) q.whereNotIn('id', skip);
-  return q;
-}
-
-export async function holdRequest(db: DbOrTx, id: string, reason: string): Promise<void> {
-  await db('removal_requests').where({ id, status: 'confirmed' }).update({ status: 'held', hold_reason: reason });
-}
-
-/** Back to confirmed with its due date kept; the hold reason stays on record. */
-export async function releaseRequest(db: DbOrTx, id: string): Promise<void> {
-  await db('removal_requests').where({ id, status: 'held' }).update({ status: 'confirmed' });
-}
-
-export async function completeRequest(db: DbOrTx, id: string): Promise<void> {
-  await db('removal_requests').where({ id }).update({ status: 'completed', completed_at: db.fn.now() });
-}
-
-/** One follow-up per partner that ever received the member's data through a recorded disclosure. */
-export async function openFollowUps(db: DbOrTx, requestId: string, memberId: string): Promise<{ partner_name: string }[]> {
-  const { rows } = await db.raw<{ rows: { partner_name: string }[] }>(
-    `WITH opened AS (
-       INSERT INTO partner_follow_ups (removal_request_id, partner_id)
-       SELECT DISTINCT ?::uuid, d.partner_id
-       FROM disclosure_members dm JOIN disclosures d ON d.id = dm.disclosure_id
-       WHERE dm.member_id = ?
-       ON CONFLICT ON CONSTRAINT partner_follow_ups_once DO NOTHING
-       RETURNING partner_id
-     )
-     SELECT p.name AS partner_name FROM opened o JOIN partners p ON p.id = o.partner_id ORDER BY p.name`,
-    [requestId, memberId],
-  );
-  return rows;
-}
 
 /** Every topic the member is not already opted out of, with the policy version to record it under. */
 export async function topicsToOptOut(
@@ -181,61 +104,4 @@ export async function eraseMemberRow(db: DbOrTx, memberId: string): Promise<void
     erased_at: db.fn.now(),
     updated_at: db.fn.now(),
   });
-}
-
-export interface FollowUpRow {
-  id: string;
-  removal_request_id: string;
-  partner_name: string;
-  created_at: Date;
-  done_at: Date | null;
-  done_by_name: string | null;
-}
-
-function followUps(db: DbOrTx) {
-  return db('partner_follow_ups as f')
-    .join('partners as p', 'p.id', 'f.partner_id')
-    .leftJoin('staff_users as s', 's.id', 'f.done_by')
-    .select('f.id', 'f.removal_request_id', 'p.name as partner_name', 'f.created_at', 'f.done_at', 's.name as done_by_name');
-}
-
-export async function listOpenFollowUps(db: DbOrTx): Promise<FollowUpRow[]> {
-  return followUps(db)
-    .whereNull('f.done_at')
-    .orderBy([{ column: 'f.created_at' }, { column: 'f.id' }]) as Promise<FollowUpRow[]>;
-}
-
-export async function listDoneFollowUps(db: DbOrTx, limit: number): Promise<FollowUpRow[]> {
-  return followUps(db)
-    .whereNotNull('f.done_at')
-    .orderBy([
-      { column: 'f.done_at', order: 'desc' },
-      { column: 'f.id', order: 'desc' },
-    ])
-    .limit(limit) as Promise<FollowUpRow[]>;
-}
-
-export async function findFollowUpForUpdate(
-  trx: Knex.Transaction,
-  id: string,
-): Promise<{ id: string; removal_request_id: string; partner_id: number; done_at: Date | null } | undefined> {
-  if (!isUuid(id)) return undefined;
-  return trx('partner_follow_ups').where({ id }).forUpdate().first('id', 'removal_request_id', 'partner_id', 'done_at');
-}
-
-export async function markFollowUpDone(db: DbOrTx, id: string, staffUserId: string): Promise<void> {
-  await db('partner_follow_ups').where({ id }).whereNull('done_at').update({ done_at: db.fn.now(), done_by: staffUserId });
-}
-
-/**
- * Deliverability (C12), kept beside suppression: an address that was finally refused with a
- * permanent (5xx) answer is marked undeliverable while it is still the member's address.
- */
-export async function markAddressUndeliverable(db: DbOrTx, recipient: string): Promise<void> {
-  await db('members').where({ email: recipient }).whereNull('email_undeliverable_at').update({ email_undeliverable_at: db.fn.now() });
-}
-
-/** A newly verified address has not bounced. */
-export async function clearUndeliverable(db: DbOrTx, memberId: string): Promise<void> {
-  await db('members').where({ id: memberId }).whereNotNull('email_undeliverable_at').update({ email_undeliverable_at: null });
 }

@@ -9,25 +9,24 @@ import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { queueMail, type ServiceContext } from '../shared/service-context.js';
 import { suppressAddress } from '../shared/suppression.js';
 import { removalCompletedEmail, removalHeldEmail, removalReleasedEmail } from './erasure.emails.js';
+import { deleteMemberTraces, eraseMemberRow, scrubMessagesOf, topicsToOptOut } from './erasure.repository.js';
 import {
-  completeRequest,
-  deleteMemberTraces,
-  eraseMemberRow,
   findFollowUpForUpdate,
-  holdRequest,
   listDoneFollowUps,
   listOpenFollowUps,
+  markFollowUpDone,
+  openFollowUps,
+  type FollowUpRow,
+} from './follow-ups.repository.js';
+import {
+  completeRequest,
+  holdRequest,
   listOpenQueue,
   listRecentlyCompleted,
   lockNextDueRequest,
   lockRequest,
-  markFollowUpDone,
-  openFollowUps,
   releaseRequest,
-  scrubMessagesOf,
-  topicsToOptOut,
-  type FollowUpRow,
-} from './erasure.repository.js';
+} from './removal.repository.js';
 
 /**
  * Staff processing of removal requests and carrying them out (C6). Every status change the member

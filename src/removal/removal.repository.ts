@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import { isUuid } from '../shared/ids.js';
 
@@ -18,7 +19,7 @@ export interface RemovalRequestRow {
 
 /** The statuses the partial unique index removal_requests_one_open_idx counts as open. */
 const OPEN = `('unconfirmed', 'confirmed', 'held')`;
-export const REMOVAL_COLUMNS = [
+const REMOVAL_COLUMNS = [
   'id',
   'member_id',
   'status',
@@ -92,4 +93,61 @@ export async function cancelRemovalRequest(db: DbOrTx, id: string, memberId: str
     .update({ status: 'cancelled', cancelled_at: db.fn.now() })
     .returning([...REMOVAL_COLUMNS]);
   return row as RemovalRequestRow | undefined;
+}
+
+/** Confirmed and held requests, the soonest due first. */
+export async function listOpenQueue(db: DbOrTx): Promise<RemovalRequestRow[]> {
+  return db<RemovalRequestRow>('removal_requests')
+    .whereIn('status', ['confirmed', 'held'])
+    .orderBy([{ column: 'due_at' }, { column: 'id' }])
+    .select(...REMOVAL_COLUMNS);
+}
+
+export async function listRecentlyCompleted(db: DbOrTx, limit: number): Promise<RemovalRequestRow[]> {
+  return db<RemovalRequestRow>('removal_requests')
+    .where({ status: 'completed' })
+    .orderBy([
+      { column: 'completed_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(limit)
+    .select(...REMOVAL_COLUMNS);
+}
+
+/** The request, locked until the transaction ends; a malformed id is simply not found. */
+export async function lockRequest(trx: Knex.Transaction, id: string): Promise<RemovalRequestRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  return trx<RemovalRequestRow>('removal_requests')
+    .where({ id })
+    .forUpdate()
+    .first(...REMOVAL_COLUMNS);
+}
+
+/**
+ * The next confirmed request whose due date has passed, locked; rows another worker holds are
+ * skipped (SKIP LOCKED), so several workers share the queue. Held requests are never picked.
+ */
+export async function lockNextDueRequest(trx: Knex.Transaction, skip: readonly string[]): Promise<RemovalRequestRow | undefined> {
+  const q = trx<RemovalRequestRow>('removal_requests')
+    .where({ status: 'confirmed' })
+    .where('due_at', '<=', trx.fn.now())
+    .orderBy([{ column: 'due_at' }, { column: 'id' }])
+    .forUpdate()
+    .skipLocked()
+    .first(...REMOVAL_COLUMNS);
+  if (skip.length) q.whereNotIn('id', skip);
+  return q;
+}
+
+export async function holdRequest(db: DbOrTx, id: string, reason: string): Promise<void> {
+  await db('removal_requests').where({ id, status: 'confirmed' }).update({ status: 'held', hold_reason: reason });
+}
+
+/** Back to confirmed with its due date kept; the hold reason stays on record. */
+export async function releaseRequest(db: DbOrTx, id: string): Promise<void> {
+  await db('removal_requests').where({ id, status: 'held' }).update({ status: 'confirmed' });
+}
+
+export async function completeRequest(db: DbOrTx, id: string): Promise<void> {
+  await db('removal_requests').where({ id }).update({ status: 'completed', completed_at: db.fn.now() });
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { publishPolicy } from '../../src/policies/versions.service.js';
-import { runNoticeBatch } from '../../src/policies/fanout.js';
-import { queuePolicyNotice } from '../../src/policies/notice.service.js';
+import { runNoticeBatch } from '../../src/policies/notices.service.js';
+import { queuePolicyNotice } from '../../src/policies/notices.service.js';
 import { findPolicyById } from '../../src/policies/policies.repository.js';
 import { makeServiceContext } from '../../src/shared/service-context.js';
 import { suppressAddress } from '../../src/shared/suppression.js';
