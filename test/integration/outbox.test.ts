@@ -25,7 +25,7 @@ afterAll(() => ctx.close());
 const rowsFor = (to: string) => ctx.db('email_messages').where({ recipient: to });
 
 describe('the outbox sends e-mail only for committed work', () => {
-  it('when the transaction rolls back, no e-mail and no job exist', async () => {
+  it('C14: when the transaction rolls back, no e-mail and no job exist', async () => {
     await expect(
       ctx.db.transaction(async (trx) => {
         await enqueueEmail(trx, sampleNotice('rollback@example.org', memberId), ctx.outbox);

@@ -100,6 +100,7 @@ describe('C1: third-party topics are opted in only by an explicit act of the mem
   it('an import may opt members in to an ordinary newsletter', async () => {
     const third = await insertMember(t.db, 'third@example.org');
     await recordConsent(t.db, { memberId: third, topicId: newsletterId, policyId, to: 'opted_in', source: 'import', channel: 'system' });
+    expect(await t.db('consents').where({ member_id: third, topic_id: newsletterId }).first('status')).toEqual({ status: 'opted_in' });
   });
 });
 
@@ -125,6 +126,10 @@ describe('C7: policy versions give at least seven days of notice', () => {
       effective_at: t.db.raw("now() + interval '7 days'"),
     });
     await t.db('policy_versions').insert({ version: '3.0-draft', title: 'Draft', body: 'x' });
+    expect((await t.db('policy_versions').whereIn('version', ['2.1', '3.0-draft']).select('version')).map((r) => r.version).sort()).toEqual([
+      '2.1',
+      '3.0-draft',
+    ]);
   });
 
   it('C7: a published version cannot be edited or deleted; a draft can', async () => {
