@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import { adminRouter } from './admin/admin.routes.js';
 import { createPassport } from './auth/passport.js';
 import { idleTimeout, SESSION_COOKIE } from './auth/sessions.js';
-import { makeServiceContext, type ServiceContext } from './shared/service-context.js';
+import { makeServiceContext, type ServiceContext } from './context.js';
 import type pg from 'pg';
 import type { Config } from './config.js';
 import type { Db } from './db.js';

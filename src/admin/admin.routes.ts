@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { auditLogPage } from '../audit/audit.service.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { areasFor, guardByTable, guardFor, requireStaff } from './guards.js';
 import { partnersAdminRouter } from './partners.routes.js';
 import { audiencesAdminRouter } from './audiences.routes.js';

@@ -3,7 +3,7 @@ import { audienceChoices, exportAudience } from '../consent/audience.service.js'
 import { streamCsv } from '../exports/csv.js';
 import { NotFoundError } from '../shared/errors.js';
 import { parseNumericId } from '../shared/ids.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
 
 const COLUMNS = [

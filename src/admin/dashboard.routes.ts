@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { dashboardFigures } from '../dashboard/dashboard.service.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
 
 /** The dashboard (C10): aggregate figures only. */

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
 import { MemberSearch, StaffRecordChange } from '../members/casework.schemas.js';
 import { changeFormData, openMemberRecord, recordChangeOnBehalf, searchMembersAsStaff } from '../members/casework.service.js';

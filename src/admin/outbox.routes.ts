@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../shared/errors.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
 import { EMAIL_STATUSES } from '../outbox/outbox.repository.js';
 import { outboxPage, retryFailedEmail } from '../outbox/outbox.service.js';

@@ -12,7 +12,7 @@ import {
 } from '../partners/partners.service.js';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
 
 const NOTICES: Record<string, string> = {

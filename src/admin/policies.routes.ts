@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
 import { parseNumericId } from '../shared/ids.js';
 import { PolicyDraftForm, PublishForm } from '../policies/policies.schemas.js';

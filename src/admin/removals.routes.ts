@@ -12,7 +12,7 @@ import {
 import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { formView } from '../shared/http/forms.js';
 import { multiLineText } from '../shared/http/text.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
 
 const HoldRemoval = z.object({

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { emailField } from '../auth/auth.routes.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { endSession, renewSession, saveSession, startSession } from '../auth/sessions.js';
 import { guardFor, PENDING_TOTP_MS } from './guards.js';
 import { recordStaffLogin, signInStaffSecondStep, signInStaffWithPassword } from '../auth/staff-sign-in.service.js';

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
 import { STAFF_ROLES } from '../auth/staff.repository.js';
 import { createStaffAccount, disableStaffAccount, resetStaffTwoFactor, staffAccounts } from '../auth/staff.service.js';

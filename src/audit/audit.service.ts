@@ -1,5 +1,5 @@
 import { listStaffUsers } from '../auth/staff.repository.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { listAudit, listAuditActions, type AuditRow } from './audit.repository.js';
 import { AuditQuery, auditFilter } from './audit.schemas.js';
 

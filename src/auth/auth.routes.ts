@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { singleLineText } from '../shared/http/text.js';
 import { ipPrefix } from '../shared/rate-limit.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { endSession, startSession } from './sessions.js';
 import { checkSignInLink, requestSignInLink, signInMemberWithPassword, SIGNIN_LINK_MINUTES, useSignInLink } from './signin.service.js';
 

@@ -6,7 +6,7 @@ import { recentFailures, withinLimit, type Limit } from '../shared/rate-limit.js
 import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from './lockout.js';
 import { verifyPassword } from './passwords.js';
 import { failedSignInsEmail, signInLinkEmail } from './sign-in.emails.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 
 export const SIGNIN_LINK_MINUTES = 15;
 const PER_ADDRESS: Limit = { action: 'signin-link:address', windowSeconds: 900, max: 5 };

@@ -6,7 +6,7 @@ import { TooManyRequestsError } from './signin.service.js';
 import { inTransaction } from '../db.js';
 import { ValidationError } from '../shared/errors.js';
 import { countFailure, recentFailures, type FailureRule } from '../shared/rate-limit.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { claimTotpStep, findActiveStaffUser, findActiveStaffUserByEmail, type StaffRow } from './staff.repository.js';
 import { decryptTotpSecret, totpStep, WRONG_TOTP_CODE } from './totp.js';

@@ -7,7 +7,7 @@ import { checkLimits } from './signin.service.js';
 import { inTransaction, type Db } from '../db.js';
 import { ConflictError, NotFoundError, translateRefusal, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import {
   disableStaffUser,

@@ -4,7 +4,7 @@ import { findActiveStaffUserByEmail } from '../auth/staff.repository.js';
 import { createStaffUser, resetStaffTwoFactor } from '../auth/staff.service.js';
 import { NewStaffUser } from '../auth/staff.schemas.js';
 import { AppError, NotFoundError } from '../shared/errors.js';
-import { makeServiceContext } from '../shared/service-context.js';
+import { makeServiceContext } from '../context.js';
 import { migrateDatabase } from '../shared/migrate.js';
 import { openCliDatabase } from './database.js';
 

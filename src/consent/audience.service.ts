@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit.repository.js';
 import { NotFoundError } from '../shared/errors.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { audienceRowsQuery, audienceTopics, findCurrentTopic } from './audience.repository.js';
 
 /** The topics an audience can be exported for, each with the size of its audience now (C12). */

@@ -3,7 +3,7 @@ import { inTransaction, type DbOrTx } from '../db.js';
 import { findActiveMember, lockMember, type MemberRow } from '../members/members.repository.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import {
   currentConsents,
   findTopic,

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { requireMember } from '../auth/passport.js';
 import { InvalidLinkError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { SetPreferences } from './consent.schemas.js';
 import { preferencesPage, saveChoices, type ChoiceSource } from './consent.service.js';
 

@@ -1,6 +1,6 @@
 import { inTransaction } from '../db.js';
 import { NotFoundError, translateRefusal, type Refusals } from '../shared/errors.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { listAllPolicies } from '../policies/policies.repository.js';
 import {

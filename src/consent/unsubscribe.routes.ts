@@ -1,6 +1,6 @@
 import express, { Router, type Request } from 'express';
 import { InvalidLinkError } from '../shared/errors.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import type { LinkClaims } from '../shared/tokens.js';
 import { describeUnsubscribe, unsubscribe } from './consent.service.js';
 

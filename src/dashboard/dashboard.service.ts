@@ -1,6 +1,6 @@
 import { KIND_NAMES } from '../consent/topics.schemas.js';
 import type { TopicKind } from '../consent/consent.repository.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { DASHBOARD_WEEKS, memberTotals, topicFigures, weeklyFigures } from './dashboard.repository.js';
 
 /**

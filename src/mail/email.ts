@@ -1,3 +1,6 @@
+import type { UnsubscribeLink } from '../shared/links.js';
+
+export type { UnsubscribeLink };
 /**
  * The shape every e-mail builder returns, and the rule that non-transactional mail carries
  * the one-click unsubscribe headers (C4, RFC 2369 and RFC 8058).
@@ -18,13 +21,6 @@ export interface BuiltEmail {
   memberId: string | null;
   /** Set for mail sent because of a topic: the worker re-checks that consent at send time (C3). */
   topicId: number | null;
-}
-
-export interface UnsubscribeLink {
-  /** https URL that accepts the RFC 8058 one-click POST. */
-  url: string;
-  /** The signed token, also used as the mailto subject so staff can act on a mailed request. */
-  token: string;
 }
 
 /**

@@ -5,7 +5,7 @@ import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from '../removal/er
 import { POLICY_NOTICE_BATCH_TASK } from '../policies/notices.service.js';
 import { makePolicyNoticeBatchTask } from '../policies/notices.task.js';
 import type { Logger } from '../shared/logger.js';
-import { makeServiceContext } from '../shared/service-context.js';
+import { makeServiceContext } from '../context.js';
 import { suppressionKeys } from '../shared/suppression.js';
 import { SEND_EMAIL_TASK } from './outbox.js';
 import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';

@@ -4,7 +4,7 @@ import { requireMember, signedInRecently } from '../auth/passport.js';
 import { renewSession } from '../auth/sessions.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { secretText } from '../shared/http/text.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { accountOverview, hasPassword, removeMemberPassword, setMemberPassword } from './account.service.js';
 
 const currentPassword = z

@@ -4,7 +4,7 @@ import { checkLimits } from '../auth/signin.service.js';
 import { inTransaction } from '../db.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import { passwordRemovedEmail, passwordSetEmail } from './account.emails.js';
 import { findActiveMember, lockMember, updateMember, type MemberRow } from './members.repository.js';
 

@@ -2,7 +2,7 @@ import { currentConsents, listOfferedTopics } from '../consent/consent.repositor
 import { setPreferences, type ConsentChange } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
 import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { groupedByKind, preferencesFor } from '../consent/consent.service.js';
 import {
   findMemberStatus,

@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { requireMember } from '../auth/passport.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import {
   checkDataLink,
   DATA_DOWNLOAD_MINUTES,

@@ -3,7 +3,7 @@ import { inTransaction, type DbOrTx } from '../db.js';
 import { dataLinkEmail } from './data.emails.js';
 import { InvalidLinkError, NotFoundError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import { gatherMemberData, type MemberData } from './data.repository.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
 import { findActiveMember } from './members.repository.js';

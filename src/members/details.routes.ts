@@ -4,7 +4,7 @@ import { renewSession } from '../auth/sessions.js';
 import { ValidationError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { ChangeEmail, UpdateDetails } from './details.schemas.js';
 import {
   confirmEmailChange,

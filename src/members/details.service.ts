@@ -3,7 +3,7 @@ import { checkLimits } from '../auth/signin.service.js';
 import { inTransaction } from '../db.js';
 import { ConflictError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import {
   detailsChangedEmail,
   emailChangedEmail,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { JoinRequest } from './join.schemas.js';
 import { confirmJoin, findSignupForLink, joinFormData, requestJoin } from './join.service.js';
 

@@ -8,7 +8,7 @@ import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
 import { hashToken, isWellFormedSecret, newSecretToken } from '../shared/secrets.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import { unsuppressAddress } from '../shared/suppression.js';
 import { alreadyMemberEmail, signupConfirmEmail, welcomeEmail } from './join.emails.js';
 import type { JoinRequest } from './join.schemas.js';

@@ -3,7 +3,7 @@ import { authRouter } from '../auth/auth.routes.js';
 import { preferencesRouter } from '../consent/preferences.routes.js';
 import { unsubscribeRouter } from '../consent/unsubscribe.routes.js';
 import { removalRouter } from '../removal/removal.routes.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { accountRouter } from './account.routes.js';
 import { dataRouter } from './data.routes.js';
 import { detailsRouter } from './details.routes.js';

@@ -1,7 +1,7 @@
 import { inTransaction } from '../db.js';
 import { addSendJob } from '../mail/outbox.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { countOutboxByStatus, emailMessageExists, listOutbox, requeueFailed, type OutboxListRow } from './outbox.repository.js';
 import type { EmailStatus } from '../mail/outbox.repository.js';
 import { appendAudit } from '../audit/audit.repository.js';

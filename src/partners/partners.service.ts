@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit.repository.js';
 import { inTransaction } from '../db.js';
 import { NotFoundError, ValidationError, translateRefusal } from '../shared/errors.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import {
   countConsentedMembers,
   disclosureRowsQuery,

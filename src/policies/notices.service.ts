@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { findActiveMember } from '../members/members.repository.js';
 import { addJob } from '../shared/queue.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import { isSuppressed } from '../shared/suppression.js';
 import {
   claimNotice,

@@ -1,5 +1,5 @@
 import type { Task } from 'graphile-worker';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { BatchPayload, runNoticeBatch } from './notices.service.js';
 
 /** The worker task of one notice batch; a payload that does not parse is dropped with a log line, not retried. */

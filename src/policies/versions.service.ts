@@ -11,7 +11,7 @@ import {
   type PolicyVersionRow,
 } from './policies.repository.js';
 import { ConflictError, NotFoundError, translateRefusal, ValidationError } from '../shared/errors.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import type { PolicyDraftInput } from './policies.schemas.js';
 import { appendAudit } from '../audit/audit.repository.js';
 

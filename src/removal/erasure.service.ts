@@ -6,7 +6,7 @@ import { recordConsentEvent } from '../consent/consent.repository.js';
 import { inTransaction } from '../db.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import { suppressAddress } from '../shared/suppression.js';
 import { removalCompletedEmail, removalHeldEmail, removalReleasedEmail } from './erasure.emails.js';
 import { deleteMemberTraces, eraseMemberRow, scrubMessagesOf, topicsToOptOut } from './erasure.repository.js';

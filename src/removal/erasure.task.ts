@@ -1,6 +1,6 @@
 import type { Task } from 'graphile-worker';
 import type { Logger } from '../shared/logger.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { carryOutDueRemovals } from './erasure.service.js';
 
 export const CARRY_OUT_REMOVALS_TASK = 'carry_out_removals';

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { requireMember } from '../auth/passport.js';
-import type { ServiceContext } from '../shared/service-context.js';
+import type { ServiceContext } from '../context.js';
 import { formatRemovalDate, graceText, REMOVAL_MEANS } from './removal.emails.js';
 import {
   cancelRemoval,

@@ -5,7 +5,7 @@ import { findActiveMember, type MemberRow } from '../members/members.repository.
 import type { Knex } from 'knex';
 import { ConflictError, InvalidLinkError, NotFoundError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
-import { queueMail, type ServiceContext } from '../shared/service-context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import { removalCancelledEmail, removalConfirmedEmail, removalConfirmEmail } from './removal.emails.js';
 import {
   cancelRemovalRequest,

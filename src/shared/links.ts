@@ -1,8 +1,14 @@
-import type { UnsubscribeLink } from '../mail/email.js';
 import { purposeKeys } from './keys.js';
 import { TokenSigner } from './tokens.js';
 
 const DAY = 86400;
+
+export interface UnsubscribeLink {
+  /** https URL that accepts the RFC 8058 one-click POST. */
+  url: string;
+  /** The signed token, also used as the mailto subject so staff can act on a mailed request. */
+  token: string;
+}
 
 /**
  * Every URL Assent puts in an e-mail. Signed links carry their own authority (C4, C9): the

@@ -4,7 +4,7 @@ import { publishPolicy } from '../../src/policies/versions.service.js';
 import { runNoticeBatch } from '../../src/policies/notices.service.js';
 import { queuePolicyNotice } from '../../src/policies/notices.service.js';
 import { findPolicyById } from '../../src/policies/policies.repository.js';
-import { makeServiceContext } from '../../src/shared/service-context.js';
+import { makeServiceContext } from '../../src/context.js';
 import { suppressAddress } from '../../src/shared/suppression.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy, suppressLegacy } from '../helpers/fixtures.js';

@@ -13,7 +13,7 @@ import { confirmEmailChange } from '../../src/members/details.service.js';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { carryOutDueRemovals } from '../../src/removal/erasure.service.js';
 import { withinLimit } from '../../src/shared/rate-limit.js';
-import { makeServiceContext, type ServiceContext } from '../../src/shared/service-context.js';
+import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { purposeKey } from '../../src/shared/keys.js';
 import { addressHash, isSuppressed, suppressAddress, suppressionKeys } from '../../src/shared/suppression.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';

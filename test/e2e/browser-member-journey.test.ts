@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { findUpcomingPolicy } from '../../src/policies/policies.repository.js';
 import { queuePolicyNotice } from '../../src/policies/notices.service.js';
-import { makeServiceContext } from '../../src/shared/service-context.js';
+import { makeServiceContext } from '../../src/context.js';
 import type { TestContext } from '../helpers/app.js';
 import { axeViolations, type Browsing } from '../helpers/browser.js';
 import { openSite, startSeededContext, type BrowsedSite } from '../helpers/seeded.js';

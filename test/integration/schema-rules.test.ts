@@ -126,10 +126,9 @@ describe('C7: policy versions give at least seven days of notice', () => {
       effective_at: t.db.raw("now() + interval '7 days'"),
     });
     await t.db('policy_versions').insert({ version: '3.0-draft', title: 'Draft', body: 'x' });
-    expect((await t.db('policy_versions').whereIn('version', ['2.1', '3.0-draft']).select('version')).map((r) => r.version).sort()).toEqual([
-      '2.1',
-      '3.0-draft',
-    ]);
+    expect((await t.db('policy_versions').whereIn('version', ['2.1', '3.0-draft']).select('version')).map((r) => r.version).sort()).toEqual(
+      ['2.1', '3.0-draft'],
+    );
   });
 
   it('C7: a published version cannot be edited or deleted; a draft can', async () => {

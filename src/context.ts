@@ -1,10 +1,15 @@
 import type { Knex } from 'knex';
-import type { Config } from '../config.js';
-import type { Db } from '../db.js';
-import type { BuiltEmail, MailContext } from '../mail/email.js';
-import { enqueueEmail, type OutboxOptions } from '../mail/outbox.js';
-import { Links } from './links.js';
-import { suppressionKeys, type SuppressionKeys } from './suppression.js';
+import type { Config } from './config.js';
+import type { Db } from './db.js';
+import type { BuiltEmail, MailContext } from './mail/email.js';
+import { enqueueEmail, type OutboxOptions } from './mail/outbox.js';
+import { Links } from './shared/links.js';
+import { suppressionKeys, type SuppressionKeys } from './shared/suppression.js';
+
+/**
+ * What every service needs: the database, link building, the mail context, the outbox options and
+ * the purpose keys. Made once per process (app.ts, the worker), passed down; it holds no state.
+ */
 
 /** Purpose keys derived from SECRET_KEYS (shared/keys.ts) once, when the context is made, not per request. */
 export interface ServiceKeys {
