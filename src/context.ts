@@ -6,17 +6,15 @@ import { enqueueEmail, type OutboxOptions } from './mail/outbox.js';
 import { Links } from './shared/links.js';
 import { suppressionKeys, type SuppressionKeys } from './shared/suppression.js';
 
-/**
- * What every service needs: the database, link building, the mail context, the outbox options and
- * the purpose keys. Made once per process (app.ts, the worker), passed down; it holds no state.
- */
-
 /** Purpose keys derived from SECRET_KEYS (shared/keys.ts) once, when the context is made, not per request. */
 export interface ServiceKeys {
   readonly suppression: SuppressionKeys;
 }
 
-/** What every service needs: the database, its keys, link building, mail context and the outbox. */
+/**
+ * What every service needs: the database, link building, the mail context, the outbox options and
+ * the purpose keys. Made once per process (app.ts, the worker), passed down; it holds no state.
+ */
 export interface ServiceContext {
   config: Config;
   db: Db;
