@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import type { Runner } from 'graphile-worker';
 import pg from 'pg';
@@ -8,8 +7,9 @@ import type { Db } from '../../src/db.js';
 import { createMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { OutboxOptions } from '../../src/mail/outbox.js';
 import { startWorker } from '../../src/mail/worker.js';
-import { createLogger, type Logger } from '../../src/shared/logger.js';
+import type { Logger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { capturingLogger } from './logs.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 
 export const TEST_SECRET = 'test-secret-key-0123456789abcdefghijklmnop';
@@ -48,14 +48,7 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
     MAIL_MAX_ATTEMPTS: '3',
     ...env,
   });
-  const logLines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const logger = createLogger('info', false, sink);
+  const { logger, lines: logLines } = capturingLogger();
   const sessionPool = new pg.Pool({ connectionString: database.url, max: 2 });
   const mailer = createMailer(smtp.url, { devCatcher: true });
   const app = buildApp({ config, db: database.db, logger, sessionPool });
