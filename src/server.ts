@@ -1,12 +1,20 @@
-import type { Runner } from 'graphile-worker';
 import { buildApp } from './app.js';
 import { startJobRunner, startRuntime } from './deps.js';
-import { bootOrExit, onShutdownSignal } from './shared/boot.js';
+import type { JobWorker } from './mail/worker.js';
+import { bootOrExit, failedToStart, onShutdownSignal } from './shared/boot.js';
 
 const t0 = Date.now();
-const { config, logger } = bootOrExit();
-const rt = await startRuntime(config, logger);
-const app = buildApp({ config, db: rt.db, logger, sessionPool: rt.sessionPool, devMailDir: rt.devMailDir });
+const { config, logger, watch } = bootOrExit();
+const rt = await startRuntime(config, logger, watch).catch((err: unknown) => failedToStart(logger, 'database and mail', err));
+let runner: JobWorker | undefined;
+const app = buildApp({
+  config,
+  db: rt.db,
+  logger,
+  sessionPool: rt.sessionPool,
+  devMailDir: rt.devMailDir,
+  workerHealth: config.runWorker ? () => runner?.health() ?? { status: 'starting', lastHeartbeatAt: null } : undefined,
+});
 const server = app.listen(config.port);
 await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
@@ -17,9 +25,8 @@ await new Promise<void>((resolve, reject) => {
   process.exit(1);
 });
 
-let runner: Runner | undefined;
 if (config.runWorker) {
-  runner = await startJobRunner(rt);
+  runner = await startJobRunner(rt).catch((err: unknown) => failedToStart(logger, 'job runner', err));
 }
 
 logger.info({ event: 'server.started', port: config.port, worker: config.runWorker, ms: Date.now() - t0 });

@@ -1,12 +1,11 @@
 import type { Express } from 'express';
-import type { Runner } from 'graphile-worker';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Db } from '../../src/db.js';
 import { createMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { OutboxOptions } from '../../src/mail/outbox.js';
-import { startWorker } from '../../src/mail/worker.js';
+import { startWorker, type JobWorker } from '../../src/mail/worker.js';
 import type { Logger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { capturingLogger } from './logs.js';
@@ -25,7 +24,7 @@ export interface TestContext {
   logger: Logger;
   /** Every log line written during the test file, as parsed JSON. */
   logLines: Record<string, unknown>[];
-  startWorker(): Promise<Runner>;
+  startWorker(): Promise<JobWorker>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
@@ -53,7 +52,7 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
   const mailer = createMailer(smtp.url, { devCatcher: true });
   const app = buildApp({ config, db: database.db, logger, sessionPool });
   const outbox = { messageIdHost: 'assent.test', maxAttempts: config.mailMaxAttempts };
-  let runner: Runner | undefined;
+  let runner: JobWorker | undefined;
 
   const ctx: TestContext = {
     config,
