@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { buildApp } from './app.js';
 import { startJobRunner, startRuntime } from './deps.js';
 import type { JobWorker } from './mail/worker.js';
@@ -6,16 +7,27 @@ import { bootOrExit, failedToStart, onShutdownSignal } from './shared/boot.js';
 const t0 = Date.now();
 const { config, logger, watch } = bootOrExit();
 const rt = await startRuntime(config, logger, watch).catch((err: unknown) => failedToStart(logger, 'database and mail', err));
-let runner: JobWorker | undefined;
+let worker: JobWorker | undefined;
 const app = buildApp({
   config,
   db: rt.db,
   logger,
   sessionPool: rt.sessionPool,
   devMailDir: rt.devMailDir,
-  workerHealth: config.runWorker ? () => runner?.health() ?? { status: 'starting', lastHeartbeatAt: null } : undefined,
+  workerHealth: config.runWorker ? () => worker?.health() ?? { status: 'starting', lastHeartbeatAt: null } : undefined,
 });
-const server = app.listen(config.port);
+
+// Once stopping, every response says Connection: close, so no client sends another request on a
+// connection that is about to be closed; the ones already under way are finished.
+let stopping = false;
+const inFlight = new Set<http.ServerResponse>();
+const server = http.createServer((req, res) => {
+  if (stopping) res.setHeader('Connection', 'close');
+  inFlight.add(res);
+  res.on('close', () => inFlight.delete(res));
+  app(req, res);
+});
+server.listen(config.port);
 await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);
@@ -26,7 +38,7 @@ await new Promise<void>((resolve, reject) => {
 });
 
 if (config.runWorker) {
-  runner = await startJobRunner(rt).catch((err: unknown) => failedToStart(logger, 'job runner', err));
+  worker = await startJobRunner(rt).catch((err: unknown) => failedToStart(logger, 'job runner', err));
 }
 
 logger.info({ event: 'server.started', port: config.port, worker: config.runWorker, ms: Date.now() - t0 });
@@ -44,11 +56,19 @@ process.stdout.write(
 );
 
 onShutdownSignal(logger, async () => {
-  // Stop taking requests and let in-flight ones finish, then drain the worker, then release
-  // the database pool, the mail transport and (last) the embedded PostgreSQL.
+  // Stop taking requests on every connection: no new connections, idle keep-alive ones closed,
+  // the last response on each busy one marked Connection: close. Let the requests in flight
+  // finish, then let the worker finish its running jobs and release the rest, then release the
+  // database pool, the mail transport and (last) the embedded PostgreSQL.
+  stopping = true;
+  for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  // A connection becomes idle when its last response has gone: close those as they appear.
+  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
   await closed;
-  await runner?.stop();
+  clearInterval(sweeper);
+  logger.info({ event: 'shutdown.http_closed' });
+  await worker?.stop();
   await rt.stop();
 });
