@@ -10,7 +10,7 @@ import { makeServiceContext, type ServiceContext } from './context.js';
 import type pg from 'pg';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
-import { healthRouter, homeRouter } from './home/home.routes.js';
+import { healthRouter, homeRouter, type WorkerHealth } from './home/home.routes.js';
 import { devMailRouter } from './mail/dev-mail.routes.js';
 import { policiesRouter, policyBanner } from './policies/policies.routes.js';
 import { errorHandler, notFound } from './shared/http/error-handler.js';
@@ -29,6 +29,8 @@ export interface AppDeps {
   sessionPool: pg.Pool;
   /** Where the development mail catcher keeps mail; /dev/mail is mounted only when set. */
   devMailDir?: string;
+  /** The state of this process's job runner, for /healthz; absent when the process runs none. */
+  workerHealth?: () => WorkerHealth;
 }
 
 /** Buttons on pages opened from an e-mail link that sign someone in or act for them: see link-confirm.ts. */
@@ -81,7 +83,7 @@ export function buildApp(deps: AppDeps): Express {
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
-  app.use(healthRouter(db));
+  app.use(healthRouter(db, deps.workerHealth));
   if (config.isProduction) app.use(requireHttps(config.baseUrl));
   app.use(express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false }));
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 200 }));

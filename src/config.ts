@@ -53,6 +53,8 @@ const schema = z.object({
   EMBEDDED_PG_PORT: int(1024, 65535).default(54329),
   RUN_WORKER: bool.default(true),
   WORKER_CONCURRENCY: int(1, 100).default(4),
+  WORKER_HEARTBEAT_SECONDS: int(1, 300).default(10),
+  WORKER_STALE_SECONDS: int(3, 3600).default(60),
   MAIL_MAX_ATTEMPTS: int(1, 25).default(10),
   SEED_DEMO: bool.optional(),
   MIN_AGE: int(13, 21).default(16),
@@ -84,6 +86,10 @@ export interface Config {
   readonly embeddedPgPort: number;
   readonly runWorker: boolean;
   readonly workerConcurrency: number;
+  /** How often a job runner records in PostgreSQL that it is alive. */
+  readonly workerHeartbeatSeconds: number;
+  /** A runner silent this long is taken for dead: its jobs are unlocked and run again. */
+  readonly workerStaleSeconds: number;
   readonly mailMaxAttempts: number;
   readonly seedDemo: boolean;
   /** C13: joining requires confirming at least this age. */
@@ -139,6 +145,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push('SECRET_KEYS each key must be at least 32 characters long');
     }
   }
+  if (e.WORKER_STALE_SECONDS <= 2 * e.WORKER_HEARTBEAT_SECONDS) {
+    problems.push('WORKER_STALE_SECONDS must be more than twice WORKER_HEARTBEAT_SECONDS, or a live worker could be taken for dead');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   if (secretKeys.length === 0) secretKeys = developmentKeys(e.DATA_DIR);
 
@@ -161,6 +170,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     runWorker: e.RUN_WORKER,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    workerHeartbeatSeconds: e.WORKER_HEARTBEAT_SECONDS,
+    workerStaleSeconds: e.WORKER_STALE_SECONDS,
     mailMaxAttempts: e.MAIL_MAX_ATTEMPTS,
     seedDemo: e.SEED_DEMO ?? e.DATABASE_URL === undefined,
     minAge: e.MIN_AGE,

@@ -1,5 +1,6 @@
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
+import { isDatabaseUnavailable, type DatabaseWatch } from './shared/db-watch.js';
 import type { Logger } from './shared/logger.js';
 
 export type Db = Knex;
@@ -8,14 +9,29 @@ export type DbOrTx = Knex | Knex.Transaction;
 // Counts come back as strings from pg by default (int8); these are never above 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-/** The one knex instance of a process. A pool error (server restart) is logged, not fatal. */
-export function createDb(connectionString: string, logger: Logger, poolMax = 10): Db {
+/**
+ * How long a query waits for a connection (and a connection for the server) before it fails.
+ * While the database is unreachable a request should be answered 503 at once, not hang.
+ */
+export const ACQUIRE_TIMEOUT_MS = 5000;
+
+/**
+ * The one knex instance of a process. A lost connection (a server restart, a network cut) is
+ * reported to the process's database watch, which logs it once per outage; it is never fatal.
+ */
+export function createDb(connectionString: string, logger: Logger, poolMax = 10, watch?: DatabaseWatch): Db {
+  const connectionTrouble = (source: string, err: unknown, level: 'warn' | 'error', event: string) => {
+    if (watch && isDatabaseUnavailable(err)) watch.unreachable(source, err);
+    else if (err instanceof Error) logger[level]({ event, err: err.message });
+    else logger[level]({ event, msg: String(err) });
+  };
   const db = knex({
     client: 'pg',
-    connection: { connectionString, application_name: 'assent' },
+    connection: { connectionString, application_name: 'assent', connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS },
+    acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
     log: {
-      warn: (msg: unknown) => logger.warn({ event: 'db.knex_warning', msg: String(msg) }),
-      error: (msg: unknown) => logger.error({ event: 'db.knex_error', msg: String(msg) }),
+      warn: (msg: unknown) => connectionTrouble('knex', String(msg), 'warn', 'db.knex_warning'),
+      error: (msg: unknown) => connectionTrouble('knex', String(msg), 'error', 'db.knex_error'),
       deprecate: (msg: unknown) => logger.warn({ event: 'db.knex_deprecation', msg: String(msg) }),
       debug: () => {},
     },
@@ -23,7 +39,7 @@ export function createDb(connectionString: string, logger: Logger, poolMax = 10)
       min: 0,
       max: poolMax,
       afterCreate(conn: pg.Client, done: (err: Error | null, conn: pg.Client) => void) {
-        conn.on('error', (err) => logger.error({ event: 'db.connection_error', err: err.message }));
+        conn.on('error', (err) => connectionTrouble('db pool', err, 'error', 'db.connection_error'));
         done(null, conn);
       },
     },

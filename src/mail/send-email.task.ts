@@ -3,6 +3,7 @@ import type { Db } from '../db.js';
 import { REMOVAL_COMPLETED_KIND } from '../removal/erasure.emails.js';
 import { scrubMessage } from '../removal/erasure.repository.js';
 import { markAddressUndeliverable } from './outbox.repository.js';
+import { untilDatabaseAnswers, type DatabaseWatch } from '../shared/db-watch.js';
 import type { Logger } from '../shared/logger.js';
 import { isSuppressed, type SuppressionKeys } from '../shared/suppression.js';
 import type { Mailer } from './mailer.js';
@@ -15,6 +16,14 @@ export interface SendEmailDeps {
   logger: Logger;
   /** The suppression list holds keyed hashes of addresses (C6). */
   suppressionKeys: SuppressionKeys;
+  /** With it, recording the outcome of a send waits out a database outage instead of failing. */
+  watch?: DatabaseWatch;
+  /**
+   * Ends that wait when the process stops. Not the job's own abort signal: a runner that gave up
+   * (the database went away) aborts its jobs too, and a send whose outcome is then not recorded
+   * would be sent again.
+   */
+  stopSignal?: AbortSignal;
 }
 
 /**
@@ -29,14 +38,27 @@ function isPermanentRefusal(err: unknown): boolean {
   return typeof code === 'number' && code >= 500 && code < 600;
 }
 
+/** How long the outcome of a send that has happened waits for an unreachable database. */
+const RECORD_WAITS_FOR_DATABASE_MS = 120_000;
+
 /**
  * Sends one outbox message. Jobs run at least once, so the row decides: a message that is no
  * longer queued (sent, failed, cancelled) is left alone. No transaction is held open across the
  * SMTP call. A failure is recorded and rethrown so graphile-worker retries with exponential
- * backoff; on the last attempt the row ends as failed with the reason.
+ * backoff; on the last attempt the row ends as failed with the reason. Once the SMTP server has
+ * answered, what it said is recorded even if the database is away for a while: the job waits for
+ * it, since running the job again after a successful send would send the message twice.
  */
 export function makeSendEmailTask(deps: SendEmailDeps): Task {
   return async (payload, helpers) => {
+    const record = <T>(step: () => Promise<T>): Promise<T> =>
+      deps.watch
+        ? untilDatabaseAnswers(deps.watch, step, {
+            maxWaitMs: RECORD_WAITS_FOR_DATABASE_MS,
+            signal: deps.stopSignal,
+            source: 'send_email',
+          })
+        : step();
     const id = (payload as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') return;
     const msg = await findEmailMessage(deps.db, id);
@@ -73,16 +95,16 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
     } catch (err) {
       const final = attempt >= helpers.job.max_attempts;
       const reason = err instanceof Error ? err.message : String(err);
-      await markAttemptFailed(deps.db, id, attempt, reason, final);
+      await record(() => markAttemptFailed(deps.db, id, attempt, reason, final));
       deps.logger.warn({ event: final ? 'email.failed' : 'email.retry', emailId: id, attempt, reason });
       if (!final) throw err;
       // C12: a final permanent refusal marks the address undeliverable, if it is still the member's.
-      if (isPermanentRefusal(err)) await markAddressUndeliverable(deps.db, msg.recipient);
-      await afterwards();
+      if (isPermanentRefusal(err)) await record(() => markAddressUndeliverable(deps.db, msg.recipient as string));
+      await record(afterwards);
       return;
     }
-    await markSent(deps.db, id, attempt);
-    await afterwards();
+    await record(() => markSent(deps.db, id, attempt));
+    await record(afterwards);
     deps.logger.info({ event: 'email.sent', emailId: id, kind: msg.kind, attempt });
   };
 }

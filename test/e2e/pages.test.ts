@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
 import pg from 'pg';
 import request from 'supertest';
 import { buildApp } from '../../src/app.js';
@@ -11,6 +12,8 @@ import { startMailCatcher } from '../../src/mail/catcher.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { seedDatabase } from '../../src/shared/migrate.js';
+import { errorHandler } from '../../src/shared/http/error-handler.js';
+import { viewsDir } from '../../src/shared/paths.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
 import { sampleNotice } from '../helpers/emails.js';
 import { insertPolicy } from '../helpers/fixtures.js';
@@ -61,7 +64,7 @@ describe('public pages', () => {
   });
 
   it('/healthz answers ok while the database answers', async () => {
-    await request(ctx.app).get('/healthz').expect(200, { status: 'ok' });
+    await request(ctx.app).get('/healthz').expect(200, { status: 'ok', database: 'ok' });
   });
 });
 
@@ -105,18 +108,51 @@ describe('C11: forms are CSRF-protected', () => {
 });
 
 describe('failures are calm', () => {
-  it('when the database is down, pages answer with a calm 500 page and a reference, /healthz with 503', async () => {
+  it('when the database is down, pages answer 503 with Retry-After and a calm page, one-click a line of text, /healthz 503', async () => {
     const logger = createLogger('silent');
     const deadDb = createDb('postgres://postgres@127.0.0.1:1/none', logger);
     const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none' });
-    const app = buildApp({ config: ctx.config, db: deadDb, logger, sessionPool: pool });
-    const res = await request(app).get('/').expect(500);
-    expect(res.text).toContain('Something went wrong');
+    const app = buildApp({
+      config: ctx.config,
+      db: deadDb,
+      logger,
+      sessionPool: pool,
+      workerHealth: () => ({ status: 'restarting', lastHeartbeatAt: null }),
+    });
+    const res = await request(app).get('/').set('Accept', 'text/html,application/xhtml+xml').expect(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.text).toContain('Back in a moment');
+    expect(res.text).toContain('Nothing was changed; please try again in a few seconds.');
     expect(res.text).toContain(String(res.headers['x-request-id']));
-    expect(res.text).not.toMatch(/ECONNREFUSED|at .*\.ts:\d+/);
-    await request(app).get('/healthz').expect(503);
+    expect(res.text).not.toMatch(/ECONNREFUSED|at .*\.ts:\d+|check your input|could not understand/i);
+    // C4: a mail provider's one-click POST gets a short answer it can retry on, not a page.
+    const oneClick = await request(app).post('/unsubscribe/some-token').type('form').send('List-Unsubscribe=One-Click').expect(503);
+    expect(oneClick.headers['retry-after']).toBe('5');
+    expect(oneClick.headers['content-type']).toMatch(/^text\/plain/);
+    expect(oneClick.text).toBe('We cannot reach our database for a moment. Nothing was changed; please try again in a few seconds.\n');
+    const health = await request(app).get('/healthz').expect(503);
+    expect(health.headers['retry-after']).toBe('5');
+    expect(health.body).toEqual({
+      status: 'unavailable',
+      database: 'unreachable',
+      worker: { status: 'restarting', lastHeartbeatAt: null, heartbeatAgeSeconds: null },
+    });
     await deadDb.destroy();
     await pool.end();
+  });
+
+  it('an error nobody expected still gets the calm 500 page, without its details', async () => {
+    const app = express();
+    app.set('view engine', 'ejs');
+    app.set('views', viewsDir);
+    app.get('/explode', () => {
+      throw new Error('a bug with details');
+    });
+    app.use(errorHandler);
+    const res = await request(app).get('/explode').set('Accept', 'text/html').expect(500);
+    expect(res.headers['retry-after']).toBeUndefined();
+    expect(res.text).toContain('Something went wrong');
+    expect(res.text).not.toContain('a bug with details');
   });
 });
 

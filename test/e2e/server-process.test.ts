@@ -94,7 +94,9 @@ describe('npm start', () => {
     await waitForOutput(server.output, 'Press Ctrl-C to stop.');
     expect(server.output()).toContain('Database:      DATABASE_URL');
     expect(server.output()).toContain('Worker:        in this process');
-    expect((await fetch(`http://localhost:${port}/healthz`)).status).toBe(200);
+    const health = await fetch(`http://localhost:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', database: 'ok', worker: { status: 'running' } });
     expect((await fetch(`http://localhost:${port}/dev/mail`)).status).toBe(404);
     server.child.kill('SIGTERM');
     expect(await exitReport(server)).toMatch(/^exit 0\n/);

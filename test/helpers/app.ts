@@ -1,15 +1,14 @@
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import type { Runner } from 'graphile-worker';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Db } from '../../src/db.js';
 import { createMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { OutboxOptions } from '../../src/mail/outbox.js';
-import { startWorker } from '../../src/mail/worker.js';
-import { createLogger, type Logger } from '../../src/shared/logger.js';
+import { startWorker, type JobWorker } from '../../src/mail/worker.js';
+import type { Logger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { capturingLogger } from './logs.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 
 export const TEST_SECRET = 'test-secret-key-0123456789abcdefghijklmnop';
@@ -25,7 +24,7 @@ export interface TestContext {
   logger: Logger;
   /** Every log line written during the test file, as parsed JSON. */
   logLines: Record<string, unknown>[];
-  startWorker(): Promise<Runner>;
+  startWorker(): Promise<JobWorker>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
@@ -48,21 +47,14 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
     MAIL_MAX_ATTEMPTS: '3',
     ...env,
   });
-  const logLines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const logger = createLogger('info', false, sink);
+  const { logger, lines: logLines } = capturingLogger();
   const sessionPool = new pg.Pool({ connectionString: database.url, max: 2 });
   // As in production (deps.ts): an idle connection the server ends is logged, not a crash.
   sessionPool.on('error', (err) => logger.warn({ event: 'db.session_pool_error', err: err.message }));
   const mailer = createMailer(smtp.url, { devCatcher: true });
   const app = buildApp({ config, db: database.db, logger, sessionPool });
   const outbox = { messageIdHost: 'assent.test', maxAttempts: config.mailMaxAttempts };
-  let runner: Runner | undefined;
+  let runner: JobWorker | undefined;
 
   const ctx: TestContext = {
     config,

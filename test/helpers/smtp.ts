@@ -19,6 +19,12 @@ export interface SmtpSink {
   failNext(n: number): void;
   /** Reject every delivery while on. */
   setRefuseAll(on: boolean): void;
+  /** Take this long over each message before answering (a slow server); 0 answers at once. */
+  setDelay(ms: number): void;
+  /** Messages whose data has arrived and that have not been answered yet. */
+  inFlight(): number;
+  /** The envelope recipients of those messages. */
+  inFlightRecipients(): string[];
   waitFor(predicate: (m: CaughtMessage) => boolean, timeoutMs?: number): Promise<CaughtMessage>;
   waitForCount(n: number, timeoutMs?: number): Promise<CaughtMessage[]>;
   close(): Promise<void>;
@@ -29,6 +35,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const waiters: (() => void)[] = [];
   let failures = 0;
   let refuseAll = false;
+  let delayMs = 0;
+  const inFlight = new Set<string[]>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -37,6 +45,13 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
+        if (delayMs > 0) {
+          // The message is whole: a real server that dies or is cut off now may still deliver it.
+          const rcpt = session.envelope.rcptTo.map((r) => r.address);
+          inFlight.add(rcpt);
+          await new Promise((r) => setTimeout(r, delayMs));
+          inFlight.delete(rcpt);
+        }
         if (refuseAll || failures > 0) {
           if (failures > 0) failures--;
           const err = Object.assign(new Error('451 try again later'), { responseCode: 451 });
@@ -50,6 +65,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       });
     },
   });
+  // A client that dies mid-conversation (a killed worker) resets its connection: not our failure.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
 
@@ -77,6 +94,11 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     setRefuseAll: (on) => {
       refuseAll = on;
     },
+    setDelay: (ms) => {
+      delayMs = ms;
+    },
+    inFlight: () => inFlight.size,
+    inFlightRecipients: () => [...inFlight].flat(),
     async waitFor(predicate, timeoutMs = 10000) {
       await waitUntil(() => messages.some(predicate), timeoutMs, 'a matching message');
       return messages.find(predicate) as CaughtMessage;

@@ -71,4 +71,19 @@ describe('configuration is validated once, at boot', () => {
     expect(c.seedDemo).toBe(false);
     expect(c.mailFrom).toBe('"Demo Society" <no-reply@members.example.org>');
   });
+
+  it('a dead worker is noticed within about a minute by default; the stale period must leave room for beats', () => {
+    const c = loadConfig(prod);
+    expect(c.workerHeartbeatSeconds).toBe(10);
+    expect(c.workerStaleSeconds).toBe(60);
+    expect(c.workerStaleSeconds + c.workerHeartbeatSeconds).toBeLessThanOrEqual(120);
+    expect(loadConfig({ ...prod, WORKER_HEARTBEAT_SECONDS: '1', WORKER_STALE_SECONDS: '3' })).toMatchObject({
+      workerHeartbeatSeconds: 1,
+      workerStaleSeconds: 3,
+    });
+    expect(problems({ ...prod, WORKER_HEARTBEAT_SECONDS: '10', WORKER_STALE_SECONDS: '20' })).toEqual([
+      'WORKER_STALE_SECONDS must be more than twice WORKER_HEARTBEAT_SECONDS, or a live worker could be taken for dead',
+    ]);
+    expect(problems({ ...prod, WORKER_HEARTBEAT_SECONDS: '0' })).toEqual(['WORKER_HEARTBEAT_SECONDS must be at least 1']);
+  });
 });

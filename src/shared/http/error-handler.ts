@@ -1,5 +1,9 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { isDatabaseUnavailable } from '../db-watch.js';
 import { AppError, NotFoundError, ValidationError } from '../errors.js';
+
+/** What a 503 asks clients to wait: a database restart or failover takes seconds. */
+export const RETRY_AFTER_SECONDS = 5;
 
 /** Unknown URLs get the calm 404 page. */
 export const notFound: RequestHandler = (_req, _res, next) => next(new NotFoundError());
@@ -7,14 +11,27 @@ export const notFound: RequestHandler = (_req, _res, next) => next(new NotFoundE
 /**
  * The one place errors become responses. A ValidationError re-renders the form the route named
  * in res.locals.formView, with a message per field and the input kept (422). Other typed errors
- * get their status and a calm page, and so does input that cannot be read or stored (400); anything
- * unexpected is logged with the request id and answered with a 500 page that shows that id and
- * nothing else.
+ * get their status and a calm page, and so does input that cannot be read or stored (400). While
+ * the database cannot be reached the answer is 503 with Retry-After: a calm page for browsers, one
+ * line of text for anything else (a mail provider's one-click POST); nothing was done, and nothing
+ * blames what the visitor sent. Anything else unexpected is logged with the request id and
+ * answered with a 500 page that shows that id.
  */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const requestId = String(req.id ?? '');
   if (res.headersSent) {
     req.log?.error({ event: 'http.error_after_headers', err });
+    return;
+  }
+  if (isDatabaseUnavailable(err)) {
+    req.log?.debug({ event: 'http.database_unavailable', err });
+    res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS));
+    const message = 'We cannot reach our database for a moment. Nothing was changed; please try again in a few seconds.';
+    if (!/text\/html/.test(req.get('accept') ?? '')) {
+      res.type('text').send(`${message}\n`);
+      return;
+    }
+    renderOrPlain(req, res, 'errors/error', { title: 'Back in a moment', message, requestId });
     return;
   }
   if (err instanceof ValidationError && typeof res.locals.formView === 'string') {

@@ -21,7 +21,8 @@ export function requestLogger(logger: Logger) {
     },
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request failed',
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    // A 503 is the database being away (logged once by the database watch), not a fault here.
+    customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
     serializers: {
       req: (req: IncomingMessage & { id?: string; ip?: string; originalUrl?: string }) => ({
         id: req.id,

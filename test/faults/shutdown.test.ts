@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Db } from '../../src/db.js';
+import { oneClick, oneClickBurst, type Answer } from '../helpers/burst.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { startFaultRig, type FaultRig } from '../helpers/fault-rig.js';
+import { insertPopulation, noticeCounts, noticeRun, publishWithFanout, type Population } from '../helpers/fanout.js';
+import { eventually } from '../helpers/processes.js';
+import type { SmtpSink } from '../helpers/smtp.js';
+
+/**
+ * `npm start` (web and worker in one process) stopped while mail providers post one-click
+ * unsubscribes over keep-alive connections and a policy notice fan-out runs: with SIGTERM (a
+ * deploy, an orchestrator) and with SIGKILL (the web process killed).
+ */
+let rig: FaultRig;
+let smtp: SmtpSink;
+beforeAll(async () => {
+  rig = await startFaultRig();
+  smtp = rig.smtp;
+});
+afterAll(() => rig.close());
+
+async function setUp(members: number): Promise<{ t: TestDatabase; people: Population; links: { memberId: string; path: string }[] }> {
+  const t = await rig.database();
+  const people = await insertPopulation(t.db, members, 'stop');
+  return { t, people, links: rig.oneClickLinks(t.url, t.db, people.memberIds) };
+}
+
+const startWeb = (url: string) => rig.web(url);
+
+/** C14: a change and its confirmation are one transaction — every one-click change has its e-mail and no e-mail lacks its change. */
+async function expectAnsweredApplied(db: Db, answers: Answer[]): Promise<number> {
+  const changed = new Set(
+    (await db('consent_ledger').where({ source: 'one_click' }).distinct('member_id')).map((r: { member_id: string }) => r.member_id),
+  );
+  const confirmed = new Set(
+    (await db('email_messages').where({ kind: 'preferences_changed' }).distinct('member_id')).map(
+      (r: { member_id: string }) => r.member_id,
+    ),
+  );
+  const ok = answers.filter((a) => a.status === 200);
+  for (const a of ok) expect(changed.has(a.memberId)).toBe(true);
+  expect([...confirmed].sort()).toEqual([...changed].sort());
+  return ok.length;
+}
+
+describe('stopping the web process under load', () => {
+  it('SIGTERM: no answered request is lost, the last answers say Connection: close, running jobs finish, the rest wait unlocked, exit 0', async () => {
+    const { t, people, links } = await setUp(300);
+    const { web, origin } = await startWeb(t.url);
+    smtp.messages.length = 0;
+    smtp.setDelay(100);
+    const versionId = await publishWithFanout(t.db, 20);
+    // Three members' one-clicks are held in flight across the signal: their rows are locked here.
+    const held = links.slice(0, 3);
+    const burst = oneClickBurst(origin, links.slice(3), 6, 20);
+    await eventually(async () => burst.answers.filter((a) => a.status === 200).length >= 30 || undefined, 'the burst to be under way');
+    await eventually(async () => smtp.messages.length >= 10 || undefined, 'the fan-out to be under way');
+    const blocker = await t.db.transaction();
+    await blocker('members')
+      .whereIn(
+        'id',
+        held.map((h) => h.memberId),
+      )
+      .forUpdate()
+      .select('id');
+    const inFlight = held.map((h) => oneClick(origin, h.path));
+    await eventually(async () => {
+      const { rows } = await t.db.raw<{ rows: { n: number }[] }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      return (rows[0]?.n ?? 0) >= 3 || undefined;
+    }, 'the three requests to wait for their rows');
+
+    const termAt = Date.now();
+    web.child.kill('SIGTERM');
+    const shutdownStart = Number((await web.waitForLog((l) => l.event === 'shutdown.start', 'the shutdown to start')).time);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(web.running()).toBe(true);
+    await blocker.commit();
+    const heldAnswers = await Promise.all(inFlight);
+    const code = await web.exited;
+    const exitedAt = Date.now();
+    burst.stop();
+    const answers = await burst.done;
+    expect(code).toBe(0);
+    // The requests in flight at the signal were finished, applied, and told the connection closes.
+    expect(heldAnswers).toEqual(held.map(() => ({ status: 200, connection: 'close' })));
+    const heldApplied = await t
+      .db('consent_ledger')
+      .where({ source: 'one_click' })
+      .whereIn(
+        'member_id',
+        held.map((h) => h.memberId),
+      )
+      .distinct('member_id');
+    expect(heldApplied).toHaveLength(3);
+    expect(web.logs().filter((l) => (l.level ?? 0) >= 50)).toEqual([]);
+
+    const applied = await expectAnsweredApplied(t.db, answers);
+    expect(answers.filter((a) => a.status !== 200 && a.status !== 'error')).toEqual([]);
+    // Whatever was asked once the shutdown had begun and still answered was told the connection closes.
+    const lastAnswers = answers.filter((a) => a.startedAt > shutdownStart && a.status === 200);
+    for (const a of lastAnswers) expect(a.connection).toBe('close');
+    // The worker finished what it was running and left nothing locked or registered.
+    const { rows: locked } = await t.db.raw('SELECT id FROM graphile_worker.jobs WHERE locked_by IS NOT NULL');
+    expect(locked).toEqual([]);
+    expect(await t.db('worker_heartbeats')).toEqual([]);
+    expect((await noticeRun(t.db, versionId))?.finished_at).toBeNull();
+
+    // A new process picks the fan-out up where it stopped; nothing was cut off, so nothing is sent twice.
+    smtp.setDelay(0);
+    const { web: next } = await startWeb(t.url);
+    await eventually(async () => (await noticeRun(t.db, versionId))?.finished_at, 'the notice run to finish');
+    await eventually(
+      async () => [...people.emails.values()].every((e) => noticeCounts(smtp).has(e)) || undefined,
+      'every member to get the notice',
+    );
+    expect([...noticeCounts(smtp).values()].filter((n) => n > 1)).toEqual([]);
+    expect(await next.stop()).toBe(0);
+    process.stdout.write(
+      `SIGTERM under load: stopped in ${exitedAt - termAt} ms; ${answers.length} requests, ${applied} answered 200 (all applied), ` +
+        `${lastAnswers.length + 3} answered after the signal (Connection: close); unanswered: ` +
+        `${JSON.stringify(Object.fromEntries(['ECONNREFUSED', 'UND_ERR_SOCKET', 'ECONNRESET'].map((c) => [c, answers.filter((a) => a.error === c).length])))}\n`,
+    );
+  }, 180000);
+
+  it('C14: SIGKILL: every answered request was applied, and no change lacks its confirmation e-mail or the reverse', async () => {
+    const { t, links } = await setUp(200);
+    const { web, origin } = await startWeb(t.url);
+    const burst = oneClickBurst(origin, links, 6, 5);
+    await eventually(async () => burst.answers.filter((a) => a.status === 200).length >= 30 || undefined, 'the burst to be under way');
+    web.child.kill('SIGKILL');
+    await web.exited;
+    burst.stop();
+    const answers = await burst.done;
+    const applied = await expectAnsweredApplied(t.db, answers);
+    expect(applied).toBeGreaterThanOrEqual(30);
+    // What the killed process had committed is sent by the next worker.
+    const { web: next } = await startWeb(t.url);
+    await eventually(
+      async () => (await t.db('email_messages').where({ kind: 'preferences_changed', status: 'queued' }).first()) === undefined,
+      'the confirmations to be sent',
+    );
+    expect(await next.stop()).toBe(0);
+  }, 120000);
+});
