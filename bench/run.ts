@@ -84,6 +84,8 @@ const runner = await startWorker({
   logger,
   concurrency,
   pollInterval: 500,
+  // The outbox alone: no feature jobs, no schedule.
+  tasks: {},
 });
 let peakRss = 0;
 while (received < total) {

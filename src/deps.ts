@@ -6,6 +6,7 @@ import { startEmbeddedPostgres } from './embedded/postgres.js';
 import { startMailCatcher } from './mail/catcher.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import type { OutboxOptions } from './mail/outbox.js';
+import { CRONTAB, jobTasks } from './jobs.js';
 import { startWorker, type JobWorker } from './mail/worker.js';
 import { DatabaseWatch, isDatabaseUnavailable } from './shared/db-watch.js';
 import { migrateDatabase, seedDatabase } from './shared/migrate.js';
@@ -65,6 +66,8 @@ export function startJobRunner(rt: Runtime): Promise<JobWorker> {
     mailFrom: rt.config.mailFrom,
     logger: rt.logger,
     concurrency: rt.config.workerConcurrency,
+    tasks: jobTasks(rt.config, rt.db, rt.logger),
+    crontab: CRONTAB,
   });
 }
 

@@ -21,6 +21,10 @@ export interface BuiltEmail {
   memberId: string | null;
   /** Set for mail sent because of a topic: the worker re-checks that consent at send time (C3). */
   topicId: number | null;
+  /** May reach an address on the suppression list (only the double opt-in and the erasure's completion mail, C6). */
+  reachesSuppressed?: boolean;
+  /** Its content is scrubbed once it has gone: the last place an erased address exists (C6). */
+  scrubAfterSend?: boolean;
 }
 
 /**

@@ -20,12 +20,24 @@ export interface MemberMessage {
   manageUrl?: string;
   /** Only for non-transactional mail. */
   unsubscribe?: UnsubscribeLink;
+  /** See BuiltEmail: facts the send task acts on. */
+  reachesSuppressed?: boolean;
+  scrubAfterSend?: boolean;
 }
 
 export function memberMessageEmail(ctx: MailContext, m: MemberMessage): BuiltEmail {
   const { html, text } = renderEmailTemplates('member-message', { ctx, m, subject: m.subject });
   return composeEmail(
-    { kind: m.kind, to: m.to, memberId: m.memberId, subject: m.subject, html, text },
+    {
+      kind: m.kind,
+      to: m.to,
+      memberId: m.memberId,
+      subject: m.subject,
+      html,
+      text,
+      ...(m.reachesSuppressed ? { reachesSuppressed: true } : {}),
+      ...(m.scrubAfterSend ? { scrubAfterSend: true } : {}),
+    },
     ctx,
     m.unsubscribe ? { transactional: false, unsubscribe: m.unsubscribe } : { transactional: true },
   );

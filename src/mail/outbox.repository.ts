@@ -18,6 +18,8 @@ export interface EmailMessageRow {
   last_error: string | null;
   sent_at: Date | null;
   created_at: Date;
+  reaches_suppressed: boolean;
+  scrub_after_send: boolean;
 }
 
 export async function insertEmailMessage(
@@ -25,7 +27,8 @@ export async function insertEmailMessage(
   row: Pick<
     EmailMessageRow,
     'id' | 'kind' | 'recipient' | 'member_id' | 'topic_id' | 'message_id' | 'subject' | 'text_body' | 'html_body' | 'headers'
-  >,
+  > &
+    Partial<Pick<EmailMessageRow, 'reaches_suppressed' | 'scrub_after_send'>>,
 ): Promise<void> {
   await db('email_messages').insert({ ...row, headers: JSON.stringify(row.headers) });
 }
@@ -62,4 +65,30 @@ export async function isStillOptedIn(db: DbOrTx, memberId: string, topicId: numb
  */
 export async function markAddressUndeliverable(db: DbOrTx, recipient: string): Promise<void> {
   await db('members').where({ email: recipient }).whereNull('email_undeliverable_at').update({ email_undeliverable_at: db.fn.now() });
+}
+
+/** What stands in for a scrubbed message: the row stays (status, times, Message-ID), its content does not. */
+export const SCRUBBED_TEXT = '[removed: the recipient’s data was erased]';
+
+/** The columns of a scrubbed message: no recipient, no content, no headers. */
+export function scrubbedContent(db: DbOrTx) {
+  return {
+    recipient: null,
+    subject: SCRUBBED_TEXT,
+    text_body: SCRUBBED_TEXT,
+    html_body: `<p>${SCRUBBED_TEXT}</p>`,
+    headers: JSON.stringify({}),
+    updated_at: db.fn.now(),
+  };
+}
+
+/**
+ * Scrubs a message marked scrub_after_send once it has been sent (or has finally failed): the
+ * erasure's completion mail is the one place the address outlived the erasure (C6).
+ */
+export async function scrubMessage(db: DbOrTx, id: string): Promise<void> {
+  await db('email_messages')
+    .where({ id })
+    .whereNot('status', 'queued')
+    .update({ ...scrubbedContent(db), last_error: db.raw(`CASE WHEN last_error IS NULL THEN NULL ELSE ? END`, [SCRUBBED_TEXT]) });
 }

@@ -30,6 +30,8 @@ export async function enqueueEmail(trx: Knex.Transaction, email: BuiltEmail, opt
     text_body: email.text,
     html_body: email.html,
     headers: email.headers,
+    reaches_suppressed: email.reachesSuppressed === true,
+    scrub_after_send: email.scrubAfterSend === true,
   });
   await addSendJob(trx, id, opts.maxAttempts);
   return id;

@@ -1,13 +1,18 @@
 import type { Task } from 'graphile-worker';
 import type { Db } from '../db.js';
-import { REMOVAL_COMPLETED_KIND } from '../removal/erasure.emails.js';
-import { scrubMessage } from '../removal/erasure.repository.js';
-import { markAddressUndeliverable } from './outbox.repository.js';
 import { untilDatabaseAnswers, type DatabaseWatch } from '../shared/db-watch.js';
 import type { Logger } from '../shared/logger.js';
 import { isSuppressed, type SuppressionKeys } from '../shared/suppression.js';
 import type { Mailer } from './mailer.js';
-import { findEmailMessage, isStillOptedIn, markAttemptFailed, markCancelled, markSent } from './outbox.repository.js';
+import {
+  findEmailMessage,
+  isStillOptedIn,
+  markAddressUndeliverable,
+  markAttemptFailed,
+  markCancelled,
+  markSent,
+  scrubMessage,
+} from './outbox.repository.js';
 
 export interface SendEmailDeps {
   db: Db;
@@ -25,12 +30,6 @@ export interface SendEmailDeps {
    */
   stopSignal?: AbortSignal;
 }
-
-/**
- * The only kinds that may reach a suppressed address (C6): the double opt-in confirmation, by
- * which the owner may choose to come back, and the message saying the erasure is done.
- */
-const SUPPRESSION_EXEMPT = new Set(['signup_confirm', REMOVAL_COMPLETED_KIND]);
 
 /** A permanent refusal: the SMTP server answered 5xx, so retrying cannot help. */
 function isPermanentRefusal(err: unknown): boolean {
@@ -67,7 +66,7 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
       await markCancelled(deps.db, id, 'no deliverable address');
       return;
     }
-    if (!SUPPRESSION_EXEMPT.has(msg.kind) && (await isSuppressed(deps.db, msg.recipient, deps.suppressionKeys))) {
+    if (!msg.reaches_suppressed && (await isSuppressed(deps.db, msg.recipient, deps.suppressionKeys))) {
       await markCancelled(deps.db, id, 'suppressed');
       deps.logger.info({ event: 'email.cancelled_suppressed', emailId: id });
       return;
@@ -79,7 +78,7 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
     }
     // The erasure's last message: once it has gone (or finally failed), its address and content go too.
     const afterwards = async () => {
-      if (msg.kind === REMOVAL_COMPLETED_KIND) await scrubMessage(deps.db, id);
+      if (msg.scrub_after_send) await scrubMessage(deps.db, id);
     };
     const attempt = helpers.job.attempts;
     try {

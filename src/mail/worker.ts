@@ -2,16 +2,11 @@ import { EventEmitter } from 'node:events';
 import { run, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { Config } from '../config.js';
-import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from '../removal/erasure.task.js';
-import { POLICY_NOTICE_BATCH_TASK } from '../policies/notices.service.js';
-import { makePolicyNoticeBatchTask } from '../policies/notices.task.js';
 import type { Logger } from '../shared/logger.js';
-import { makeServiceContext } from '../context.js';
 import { suppressionKeys } from '../shared/suppression.js';
 import { SEND_EMAIL_TASK } from './outbox.js';
 import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';
-import { graphileLogger } from './worker-logger.js';
-import { runMaintenance } from '../shared/maintenance.js';
+import { graphileLogger } from '../shared/graphile-logger.js';
 import { DatabaseWatch, errorMessage, isDatabaseUnavailable, untilDatabaseAnswers } from '../shared/db-watch.js';
 import { WorkerHeartbeat } from './worker-heartbeat.js';
 
@@ -20,9 +15,6 @@ const JOB_WAITS_FOR_DATABASE_MS = 60_000;
 
 /** How long a runner that gave up may take to finish the jobs in its hands before it is replaced anyway. */
 const GIVE_UP_WAIT_MS = 120_000;
-
-/** Scheduled tasks (graphile-worker crontab lines: minute hour day month weekday task). */
-const CRONTAB = ['*/15 * * * * maintenance', `7 * * * * ${CARRY_OUT_REMOVALS_TASK}`];
 
 export interface WorkerOptions extends Omit<SendEmailDeps, 'suppressionKeys'> {
   /** For the scheduled tasks that act as a service (carrying out removals) and the suppression check. */
@@ -34,7 +26,10 @@ export interface WorkerOptions extends Omit<SendEmailDeps, 'suppressionKeys'> {
   watch?: DatabaseWatch;
   /** Milliseconds between polls for jobs scheduled later (retries); new jobs arrive by LISTEN/NOTIFY. */
   pollInterval?: number;
-  extraTasks?: TaskList;
+  /** The features' jobs (src/jobs.ts); sending e-mail is added here. */
+  tasks: TaskList;
+  /** Scheduled runs of those jobs (graphile-worker crontab lines). */
+  crontab?: readonly string[];
 }
 
 export interface WorkerHealth {
@@ -75,12 +70,7 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
         stopSignal: stopController.signal,
         suppressionKeys: suppressionKeys(opts.config.secretKeys),
       }),
-      [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(makeServiceContext(opts.config, opts.db), opts.logger),
-      [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(makeServiceContext(opts.config, opts.db)),
-      maintenance: async () => {
-        await runMaintenance(opts.db);
-      },
-      ...opts.extraTasks,
+      ...opts.tasks,
     },
     watch,
   );
@@ -153,7 +143,7 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
       setTimeout(() => markDone(gaveUp), GIVE_UP_WAIT_MS).unref();
     });
     const runner = await run({
-      crontab: CRONTAB.join('\n'),
+      crontab: (opts.crontab ?? []).join('\n'),
       pgPool: pool,
       concurrency: opts.concurrency,
       pollInterval: opts.pollInterval ?? 2000,

@@ -29,6 +29,8 @@ export function signupConfirmEmail(ctx: MailContext, d: { to: string; chosen: st
     kind: 'signup_confirm',
     to: d.to,
     memberId: null,
+    // The owner of an erased address may come back: only their confirming it lifts the suppression (C6).
+    reachesSuppressed: true,
     subject: `${ctx.orgName}: please confirm your membership`,
     greeting: 'Hello,',
     paragraphs: [

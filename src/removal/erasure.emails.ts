@@ -2,9 +2,6 @@ import type { BuiltEmail, MailContext } from '../mail/email.js';
 import { memberMessageEmail } from '../mail/member-message.js';
 import { formatRemovalDate, greeting } from './removal.emails.js';
 
-/** The send task lets this kind reach a suppressed address, and scrubs its row once it has gone (C6). */
-export const REMOVAL_COMPLETED_KIND = 'removal_completed';
-
 interface Recipient {
   to: string;
   memberId: string;
@@ -17,7 +14,10 @@ interface Recipient {
  */
 export function removalCompletedEmail(ctx: MailContext, r: Recipient & { completedAt: Date; partners: string[] }): BuiltEmail {
   return memberMessageEmail(ctx, {
-    kind: REMOVAL_COMPLETED_KIND,
+    kind: 'removal_completed',
+    // Queued while the address still exists, sent after it is suppressed, then scrubbed (C6).
+    reachesSuppressed: true,
+    scrubAfterSend: true,
     to: r.to,
     memberId: r.memberId,
     subject: `${ctx.orgName}: your data has been removed`,

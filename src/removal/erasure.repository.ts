@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db.js';
+import { SCRUBBED_TEXT, scrubbedContent } from '../mail/outbox.repository.js';
 import { forgetSubject } from '../shared/rate-limit.js';
 
 /**
@@ -6,9 +7,6 @@ import { forgetSubject } from '../shared/rate-limit.js';
  * erased address out of every table, the traces deleted and the member row nulled. They run inside
  * the caller's transaction.
  */
-
-/** What stands in for a scrubbed message: the row stays (status, times, Message-ID), its content does not. */
-export const SCRUBBED_TEXT = '[removed: the recipient’s data was erased]';
 
 /** Every topic the member is not already opted out of, with the policy version to record it under. */
 export async function topicsToOptOut(
@@ -56,28 +54,6 @@ export async function scrubMessagesOf(db: DbOrTx, memberId: string, email: strin
     });
   if (keepId) q.whereNot('id', keepId);
   return q;
-}
-
-function scrubbedContent(db: DbOrTx) {
-  return {
-    recipient: null,
-    subject: SCRUBBED_TEXT,
-    text_body: SCRUBBED_TEXT,
-    html_body: `<p>${SCRUBBED_TEXT}</p>`,
-    headers: JSON.stringify({}),
-    updated_at: db.fn.now(),
-  };
-}
-
-/**
- * The message that tells a member their data is erased is the one place the address outlives the
- * erasure; once it has been sent (or has finally failed) its content goes too.
- */
-export async function scrubMessage(db: DbOrTx, id: string): Promise<void> {
-  await db('email_messages')
-    .where({ id })
-    .whereNot('status', 'queued')
-    .update({ ...scrubbedContent(db), last_error: db.raw(`CASE WHEN last_error IS NULL THEN NULL ELSE ? END`, [SCRUBBED_TEXT]) });
 }
 
 /** Removes what remains linked to the member besides the row itself: sessions, links, notes, sign-ups, rate-limit counters. */

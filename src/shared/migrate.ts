@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db.js';
 import { migrationsDir, seedsDir } from './paths.js';
 import type { Logger } from './logger.js';
-import { graphileLogger } from '../mail/worker-logger.js';
+import { graphileLogger } from './graphile-logger.js';
 
 const loadExtensions = ['.ts', '.js'];
 

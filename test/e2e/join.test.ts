@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { runMaintenance } from '../../src/shared/maintenance.js';
+import { runMaintenance } from '../../src/jobs.js';
 import type { TestContext } from '../helpers/app.js';
 import { startSeededContext } from '../helpers/seeded.js';
 import { linkIn, linkPost } from '../helpers/session.js';

@@ -59,7 +59,7 @@ describe('the job runner replaces itself', () => {
       logger,
       concurrency: 2,
       pollInterval: 200,
-      extraTasks: { outage_at_the_end: outageAtTheEnd },
+      tasks: { outage_at_the_end: outageAtTheEnd },
     });
     try {
       await pg.db.raw(`SELECT graphile_worker.add_job('outage_at_the_end', '{}'::json)`);

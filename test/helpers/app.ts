@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { Db } from '../../src/db.js';
 import { createMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { OutboxOptions } from '../../src/mail/outbox.js';
+import { CRONTAB, jobTasks } from '../../src/jobs.js';
 import { startWorker, type JobWorker } from '../../src/mail/worker.js';
 import type { Logger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -76,6 +77,8 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
         logger,
         concurrency: 2,
         pollInterval: 200,
+        tasks: jobTasks(config, database.db, logger),
+        crontab: CRONTAB,
       });
       return runner;
     },

@@ -1,6 +1,6 @@
 import { Logger as GraphileLogger, type LogFunctionFactory } from 'graphile-worker';
-import { isDatabaseUnavailable, type DatabaseWatch } from '../shared/db-watch.js';
-import type { Logger } from '../shared/logger.js';
+import { isDatabaseUnavailable, type DatabaseWatch } from './db-watch.js';
+import type { Logger } from './logger.js';
 
 /**
  * Routes graphile-worker's own messages into our structured log. With a database watch, the

@@ -1,0 +1,42 @@
+import type { TaskList } from 'graphile-worker';
+import type { Config } from './config.js';
+import { makeServiceContext } from './context.js';
+import type { Db } from './db.js';
+import { purgeExpiredSignups } from './members/join.repository.js';
+import { pruneMemberTokens } from './members/member-tokens.js';
+import { POLICY_NOTICE_BATCH_TASK } from './policies/notices.service.js';
+import { makePolicyNoticeBatchTask } from './policies/notices.task.js';
+import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from './removal/erasure.task.js';
+import type { Logger } from './shared/logger.js';
+import { pruneRateLimits } from './shared/rate-limit.js';
+
+/**
+ * The one place that knows every job the workers run, and when the scheduled ones run. Sending
+ * e-mail is the worker's own job (mail/worker.ts); these are the features' jobs, handed to it.
+ */
+
+/** Scheduled tasks (graphile-worker crontab lines: minute hour day month weekday task). */
+export const CRONTAB = ['*/15 * * * * maintenance', `7 * * * * ${CARRY_OUT_REMOVALS_TASK}`];
+
+export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
+  const svc = makeServiceContext(config, db);
+  return {
+    [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(svc, logger),
+    [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(svc),
+    maintenance: async () => {
+      await runMaintenance(db);
+    },
+  };
+}
+
+/**
+ * One scheduled job for the whole cluster (graphile-worker cron runs it on one worker):
+ * purges expired sign-ups (C15), spent link tokens, old rate-limit windows and sessions.
+ */
+export async function runMaintenance(db: Db): Promise<{ signupsPurged: number }> {
+  const signupsPurged = await purgeExpiredSignups(db);
+  await pruneMemberTokens(db);
+  await pruneRateLimits(db);
+  await db('sessions').where('expire', '<', db.fn.now()).delete();
+  return { signupsPurged };
+}
