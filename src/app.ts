@@ -5,6 +5,7 @@ import session from 'express-session';
 import helmet from 'helmet';
 import { adminRouter } from './admin/admin.routes.js';
 import { createPassport } from './auth/passport.js';
+import { findActiveMember } from './members/members.repository.js';
 import { idleTimeout, SESSION_COOKIE } from './auth/sessions.js';
 import { makeServiceContext, type ServiceContext } from './context.js';
 import type pg from 'pg';
@@ -14,7 +15,14 @@ import { healthRouter, homeRouter, type WorkerHealth } from './home/home.routes.
 import { devMailRouter } from './mail/dev-mail.routes.js';
 import { policiesRouter, policyBanner } from './policies/policies.routes.js';
 import { errorHandler, notFound } from './shared/http/error-handler.js';
-import { memberRouters } from './members/routers.js';
+import { signInRouter } from './members/signin.routes.js';
+import { preferencesRouter } from './consent/preferences.routes.js';
+import { unsubscribeRouter } from './consent/unsubscribe.routes.js';
+import { accountRouter } from './members/account.routes.js';
+import { dataRouter } from './members/data.routes.js';
+import { detailsRouter } from './members/details.routes.js';
+import { joinRouter } from './members/join.routes.js';
+import { removalRouter } from './removal/removal.routes.js';
 import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
 import { purposeKeys } from './shared/keys.js';
@@ -127,7 +135,7 @@ export function buildApp(deps: AppDeps): Express {
     next();
   });
 
-  const passport = createPassport(db);
+  const passport = createPassport(db, async (id) => (await findActiveMember(db, id)) !== undefined);
   app.use(passport.initialize());
   app.use(passport.session());
   app.use(idleTimeout(config));
@@ -141,7 +149,18 @@ export function buildApp(deps: AppDeps): Express {
   const svc: ServiceContext = makeServiceContext(config, db);
   app.use(homeRouter());
   app.use(policiesRouter(db));
-  for (const router of memberRouters(svc)) app.use(router);
+  // The member side: one router per feature, in mounting order.
+  for (const router of [
+    signInRouter,
+    accountRouter,
+    dataRouter,
+    detailsRouter,
+    joinRouter,
+    preferencesRouter,
+    unsubscribeRouter,
+    removalRouter,
+  ])
+    app.use(router(svc));
   app.use(adminRouter(svc));
   if (deps.devMailDir && !config.isProduction) app.use('/dev/mail', devMailRouter(deps.devMailDir));
 

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { generateSecret } from 'otplib';
 import { z } from 'zod';
-import { emailField } from '../auth/auth.routes.js';
+import { emailField } from '../shared/http/text.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../context.js';

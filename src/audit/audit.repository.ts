@@ -60,3 +60,8 @@ export async function listAuditActions(db: DbOrTx): Promise<string[]> {
   const rows = await db('audit_log').distinct('action').orderBy('action');
   return (rows as { action: string }[]).map((r) => r.action);
 }
+
+/** The staff users the audit log can be filtered by: every account, disabled ones too (their entries stay). */
+export async function listAuditStaff(db: DbOrTx): Promise<{ id: string; name: string; role: string }[]> {
+  return db('staff_users').orderByRaw('lower(name), id').select('id', 'name', 'role');
+}

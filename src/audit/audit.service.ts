@@ -1,6 +1,5 @@
-import { listStaffUsers } from '../auth/staff.repository.js';
 import type { ServiceContext } from '../context.js';
-import { listAudit, listAuditActions, type AuditRow } from './audit.repository.js';
+import { listAudit, listAuditActions, listAuditStaff, type AuditRow } from './audit.repository.js';
 import { AuditQuery, auditFilter } from './audit.schemas.js';
 
 export const AUDIT_PAGE_SIZE = 50;
@@ -33,14 +32,14 @@ export async function auditLogPage(svc: ServiceContext, query: Record<string, un
   const rows = parsed.success
     ? await listAudit(svc.db, { ...auditFilter(parsed.data), limit: AUDIT_PAGE_SIZE + 1, offset: (page - 1) * AUDIT_PAGE_SIZE })
     : [];
-  const [actions, staffUsers] = await Promise.all([listAuditActions(svc.db), listStaffUsers(svc.db)]);
+  const [actions, staffUsers] = await Promise.all([listAuditActions(svc.db), listAuditStaff(svc.db)]);
   const shown = Object.fromEntries(FIELDS.map((f) => [f, String(values[f] ?? '')])) as Values;
   return {
     values: shown,
     errors,
     entries: rows.slice(0, AUDIT_PAGE_SIZE),
     actions,
-    staffUsers: staffUsers.map((s) => ({ id: s.id, name: s.name, role: s.role })),
+    staffUsers,
     page,
     kept: FIELDS.filter((f) => shown[f] !== '').map((f) => [f, shown[f]]),
     hasNext: rows.length > AUDIT_PAGE_SIZE,

@@ -2,7 +2,6 @@ import type { RequestHandler } from 'express';
 import { Passport } from 'passport';
 import type { Db } from '../db.js';
 import { findActiveStaffUser, type StaffRole } from './staff.repository.js';
-import { findActiveMember } from '../members/members.repository.js';
 
 /** What the session knows about who is signed in: a kind and an id, nothing personal (C9). */
 export interface MemberSessionUser {
@@ -46,14 +45,18 @@ declare global {
   }
 }
 
-export function createPassport(db: Db): InstanceType<typeof Passport> {
+/**
+ * The session user is re-read on every request: a member must still be active (the members
+ * feature answers, given as memberIsActive), a staff user still enabled, with the role they have now.
+ */
+export function createPassport(db: Db, memberIsActive: (id: string) => Promise<boolean>): InstanceType<typeof Passport> {
   const passport = new Passport();
   passport.serializeUser((user, done) =>
     done(null, { kind: user.kind, id: user.id, at: user.at ?? Date.now(), ...(user.kind === 'staff' ? { role: user.role } : {}) }),
   );
   passport.deserializeUser(async (stored: SessionUser, done) => {
     try {
-      if (stored?.kind === 'member' && (await findActiveMember(db, stored.id)))
+      if (stored?.kind === 'member' && (await memberIsActive(stored.id)))
         return done(null, { kind: 'member', id: stored.id, at: stored.at });
       if (stored?.kind === 'staff') {
         // A disabled account ends every session of it at the next request.

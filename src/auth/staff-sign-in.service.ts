@@ -2,7 +2,7 @@ import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } fr
 import { verifyPassword } from './passwords.js';
 import { normaliseRecoveryCode, unusedRecoveryCodes, useRecoveryCode } from './recovery-codes.js';
 import { failedSignInsEmail, recoveryCodeUsedEmail } from './sign-in.emails.js';
-import { TooManyRequestsError } from './signin.service.js';
+import { TooManyRequestsError } from '../shared/rate-limit.js';
 import { inTransaction } from '../db.js';
 import { ValidationError } from '../shared/errors.js';
 import { countFailure, recentFailures, type FailureRule } from '../shared/rate-limit.js';

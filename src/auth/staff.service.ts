@@ -3,7 +3,7 @@ import { hashPassword, verifyPassword } from './passwords.js';
 import { deleteRecoveryCodes, replaceRecoveryCodes } from './recovery-codes.js';
 import { endOtherSessions } from './sessions.js';
 import { twoFactorResetEmail } from './sign-in.emails.js';
-import { checkLimits } from './signin.service.js';
+import { checkLimits } from '../shared/rate-limit.js';
 import { inTransaction, type Db } from '../db.js';
 import { ConflictError, NotFoundError, translateRefusal, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
@@ -41,7 +41,7 @@ export async function changeStaffPassword(
   change: { current: string; next: string; keepSid: string },
 ): Promise<void> {
   const { current, next } = change;
-  await checkLimits(svc, [[STAFF_SELF_PER_USER, `password:${staffId}`]]);
+  await checkLimits(svc.db, [[STAFF_SELF_PER_USER, `password:${staffId}`]]);
   const staff = await findActiveStaffUser(svc.db, staffId);
   if (!staff) throw new NotFoundError();
   if (!(await verifyPassword(staff.password_hash, current))) throw new ValidationError({ current: 'Your current password is not right.' });
@@ -58,7 +58,7 @@ export async function changeStaffPassword(
  * gives the account a fresh set of recovery codes: returned here to be shown once, kept only hashed.
  */
 export async function enableStaffTotp(svc: ServiceContext, staffId: string, secret: string, code: string): Promise<string[]> {
-  await checkLimits(svc, [[STAFF_SELF_PER_USER, `enrol:${staffId}`]]);
+  await checkLimits(svc.db, [[STAFF_SELF_PER_USER, `enrol:${staffId}`]]);
   const step = await totpStep(secret, code);
   if (step === undefined) throw new ValidationError({ code: WRONG_TOTP_CODE });
   return inTransaction(svc.db, async (trx) => {

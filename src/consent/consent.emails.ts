@@ -1,6 +1,6 @@
 import type { MailContext } from '../mail/email.js';
 import { memberMessageEmail } from '../mail/member-message.js';
-import type { ConsentChange } from './consent.service.js';
+import type { ConsentChange } from './consent.repository.js';
 
 const label = (s: string | null) => (s === 'opted_in' ? 'subscribed' : 'not subscribed');
 

@@ -143,3 +143,10 @@ export async function memberLedger(db: DbOrTx, memberId: string): Promise<Ledger
 export async function findTopic(db: DbOrTx, id: number): Promise<{ id: number; name: string } | undefined> {
   return db('topics').where({ id }).first('id', 'name');
 }
+
+/** One consent that changed: the topic, and its status before (none yet: null) and after. */
+export interface ConsentChange {
+  topic: TopicRow;
+  from: ConsentStatus | null;
+  to: ConsentStatus;
+}

@@ -11,6 +11,7 @@ import {
   latestPolicySeen,
   listOfferedTopics,
   recordConsentEvent,
+  type ConsentChange,
   type ConsentStatus,
   type LedgerChannel,
   type LedgerSource,
@@ -18,12 +19,6 @@ import {
   type TopicRow,
 } from './consent.repository.js';
 import { preferencesChangedEmail } from './consent.emails.js';
-
-export interface ConsentChange {
-  topic: TopicRow;
-  from: ConsentStatus | null;
-  to: ConsentStatus;
-}
 
 export interface ChoiceSource {
   source: LedgerSource;

@@ -1,6 +1,6 @@
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { endOtherSessions } from '../auth/sessions.js';
-import { checkLimits } from '../auth/signin.service.js';
+import { checkLimits } from '../shared/rate-limit.js';
 import { inTransaction } from '../db.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
@@ -45,7 +45,7 @@ export async function hasPassword(svc: ServiceContext, memberId: string): Promis
 async function checkProof(svc: ServiceContext, storedHash: string | null, proof: PasswordProof): Promise<void> {
   if (proof.current) {
     // Guessing the current password from a stolen session is slowed down per member.
-    await checkLimits(svc, [[CURRENT_PER_MEMBER, proof.memberId]]);
+    await checkLimits(svc.db, [[CURRENT_PER_MEMBER, proof.memberId]]);
     if (await verifyPassword(storedHash, proof.current)) return;
     throw new ValidationError({ current: 'That is not your current password.' });
   }

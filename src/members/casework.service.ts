@@ -1,5 +1,6 @@
 import { currentConsents, listOfferedTopics } from '../consent/consent.repository.js';
-import { setPreferences, type ConsentChange } from '../consent/consent.service.js';
+import { setPreferences } from '../consent/consent.service.js';
+import { type ConsentChange } from '../consent/consent.repository.js';
 import { inTransaction } from '../db.js';
 import { AppError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../context.js';

@@ -1,4 +1,4 @@
-import { checkLimits } from '../auth/signin.service.js';
+import { checkLimits } from '../shared/rate-limit.js';
 import { inTransaction, type DbOrTx } from '../db.js';
 import { dataLinkEmail } from './data.emails.js';
 import { InvalidLinkError, NotFoundError } from '../shared/errors.js';
@@ -28,7 +28,7 @@ const INVALID_LINK = 'This link to your data has expired or was already used. Si
 
 /** E-mails the signed-in member a single-use link to their data page. */
 export async function requestDataLink(svc: ServiceContext, memberId: string): Promise<void> {
-  await checkLimits(svc, [[PER_MEMBER, memberId]]);
+  await checkLimits(svc.db, [[PER_MEMBER, memberId]]);
   await inTransaction(svc.db, async (trx) => {
     const member = await findActiveMember(trx, memberId);
     if (!member?.email) throw new NotFoundError();

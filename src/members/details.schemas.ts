@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailField } from '../auth/auth.routes.js';
+import { emailField } from '../shared/http/text.js';
 import { multiLineText, personName, singleLineText } from '../shared/http/text.js';
 
 /** Digits, spaces and + - ( ) . only, with at least one digit: enough for any country's way of writing a number. */

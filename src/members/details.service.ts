@@ -1,5 +1,5 @@
 import { endOtherSessions } from '../auth/sessions.js';
-import { checkLimits } from '../auth/signin.service.js';
+import { checkLimits } from '../shared/rate-limit.js';
 import { inTransaction } from '../db.js';
 import { ConflictError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
@@ -75,7 +75,7 @@ export async function requestEmailChange(
   input: ChangeEmailCommand & { memberId: string; network: string },
 ): Promise<void> {
   const newEmail = input.email;
-  await checkLimits(svc, [
+  await checkLimits(svc.db, [
     [CHANGE_PER_MEMBER, input.memberId],
     [CHANGE_PER_ADDRESS, newEmail],
     [CHANGE_PER_NETWORK, input.network],

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailField } from '../auth/auth.routes.js';
+import { emailField } from '../shared/http/text.js';
 import { topicIds } from '../consent/consent.schemas.js';
 import { nameField, phoneField, postalAddressField } from './details.schemas.js';
 

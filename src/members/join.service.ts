@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { checkLimits } from '../auth/signin.service.js';
+import { checkLimits } from '../shared/rate-limit.js';
 import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
 import { groupedByKind } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
@@ -32,7 +32,7 @@ export type JoinInput = z.infer<ReturnType<typeof JoinRequest>>;
  * must check isSuppressed (src/shared/suppression.ts) for every address and leave suppressed ones out.
  */
 export async function requestJoin(svc: ServiceContext, input: JoinInput, network: string): Promise<void> {
-  await checkLimits(svc, [
+  await checkLimits(svc.db, [
     [PER_ADDRESS, input.email],
     [PER_NETWORK, network],
   ]);

@@ -12,6 +12,11 @@ function reachableMembers(db: DbOrTx) {
   return db('members').where({ status: 'active' }).whereNotNull('email').whereNull('email_undeliverable_at');
 }
 
+/** One member, if their address is deliverable as far as the members table knows (C12). */
+export async function findReachableMember(db: DbOrTx, id: string): Promise<{ id: string; email: string; name: string | null } | undefined> {
+  return reachableMembers(db).where({ id }).first('id', 'email', 'name');
+}
+
 export async function countReachableMembers(db: DbOrTx): Promise<number> {
   const row = (await reachableMembers(db).count<{ n: number }[]>({ n: '*' }).first()) as { n: number } | undefined;
   return Number(row?.n ?? 0);

@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { findActiveMember } from '../members/members.repository.js';
 import { addJob } from '../shared/queue.js';
 import { queueMail, type ServiceContext } from '../context.js';
 import { isSuppressed } from '../shared/suppression.js';
@@ -9,6 +8,7 @@ import {
   countReachableMembers,
   finishNoticeRun,
   insertNoticeRun,
+  findReachableMember,
   nextReachableMembers,
   recordNotice,
   suppressedAmong,
@@ -70,9 +70,9 @@ export async function queuePolicyNotice(
   memberId: string,
   policy: PolicyVersionRow,
 ): Promise<string | null> {
-  const member = await findActiveMember(trx, memberId);
-  if (!member?.email || !policy.effective_at) return null;
-  if (member.email_undeliverable_at || (await isSuppressed(trx, member.email, svc.keys.suppression))) return null;
+  const member = await findReachableMember(trx, memberId);
+  if (!member || !policy.effective_at) return null;
+  if (await isSuppressed(trx, member.email, svc.keys.suppression)) return null;
   return queueMail(
     trx,
     svc,

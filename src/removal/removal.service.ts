@@ -1,4 +1,4 @@
-import { checkLimits } from '../auth/signin.service.js';
+import { checkLimits } from '../shared/rate-limit.js';
 import { inTransaction } from '../db.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../members/member-tokens.js';
 import { findActiveMember, type MemberRow } from '../members/members.repository.js';
@@ -51,7 +51,7 @@ export async function currentRemoval(svc: ServiceContext, memberId: string): Pro
  * one is returned unchanged, with no mail, so the page can say so.
  */
 export async function requestRemoval(svc: ServiceContext, memberId: string): Promise<RequestOutcome> {
-  await checkLimits(svc, [[PER_MEMBER, memberId]]);
+  await checkLimits(svc.db, [[PER_MEMBER, memberId]]);
   return inTransaction(svc.db, async (trx) => {
     const member = await activeMember(trx, memberId);
     const request = await openRemovalRequest(trx, memberId);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../db.js';
+import { AppError } from './errors.js';
 import { truncateIp } from './logger.js';
 
 export interface Limit {
@@ -84,4 +85,18 @@ export async function clearFailures(db: DbOrTx, rule: FailureRule, subject: stri
   await db('rate_limits')
     .where({ key: failureKey(rule, subject, qualifier) })
     .delete();
+}
+
+/** Over a limit: refused for everyone alike, with no hint of why (no enumeration). */
+export class TooManyRequestsError extends AppError {
+  constructor() {
+    super('Too many attempts. Please wait a few minutes and try again.', 429, 'rate_limited');
+  }
+}
+
+/** Counts an attempt against both limits; over either, the request is refused for everyone alike. */
+export async function checkLimits(db: DbOrTx, limits: [Limit, string][]): Promise<void> {
+  for (const [limit, subject] of limits) {
+    if (!(await withinLimit(db, limit, subject))) throw new TooManyRequestsError();
+  }
 }

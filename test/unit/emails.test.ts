@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { failedSignInsEmail, recoveryCodeUsedEmail, signInLinkEmail, twoFactorResetEmail } from '../../src/auth/sign-in.emails.js';
+import { failedSignInsEmail, recoveryCodeUsedEmail, twoFactorResetEmail } from '../../src/auth/sign-in.emails.js';
+import { signInLinkEmail } from '../../src/members/signin.emails.js';
 import { preferencesChangedEmail } from '../../src/consent/consent.emails.js';
 import type { BuiltEmail, MailContext } from '../../src/mail/email.js';
 import { passwordRemovedEmail, passwordSetEmail } from '../../src/members/account.emails.js';

@@ -78,3 +78,9 @@ const IPV4 = /(^|[^\d.])\d{1,3}(\.\d{1,3}){3}(?![\d.])/;
 export function looksLikeLink(name: string): boolean {
   return SCHEME.test(name) || WWW.test(name) || HOST_WITH_PATH.test(name) || BARE_DOMAIN.test(name) || IPV4.test(name);
 }
+
+/** An e-mail address as a member or staff user types it. */
+export const emailField = singleLineText({ required: 'Enter your e-mail address.' })
+  .min(1, 'Enter your e-mail address.')
+  .max(254, 'An e-mail address has at most 254 characters.')
+  .email('Enter an e-mail address like name@example.org.');

@@ -1,23 +1,18 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { formView, parseForm } from '../shared/http/forms.js';
-import { singleLineText } from '../shared/http/text.js';
+import { emailField } from '../shared/http/text.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../context.js';
-import { endSession, startSession } from './sessions.js';
+import { endSession, startSession } from '../auth/sessions.js';
 import { checkSignInLink, requestSignInLink, signInMemberWithPassword, SIGNIN_LINK_MINUTES, useSignInLink } from './signin.service.js';
-
-export const emailField = singleLineText({ required: 'Enter your e-mail address.' })
-  .min(1, 'Enter your e-mail address.')
-  .max(254, 'An e-mail address has at most 254 characters.')
-  .email('Enter an e-mail address like name@example.org.');
 
 const EXPIRED_NOTICE = (minutes: number) => `You were signed out after ${minutes} minutes without activity. Please sign in again.`;
 
 const RequestSignInLink = z.object({ email: emailField });
 const PasswordSignIn = z.object({ email: emailField, password: z.string().min(1, 'Enter your password.').max(200) });
 
-export function authRouter(svc: ServiceContext): Router {
+export function signInRouter(svc: ServiceContext): Router {
   const router = Router();
 
   router.get('/manage', (req, res) => {

@@ -1,36 +1,24 @@
 import { inTransaction } from '../db.js';
-import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../members/member-tokens.js';
-import { findActiveMemberByEmail } from '../members/members.repository.js';
-import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
-import { recentFailures, withinLimit, type Limit } from '../shared/rate-limit.js';
-import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from './lockout.js';
-import { verifyPassword } from './passwords.js';
-import { failedSignInsEmail, signInLinkEmail } from './sign-in.emails.js';
+import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
+import { findActiveMemberByEmail } from './members.repository.js';
+import { InvalidLinkError, ValidationError } from '../shared/errors.js';
+import { checkLimits, recentFailures, TooManyRequestsError, type Limit } from '../shared/rate-limit.js';
+import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from '../auth/lockout.js';
+import { verifyPassword } from '../auth/passwords.js';
+import { failedSignInsEmail } from '../auth/sign-in.emails.js';
+import { signInLinkEmail } from './signin.emails.js';
 import { queueMail, type ServiceContext } from '../context.js';
 
 export const SIGNIN_LINK_MINUTES = 15;
 const PER_ADDRESS: Limit = { action: 'signin-link:address', windowSeconds: 900, max: 5 };
 const PER_NETWORK: Limit = { action: 'signin-link:network', windowSeconds: 900, max: 30 };
 
-export class TooManyRequestsError extends AppError {
-  constructor() {
-    super('Too many attempts. Please wait a few minutes and try again.', 429, 'rate_limited');
-  }
-}
-
-/** Counts an attempt against both limits; over either, the request is refused for everyone alike. */
-export async function checkLimits(svc: ServiceContext, limits: [Limit, string][]): Promise<void> {
-  for (const [limit, subject] of limits) {
-    if (!(await withinLimit(svc.db, limit, subject))) throw new TooManyRequestsError();
-  }
-}
-
 /**
  * Sends a single-use sign-in link to a member's address. The answer is the same whether the
  * address is known or not (no enumeration); unknown addresses get no mail.
  */
 export async function requestSignInLink(svc: ServiceContext, input: { email: string; network: string }): Promise<void> {
-  await checkLimits(svc, [
+  await checkLimits(svc.db, [
     [PER_ADDRESS, input.email],
     [PER_NETWORK, input.network],
   ]);
