@@ -1,21 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { JobHelpers } from 'graphile-worker';
-import { SMTPServer } from 'smtp-server';
 import request from 'supertest';
-import { composeEmail } from '../../src/mail/email.js';
-import { createMailer } from '../../src/mail/mailer.js';
-import { enqueueEmail } from '../../src/mail/outbox.js';
-import { insertEmailMessage } from '../../src/mail/outbox.repository.js';
-import { makeSendEmailTask } from '../../src/mail/send-email.task.js';
-import { confirmEmailChange } from '../../src/members/details.service.js';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { carryOutDueRemovals } from '../../src/removal/erasure.service.js';
 import { withinLimit } from '../../src/shared/rate-limit.js';
 import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { purposeKey } from '../../src/shared/keys.js';
-import { addressHash, isSuppressed, suppressAddress, suppressionKeys } from '../../src/shared/suppression.js';
+import { addressHash, isSuppressed, suppressionKeys } from '../../src/shared/suppression.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
 import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent, suppressLegacy } from '../helpers/fixtures.js';
 import { csrfFrom, linkIn, linkPost } from '../helpers/session.js';
@@ -432,93 +421,6 @@ describe('carrying out a removal', () => {
     const anyKey = [TEST_SECRET, purposeKey(TEST_SECRET, 'suppression')].map((k) => addressHash(address, k));
     expect(await ctx.db('suppression_list').whereIn('address_hash', anyKey)).toHaveLength(0);
     await mailTo(address, 'welcome');
-  });
-});
-
-describe('suppression at send time', () => {
-  it('C6: a queued newsletter-type message to a suppressed address is cancelled, not sent, whether its entry was written with the derived key or, before key separation, with the master key', async () => {
-    const current = 'suppressed.reader@example.org';
-    const legacy = 'suppressed.before.upgrade@example.org';
-    await suppressAddress(ctx.db, current, svc.keys.suppression);
-    await suppressLegacy(ctx.db, legacy, TEST_SECRET);
-    for (const address of [current, legacy]) {
-      const id = await ctx.db.transaction((trx) =>
-        enqueueEmail(
-          trx,
-          composeEmail(
-            { kind: 'topic_mailing', to: address, memberId: null, subject: 'Monthly bulletin', html: '<p>News</p>', text: 'News' },
-            svc.mail,
-            {
-              transactional: false,
-              unsubscribe: { url: 'http://assent.test/u/x', token: 'x' },
-            },
-          ),
-          ctx.outbox,
-        ),
-      );
-      await waitUntil(
-        async () => (await ctx.db('email_messages').where({ id }).first('status')).status !== 'queued',
-        'the message to be decided',
-      );
-      expect([address, await ctx.db('email_messages').where({ id }).first('status', 'last_error')]).toEqual([
-        address,
-        { status: 'cancelled', last_error: 'suppressed' },
-      ]);
-      expect(ctx.smtp.messages.filter((m) => sentTo(m, address))).toHaveLength(0);
-    }
-  });
-});
-
-describe('a permanent refusal', () => {
-  it('C12: a message finally refused with 5xx marks the address undeliverable; verifying a new address clears the mark', async () => {
-    const refusing = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onRcptTo(_address, _session, callback) {
-        callback(Object.assign(new Error('550 5.1.1 mailbox unavailable'), { responseCode: 550 }));
-      },
-    });
-    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
-    const mailer = createMailer(`smtp://127.0.0.1:${(refusing.server.address() as AddressInfo).port}`, { devCatcher: true });
-    try {
-      const memberId = await insertMember(ctx.db, 'bounces@example.org');
-      // The row alone, without a job: this test runs the send task itself, against the refusing server.
-      const id = randomUUID();
-      await insertEmailMessage(ctx.db, {
-        id,
-        kind: 'details_changed',
-        recipient: 'bounces@example.org',
-        member_id: memberId,
-        topic_id: null,
-        message_id: `<${id}@assent.test>`,
-        subject: 'Changed',
-        text_body: 'x',
-        html_body: '<p>x</p>',
-        headers: {},
-      });
-      const send = makeSendEmailTask({
-        db: ctx.db,
-        mailer,
-        mailFrom: ctx.config.mailFrom,
-        logger: ctx.logger,
-        suppressionKeys: svc.keys.suppression,
-      });
-      await send({ id }, { job: { attempts: 1, max_attempts: 1 } } as unknown as JobHelpers);
-      expect(await ctx.db('email_messages').where({ id }).first('status')).toEqual({ status: 'failed' });
-      const marked = await ctx.db('members').where({ id: memberId }).first('email_undeliverable_at');
-      expect(marked.email_undeliverable_at).toBeInstanceOf(Date);
-
-      const token = await issueMemberToken(ctx.db, memberId, 'email_verify', 60, { email: 'works@example.org' });
-      await confirmEmailChange(svc, token);
-      expect(await ctx.db('members').where({ id: memberId }).first('email', 'email_undeliverable_at')).toEqual({
-        email: 'works@example.org',
-        email_undeliverable_at: null,
-      });
-    } finally {
-      mailer.close();
-      await new Promise<void>((resolve) => refusing.close(() => resolve()));
-    }
   });
 });
 
