@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { suppressAddress, suppressionKeys } from '../../src/shared/suppression.js';
 import { TEST_SECRET, startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertOptedInMembers, insertPolicy, insertTopic, recordConsent, suppressLegacy } from '../helpers/fixtures.js';
+import { waitFor } from '../helpers/jobs.js';
 import { signedInStaff, type Agent } from '../helpers/staff.js';
 
 const OLD_KEY = 'an-older-secret-key-still-accepted-0123456789';
@@ -99,7 +100,12 @@ describe('audience export', () => {
 
     const started = await ctx.db('audit_log').where({ action: 'audience.export_started' });
     expect(started.map((e: { details: unknown }) => e.details)).toEqual([{ topicId: expect.any(Number) }]);
-    const audit = await ctx.db('audit_log').where({ action: 'audience.exported' });
+    // The closing entry holds the row count, known only once the last row has gone: it is written
+    // just after the response ends, so it may land a moment after the client has the whole file.
+    const audit = await waitFor(async () => {
+      const rows = await ctx.db('audit_log').where({ action: 'audience.exported' });
+      return rows.length > 0 && rows;
+    }, 'the closing audit entry');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({
       staff_user_id: admin.id,
