@@ -23,6 +23,7 @@ import { dataRouter } from './members/data.routes.js';
 import { detailsRouter } from './members/details.routes.js';
 import { joinRouter } from './members/join.routes.js';
 import { removalRouter } from './removal/removal.routes.js';
+import { contactRouter } from './inquiries/contact.routes.js';
 import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
 import { purposeKeys } from './shared/keys.js';
@@ -44,7 +45,7 @@ export interface AppDeps {
 /** Buttons on pages opened from an e-mail link that sign someone in or act for them: see link-confirm.ts. */
 const LINK_ACTIONS = /^\/(join\/confirm|signin|l\/[a-z-]+)\/[^/]+\/?$/i;
 /** Forms that act for nobody signed in, or whose signed link is the whole credential and must work without cookies (C9). */
-const OPEN_FORMS = /^\/(join|manage|unsubscribe\/[^/]+|p\/[^/]+)\/?$/i;
+const OPEN_FORMS = /^\/(join|manage|contact|unsubscribe\/[^/]+|p\/[^/]+)\/?$/i;
 
 /**
  * Builds the Express app from its dependencies and nothing else, so tests build the same app
@@ -159,6 +160,7 @@ export function buildApp(deps: AppDeps): Express {
     preferencesRouter,
     unsubscribeRouter,
     removalRouter,
+    contactRouter,
   ])
     app.use(router(svc));
   app.use(adminRouter(svc));

@@ -61,6 +61,7 @@ const schema = z.object({
   SIGNUP_EXPIRY_HOURS: int(1, 720).default(48),
   REMOVAL_GRACE_DAYS: int(0, 90).default(30),
   MEMBER_IDLE_MINUTES: int(5, 1440).default(30),
+  INQUIRY_RETENTION_DAYS: int(1, 3650).default(90),
   STAFF_IDLE_MINUTES: int(5, 240).default(30),
 });
 
@@ -98,6 +99,8 @@ export interface Config {
   readonly signupExpiryHours: number;
   /** C6: a confirmed removal is carried out this many days later. */
   readonly removalGraceDays: number;
+  /** C12: a closed question from the public is deleted this many days after closing. */
+  readonly inquiryRetentionDays: number;
   /** C11: a member's session ends after this long without a request. */
   readonly memberIdleMinutes: number;
   /** C11: a staff session ends after this long without a request. */
@@ -178,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signupExpiryHours: e.SIGNUP_EXPIRY_HOURS,
     removalGraceDays: e.REMOVAL_GRACE_DAYS,
     memberIdleMinutes: e.MEMBER_IDLE_MINUTES,
+    inquiryRetentionDays: e.INQUIRY_RETENTION_DAYS,
     staffIdleMinutes: e.STAFF_IDLE_MINUTES,
   });
 }

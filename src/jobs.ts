@@ -2,6 +2,7 @@ import type { TaskList } from 'graphile-worker';
 import type { Config } from './config.js';
 import { makeServiceContext } from './context.js';
 import type { Db } from './db.js';
+import { purgeClosedInquiries } from './inquiries/inquiries.repository.js';
 import { purgeExpiredSignups } from './members/join.repository.js';
 import { pruneMemberTokens } from './members/member-tokens.js';
 import { POLICY_NOTICE_BATCH_TASK } from './policies/notices.service.js';
@@ -24,19 +25,24 @@ export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
     [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(svc, logger),
     [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(svc),
     maintenance: async () => {
-      await runMaintenance(db);
+      await runMaintenance(db, config);
     },
   };
 }
 
 /**
  * One scheduled job for the whole cluster (graphile-worker cron runs it on one worker):
- * purges expired sign-ups (C15), spent link tokens, old rate-limit windows and sessions.
+ * purges expired sign-ups (C15), spent link tokens, old rate-limit windows and sessions, and the
+ * questions from the public closed longer ago than their retention (C12).
  */
-export async function runMaintenance(db: Db): Promise<{ signupsPurged: number }> {
+export async function runMaintenance(
+  db: Db,
+  config: Pick<Config, 'inquiryRetentionDays'>,
+): Promise<{ signupsPurged: number; inquiriesPurged: number }> {
   const signupsPurged = await purgeExpiredSignups(db);
+  const inquiriesPurged = await purgeClosedInquiries(db, config.inquiryRetentionDays);
   await pruneMemberTokens(db);
   await pruneRateLimits(db);
   await db('sessions').where('expire', '<', db.fn.now()).delete();
-  return { signupsPurged };
+  return { signupsPurged, inquiriesPurged };
 }

@@ -4,6 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { areasFor, guardByTable, guardFor, requireStaff } from './guards.js';
 import { partnersAdminRouter } from './partners.routes.js';
 import { audiencesAdminRouter } from './audiences.routes.js';
+import { inquiriesAdminRouter } from './inquiries.routes.js';
 import { membersAdminRouter } from './members.routes.js';
 import { dashboardAdminRouter } from './dashboard.routes.js';
 import { outboxAdminRouter } from './outbox.routes.js';
@@ -55,6 +56,7 @@ export function adminRouter(svc: ServiceContext): Router {
   router.use(staffAdminRouter(svc));
   router.use(removalsAdminRouter(svc));
   router.use(membersAdminRouter(svc));
+  router.use(inquiriesAdminRouter(svc));
   // Anything else under /admin is staff-only too, so an unlisted path never leaks to the public.
   router.use('/admin', requireStaff());
   return router;

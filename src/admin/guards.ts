@@ -108,6 +108,11 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'POST', path: '/admin/staff', roles: ADMIN },
   { method: 'POST', path: '/admin/staff/:id/disable', roles: ADMIN },
   { method: 'POST', path: '/admin/staff/:id/reset-2fa', roles: ADMIN },
+  // Questions from the public (src/admin/inquiries.routes.ts)
+  { method: 'GET', path: '/admin/inquiries', roles: CASEWORK },
+  { method: 'GET', path: '/admin/inquiries/:id', roles: CASEWORK },
+  { method: 'POST', path: '/admin/inquiries/:id/reply', roles: CASEWORK },
+  { method: 'POST', path: '/admin/inquiries/:id/close', roles: CASEWORK },
 ];
 
 /** A route of ADMIN_ROUTES as "METHOD /path", e.g. "POST /admin/members/:id/change". */
@@ -130,6 +135,7 @@ export const ADMIN_AREAS: readonly { href: string; label: string; hint: string }
   { href: '/admin/dashboard', label: 'Dashboard', hint: 'Counts per topic, sign-ups and removals per week.' },
   { href: '/admin/members', label: 'Members', hint: 'Find a member, see their record, record a change on their behalf.' },
   { href: '/admin/removals', label: 'Removals', hint: 'Confirmed removal requests, legal holds, carrying out.' },
+  { href: '/admin/inquiries', label: 'Questions', hint: 'Questions from the public, answered by e-mail.' },
   { href: '/admin/follow-ups', label: 'Partner follow-ups', hint: 'Partners to ask to delete an erased member’s data.' },
   { href: '/admin/topics', label: 'Topics', hint: 'Newsletters, announcements and partner topics.' },
   { href: '/admin/policies', label: 'Privacy policy versions', hint: 'Draft, preview and publish with notice.' },

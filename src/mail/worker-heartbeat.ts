@@ -153,16 +153,18 @@ export class WorkerHeartbeat {
            SELECT now() - pg_postmaster_start_time() > make_interval(secs => $1) AS up_long_enough
          ), stale AS (
            SELECT worker_id FROM worker_heartbeats
-            WHERE last_beat_at < now() - make_interval(secs => $1)
+            WHERE last_beat_at < now() - make_interval(secs => $1) AND worker_id <> ALL($2::text[])
               FOR UPDATE SKIP LOCKED
          ), unknown AS (
            SELECT DISTINCT j.locked_by AS worker_id FROM graphile_worker.jobs j
             WHERE j.locked_by IS NOT NULL AND j.locked_at < now() - make_interval(secs => $1)
+              AND j.locked_by <> ALL($2::text[])
               AND NOT EXISTS (SELECT 1 FROM worker_heartbeats h WHERE h.worker_id = j.locked_by)
          )
          SELECT worker_id FROM (SELECT worker_id FROM stale UNION SELECT worker_id FROM unknown) w, settled
           WHERE settled.up_long_enough`,
-        [this.opts.staleMs / 1000],
+        // Never this process's own live runners: however late its timer fired, they are alive.
+        [this.opts.staleMs / 1000, [...this.live]],
       );
       const ids = rows.map((r) => r.worker_id);
       if (ids.length) {

@@ -15,21 +15,29 @@ function subjectHash(subject: string): string {
 }
 
 /**
- * Counts one attempt in a fixed window and tells whether it is within the limit. The counter
- * lives in PostgreSQL (one upsert), so the limit holds across nodes; the subject is hashed, so an
- * e-mail address used as a key is not stored in clear. The key starts with the subject's hash, so
- * forgetSubject can remove every counter of one address whatever the action.
+ * Counts one attempt and tells whether it is within the limit. The counter lives in PostgreSQL
+ * (one statement), so the limit holds across nodes; the subject is hashed, so an e-mail address
+ * used as a key is not stored in clear. Attempts are counted in fixed windows, and the limit applies
+ * to the current and the previous window together, so it does not reset at a window boundary (a
+ * burst straddling one would otherwise get twice the limit). The key starts with the subject's
+ * hash, so forgetSubject can remove every counter of one address whatever the action.
  */
 export async function withinLimit(db: DbOrTx, limit: Limit, subject: string): Promise<boolean> {
   const key = `${subjectHash(subject)}:${limit.action}`;
-  const { rows } = await db.raw<{ rows: { count: number }[] }>(
-    `INSERT INTO rate_limits (key, window_start, count)
-     VALUES (?, to_timestamp(floor(extract(epoch FROM now()) / ?) * ?), 1)
-     ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1
-     RETURNING count`,
-    [key, limit.windowSeconds, limit.windowSeconds],
+  const { rows } = await db.raw<{ rows: { n: number }[] }>(
+    `WITH counted AS (
+       INSERT INTO rate_limits (key, window_start, count)
+       VALUES (?, to_timestamp(floor(extract(epoch FROM now()) / ?) * ?), 1)
+       ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1
+       RETURNING count
+     )
+     SELECT (SELECT count FROM counted) + coalesce((
+       SELECT count FROM rate_limits
+        WHERE key = ? AND window_start = to_timestamp((floor(extract(epoch FROM now()) / ?) - 1) * ?)
+     ), 0) AS n`,
+    [key, limit.windowSeconds, limit.windowSeconds, key, limit.windowSeconds, limit.windowSeconds],
   );
-  return (rows[0]?.count ?? 0) <= limit.max;
+  return (rows[0]?.n ?? 0) <= limit.max;
 }
 
 /** The requester's network, not the person: IPv4 /24, IPv6 /48 (C10). */

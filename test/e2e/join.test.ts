@@ -127,7 +127,7 @@ describe('joining', () => {
     const res = await request(ctx.app).get(path).expect(400);
     expect(res.text).toContain('expired or was already used');
     await linkPost(request(ctx.app), path).expect(400);
-    expect((await runMaintenance(ctx.db)).signupsPurged).toBeGreaterThanOrEqual(1);
+    expect((await runMaintenance(ctx.db, ctx.config)).signupsPurged).toBeGreaterThanOrEqual(1);
     expect(await ctx.db('pending_signups').where({ email: 'late@example.org' })).toHaveLength(0);
     expect(await ctx.db('members').where({ email: 'late@example.org' })).toHaveLength(0);
   });

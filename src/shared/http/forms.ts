@@ -7,7 +7,8 @@ type Locals = Record<string, unknown>;
 /**
  * Names the view a route's form lives in, so a ValidationError thrown anywhere below re-renders
  * it with the field messages and the input kept (see error-handler.ts). The page's data is given
- * as a function, so it is loaded only when there is an error to show.
+ * as a function, so it is loaded only when there is an error to show. It runs after the router has
+ * left the route: take what it needs from req.params before, not inside it.
  */
 export function formView(res: Response, view: string, locals: Locals | (() => Locals | Promise<Locals>) = {}): void {
   res.locals.formView = view;

@@ -95,6 +95,28 @@ export function confirmFieldValid(
 }
 
 /**
+ * For a public form that must set no cookie until it is used (C9) and acts for nobody signed in:
+ * the field proves the post comes from a page we served for that path, not long ago, and the
+ * browser must say the post is same-origin. No browser binding: there is no one to log in as.
+ */
+export function pageFieldValid(
+  req: Request,
+  keys: readonly string[],
+  origin: string,
+  path: string,
+  field: unknown,
+  nowMs = Date.now(),
+): boolean {
+  if (crossOrigin(req, origin) || !provenSameOrigin(req, origin)) return false;
+  const m = typeof field === 'string' ? FIELD.exec(field) : null;
+  if (!m) return false;
+  const [, exp = '', pageMac = ''] = m;
+  if (Number(exp) * 1000 < nowMs) return false;
+  const page = pathHash(path);
+  return keys.some((key) => equal(mac(key, ['page', exp, page]), pageMac));
+}
+
+/**
  * The middleware: on every request it offers views `linkConfirmField(action)`, which sets the
  * nonce cookie if the browser has none and returns the hidden field's value; on a POST to one of
  * the guarded paths it refuses (403) a post without a valid field, before any handler runs.
@@ -104,6 +126,8 @@ export function linkConfirmation(opts: { keys: readonly string[]; baseUrl: strin
   const [signingKey] = opts.keys;
   if (!signingKey) throw new Error('linkConfirmation needs a key');
   return (req: Request, res: Response, next) => {
+    // A public form's field, without any cookie (see pageFieldValid).
+    res.locals.pageField = (action: string) => mintConfirmField(signingKey, action, null);
     res.locals.linkConfirmField = (action: string) => {
       let nonce = cookieNonce(req);
       if (!nonce) {
