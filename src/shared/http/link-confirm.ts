@@ -72,6 +72,17 @@ function crossOrigin(req: Request, origin: string): boolean {
   return given !== undefined && given !== 'null' && given !== origin;
 }
 
+/** The field's parts if it is well formed and unexpired, with the key that made its page MAC. */
+function pageOf(keys: readonly string[], path: string, field: unknown, nowMs: number) {
+  const m = typeof field === 'string' ? FIELD.exec(field) : null;
+  if (!m) return undefined;
+  const [, exp = '', pageMac = '', browserMac = ''] = m;
+  if (Number(exp) * 1000 < nowMs) return undefined;
+  const page = pathHash(path);
+  const key = keys.find((k) => equal(mac(k, ['page', exp, page]), pageMac));
+  return key === undefined ? undefined : { key, exp, page, browserMac };
+}
+
 export function confirmFieldValid(
   req: Request,
   keys: readonly string[],
@@ -81,17 +92,11 @@ export function confirmFieldValid(
   nowMs = Date.now(),
 ): boolean {
   if (crossOrigin(req, origin)) return false;
-  const m = typeof field === 'string' ? FIELD.exec(field) : null;
-  if (!m) return false;
-  const [, exp = '', pageMac = '', browserMac = ''] = m;
-  if (Number(exp) * 1000 < nowMs) return false;
-  const page = pathHash(path);
+  const found = pageOf(keys, path, field, nowMs);
+  if (!found) return false;
   const nonce = cookieNonce(req);
-  return keys.some((key) => {
-    if (!equal(mac(key, ['page', exp, page]), pageMac)) return false;
-    // With a cookie, only this browser's page will do; without one, only a proven same-origin post.
-    return nonce ? equal(mac(key, ['browser', exp, page, nonce]), browserMac) : provenSameOrigin(req, origin);
-  });
+  // With a cookie, only this browser's page will do; without one, only a proven same-origin post.
+  return nonce ? equal(mac(found.key, ['browser', found.exp, found.page, nonce]), found.browserMac) : provenSameOrigin(req, origin);
 }
 
 /**
@@ -107,13 +112,7 @@ export function pageFieldValid(
   field: unknown,
   nowMs = Date.now(),
 ): boolean {
-  if (crossOrigin(req, origin) || !provenSameOrigin(req, origin)) return false;
-  const m = typeof field === 'string' ? FIELD.exec(field) : null;
-  if (!m) return false;
-  const [, exp = '', pageMac = ''] = m;
-  if (Number(exp) * 1000 < nowMs) return false;
-  const page = pathHash(path);
-  return keys.some((key) => equal(mac(key, ['page', exp, page]), pageMac));
+  return !crossOrigin(req, origin) && provenSameOrigin(req, origin) && pageOf(keys, path, field, nowMs) !== undefined;
 }
 
 /**
