@@ -67,10 +67,12 @@ export async function recordConsent(
     reference?: string;
   },
 ): Promise<number> {
+  const current = await db('consents').where({ member_id: c.memberId, topic_id: c.topicId }).first('status');
   const [event] = await db('consent_ledger')
     .insert({
       member_id: c.memberId,
       topic_id: c.topicId,
+      from_status: (current as { status: string } | undefined)?.status ?? null,
       to_status: c.to,
       source: c.source,
       channel: c.channel ?? 'web',
