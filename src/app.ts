@@ -15,6 +15,7 @@ import { healthRouter, homeRouter, type WorkerHealth } from './home/home.routes.
 import { devMailRouter } from './mail/dev-mail.routes.js';
 import { policiesRouter, policyBanner } from './policies/policies.routes.js';
 import { errorHandler, notFound } from './shared/http/error-handler.js';
+import { formatDateTime, formatDay, formatDuration } from './shared/time.js';
 import { signInRouter } from './members/signin.routes.js';
 import { preferencesRouter } from './consent/preferences.routes.js';
 import { unsubscribeRouter } from './consent/unsubscribe.routes.js';
@@ -63,6 +64,9 @@ export function buildApp(deps: AppDeps): Express {
   app.use(requestLogger(deps.logger));
   app.use((req, res, next) => {
     res.locals.orgName = config.orgName;
+    res.locals.when = (at: Date) => formatDateTime(at, config.orgTimeZone);
+    res.locals.day = (at: Date) => formatDay(at, config.orgTimeZone);
+    res.locals.duration = formatDuration;
     res.locals.privacyContact = config.privacyContact;
     res.locals.currentPath = req.path;
     res.locals.showDevMail = deps.devMailDir !== undefined;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isTimeZone } from './shared/time.js';
 
 /**
  * The one place that reads process.env. Everything else receives the frozen Config,
@@ -47,6 +48,7 @@ const schema = z.object({
   SECRET_KEYS: z.string().optional(),
   TRUST_PROXY: z.string().default('false'),
   ORG_NAME: z.string().min(1).max(200).default('Demo Society'),
+  ORG_TIMEZONE: z.string().default('UTC').refine(isTimeZone, { message: 'must be a time zone name such as Europe/London or UTC' }),
   PRIVACY_CONTACT: z.string().email({ message: 'must be an e-mail address' }).default('privacy@example.org'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('.data'),
@@ -81,6 +83,8 @@ export interface Config {
   readonly secretKeys: readonly string[];
   readonly trustProxy: TrustProxy;
   readonly orgName: string;
+  /** IANA zone in which times are shown to members and staff. */
+  readonly orgTimeZone: string;
   readonly privacyContact: string;
   readonly logLevel: string;
   readonly dataDir: string;
@@ -167,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKeys: Object.freeze(secretKeys),
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     orgName: e.ORG_NAME,
+    orgTimeZone: e.ORG_TIMEZONE,
     privacyContact: e.PRIVACY_CONTACT,
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),

@@ -1,5 +1,6 @@
 import { inTransaction } from '../db.js';
 import { noticeProgress } from './notices.repository.js';
+import { progressOf } from '../shared/progress.js';
 import { startNoticeFanout } from './notices.service.js';
 import {
   findPolicyById,
@@ -139,9 +140,17 @@ export async function policyVersionPage(svc: ServiceContext, id: number) {
   const policy = await findPolicyById(svc.db, id);
   if (!policy) throw new NotFoundError('There is no policy version with that number.');
   const inForce = await findPolicyInForce(svc.db);
+  const progress = policy.published_at ? await noticeProgress(svc.db, policy.id) : undefined;
   return {
     policy,
     status: policyStatus(policy, inForce?.id),
-    progress: policy.published_at ? await noticeProgress(svc.db, policy.id) : undefined,
+    progress: progress && {
+      ...progress,
+      bar: progressOf({
+        done: progress.sent + progress.failed + progress.cancelled + progress.leftOut,
+        total: progress.membersToNotify,
+        startedAt: progress.startedAt,
+      }),
+    },
   };
 }

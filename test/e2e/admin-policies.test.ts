@@ -232,6 +232,8 @@ describe('the notice fan-out', () => {
     expect(before.text).toContain('<td id="progress-members">10</td>');
     expect(before.text).toContain('<td id="progress-queued">0</td>');
     expect(before.text).toContain('Batches are still being handled');
+    expect(before.text).toContain('<progress id="notice-progress" max="10" value="0">0%</progress>');
+    expect(before.text).toMatch(/0<\/strong> of 10 \(0%\); not started yet\./);
     expect(before.text).not.toContain(`action="/admin/policies/${id}/publish"`);
 
     ctx.smtp.failNext(1);
@@ -249,6 +251,9 @@ describe('the notice fan-out', () => {
     expect(after.text).toContain('<td id="progress-waiting">0</td>');
     expect(after.text).toContain('<td id="progress-left-out">1</td>');
     expect(after.text).toContain('Every batch was handled');
+    // 8 sent, 1 failed and 1 left out: all 10 handled.
+    expect(after.text).toContain('<progress id="notice-progress" max="10" value="10">100%</progress>');
+    expect(after.text).toMatch(/10<\/strong> of 10 \(100%\), finished\./);
     await ctx.stopWorker();
   }, 60000);
 });

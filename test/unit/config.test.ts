@@ -34,6 +34,7 @@ describe('configuration is validated once, at boot', () => {
       databaseUrl: undefined,
       smtpUrl: undefined,
       seedDemo: true,
+      orgTimeZone: 'UTC',
     });
     expect(c.secretKeys[0]).toBe(readFileSync(path.join(dir, 'secret-keys'), 'utf8'));
     expect(loadConfig({ DATA_DIR: dir }).secretKeys).toEqual(c.secretKeys);
@@ -41,8 +42,11 @@ describe('configuration is validated once, at boot', () => {
   });
 
   it('gives one clear line per bad variable', () => {
-    expect(problems({ PORT: 'eighty', DATABASE_URL: 'mysql://x', PRIVACY_CONTACT: 'nobody', NODE_ENV: 'staging' })).toEqual(
+    expect(
+      problems({ PORT: 'eighty', DATABASE_URL: 'mysql://x', PRIVACY_CONTACT: 'nobody', NODE_ENV: 'staging', ORG_TIMEZONE: 'Mars/Olympus' }),
+    ).toEqual(
       expect.arrayContaining([
+        'ORG_TIMEZONE must be a time zone name such as Europe/London or UTC',
         'PORT must be a whole number',
         'DATABASE_URL must be a URL starting with postgres:// or postgresql://',
         'PRIVACY_CONTACT must be an e-mail address',
