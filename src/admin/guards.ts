@@ -80,6 +80,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/topics/:id/edit', roles: ADMIN },
   { method: 'POST', path: '/admin/topics/:id', roles: ADMIN },
   { method: 'POST', path: '/admin/topics/:id/retire', roles: ADMIN },
+  { method: 'POST', path: '/admin/topics/:id/restore', roles: ADMIN },
   // Policy versions (src/admin/policies.routes.ts)
   { method: 'GET', path: '/admin/policies', roles: OVERSIGHT },
   { method: 'GET', path: '/admin/policies/new', roles: ADMIN },
@@ -88,6 +89,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/policies/:id/edit', roles: ADMIN },
   { method: 'POST', path: '/admin/policies/:id', roles: ADMIN },
   { method: 'POST', path: '/admin/policies/:id/publish', roles: ADMIN },
+  { method: 'POST', path: '/admin/policies/:id/test-notice', roles: ADMIN },
   // Partners and disclosures (src/admin/partners.routes.ts)
   { method: 'GET', path: '/admin/partners', roles: OVERSIGHT },
   { method: 'GET', path: '/admin/partners/new', roles: ADMIN },

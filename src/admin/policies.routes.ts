@@ -11,9 +11,13 @@ import {
   findEditableDraft,
   policyVersionPage,
   policyVersionsWithStatus,
+  publicationPreview,
   publishPolicy,
+  sendNoticeTest,
   updateDraft,
 } from '../policies/versions.service.js';
+import { askToConfirm, count, isConfirmed } from './confirm-step.js';
+import { formatDateTime } from '../shared/time.js';
 
 function idParam(req: Request): number {
   const id = parseNumericId(req.params.id);
@@ -77,8 +81,32 @@ export function policiesAdminRouter(svc: ServiceContext): Router {
     const id = idParam(req);
     formView(res, 'admin/policies/show', async () => showLocals(await policyVersionPage(svc, id), req));
     const { effective_at } = parseForm(PublishForm, req.body);
+    if (!isConfirmed(req)) {
+      const { policy, reachable } = await publicationPreview(svc, id, effective_at);
+      const when = formatDateTime(effective_at, svc.config.orgTimeZone);
+      return askToConfirm(res, {
+        heading: `Publish policy version ${policy.version}?`,
+        consequences: [
+          `Version ${policy.version} becomes public now, and every page shows a banner about it until it takes effect on ${when}.`,
+          `The notice is e-mailed to ${count(reachable, 'member')} (everyone with a deliverable address; addresses on the suppression list are left out).`,
+          'This cannot be undone: a published version can be neither changed nor withdrawn, and the e-mails cannot be called back.',
+        ],
+        action: `/admin/policies/${id}/publish`,
+        fields: { effective_at: String(req.body.effective_at) },
+        button: `Publish and e-mail ${count(reachable, 'member')}`,
+        back: `/admin/policies/${id}`,
+      });
+    }
     await publishPolicy(svc, staffId(req), id, effective_at);
     res.redirect(303, `/admin/policies/${id}?published`);
+  });
+
+  router.post('/admin/policies/:id/test-notice', guardFor('POST', '/admin/policies/:id/test-notice'), async (req, res) => {
+    const id = idParam(req);
+    formView(res, 'admin/policies/show', async () => showLocals(await policyVersionPage(svc, id), req));
+    const { effective_at } = parseForm(PublishForm, req.body);
+    await sendNoticeTest(svc, { id: staffId(req), email: req.user!.email! }, id, effective_at);
+    res.redirect(303, `/admin/policies/${id}?test-sent`);
   });
 
   function showLocals(page: Awaited<ReturnType<typeof policyVersionPage>>, req: Request): Record<string, unknown> {
@@ -86,7 +114,8 @@ export function policiesAdminRouter(svc: ServiceContext): Router {
       title: `Policy version ${page.policy.version}`,
       ...page,
       suggestedEffective: suggestedEffective(),
-      flash: 'published' in req.query ? 'published' : 'saved' in req.query ? 'saved' : undefined,
+      flash: ['published', 'saved', 'test-sent'].find((k) => k in req.query),
+      staffEmail: req.user!.email,
     };
   }
 

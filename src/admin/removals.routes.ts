@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { isUuid } from '../shared/ids.js';
 import {
+  carryOutPreview,
   carryOutRemovalNow,
   completeFollowUp,
   followUpLists,
@@ -14,6 +15,8 @@ import { formView } from '../shared/http/forms.js';
 import { multiLineText } from '../shared/http/text.js';
 import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
+import { askToConfirm, count, isConfirmed } from './confirm-step.js';
+import { formatDay } from '../shared/time.js';
 
 const HoldRemoval = z.object({
   reason: multiLineText({ required: 'Enter the legal reason for the hold.', tabs: true })
@@ -76,6 +79,28 @@ export function removalsAdminRouter(svc: ServiceContext): Router {
   });
 
   router.post('/admin/removals/:id/carry-out', guardFor('POST', '/admin/removals/:id/carry-out'), async (req, res) => {
+    if (!isConfirmed(req)) {
+      const { request, partners } = await carryOutPreview(svc, idParam(req));
+      const due = request.due_at ? formatDay(request.due_at, svc.config.orgTimeZone) : undefined;
+      const early = request.due_at && request.due_at.getTime() > Date.now();
+      return askToConfirm(res, {
+        heading: 'Erase this member’s data now?',
+        consequences: [
+          early
+            ? `The request is due on ${due}; carrying it out now skips the rest of the member’s time to change their mind.`
+            : `The request was due on ${due}.`,
+          'The member’s name, address and details are erased for good; their address is kept only as a keyed fingerprint on the suppression list, so nothing is sent to it again.',
+          'They are sent a last e-mail saying their data is gone.',
+          partners > 0
+            ? `A follow-up is opened for each of the ${count(partners, 'partner')} that received their data.`
+            : 'No partner received their data, so no follow-up is needed.',
+          'This cannot be undone.',
+        ],
+        action: `/admin/removals/${request.id}/carry-out`,
+        button: 'Erase 1 member’s data now',
+        back: '/admin/removals',
+      });
+    }
     await carryOutRemovalNow(svc, idParam(req), req.user!.id);
     res.redirect(303, '/admin/removals?notice=carried-out');
   });

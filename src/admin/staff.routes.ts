@@ -3,8 +3,15 @@ import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
-import { STAFF_ROLES } from '../auth/staff.repository.js';
-import { createStaffAccount, disableStaffAccount, resetStaffTwoFactor, staffAccounts } from '../auth/staff.service.js';
+import { ROLE_NAMES, STAFF_ROLES } from '../auth/staff.repository.js';
+import {
+  createStaffAccount,
+  disableStaffAccount,
+  resetStaffTwoFactor,
+  staffAccounts,
+  staffAccountToDisable,
+} from '../auth/staff.service.js';
+import { askToConfirm, isConfirmed } from './confirm-step.js';
 import { STAFF_PASSWORD_MIN, StaffAccountForm } from '../auth/staff.schemas.js';
 import { isUuid } from '../shared/ids.js';
 
@@ -38,6 +45,20 @@ export function staffAdminRouter(svc: ServiceContext): Router {
   router.post('/admin/staff/:id/disable', guardFor('POST', '/admin/staff/:id/disable'), async (req, res) => {
     const id = String(req.params.id);
     if (!isUuid(id)) throw new NotFoundError('We could not find that staff account.');
+    if (!isConfirmed(req)) {
+      const staff = await staffAccountToDisable(req.user!.id, svc, id.toLowerCase());
+      return askToConfirm(res, {
+        heading: `Disable the account of ${staff.name}?`,
+        consequences: [
+          `${staff.name} (${staff.email}, ${ROLE_NAMES[staff.role]}) can no longer sign in, and any session they have open ends at their next click.`,
+          'Their past actions stay in the audit log under their name.',
+          'This cannot be undone here: if they come back, add a new account for them.',
+        ],
+        action: `/admin/staff/${id.toLowerCase()}/disable`,
+        button: `Disable 1 staff account`,
+        back: '/admin/staff',
+      });
+    }
     await disableStaffAccount(svc, req.user!.id, id.toLowerCase());
     res.redirect(303, '/admin/staff?disabled');
   });

@@ -13,7 +13,16 @@ import {
   TopicCreateForm,
   TopicUpdateForm,
 } from '../consent/topics.schemas.js';
-import { createTopic, findTopicOr404, retireTopic, updateTopic, newTopicChoices, topicsOverview } from '../consent/topics.service.js';
+import {
+  createTopic,
+  findTopicOr404,
+  restoreTopic,
+  retireTopic,
+  updateTopic,
+  newTopicChoices,
+  topicsOverview,
+} from '../consent/topics.service.js';
+import { askToConfirm, count, isConfirmed } from './confirm-step.js';
 
 const names = {
   kindNames: KIND_NAMES,
@@ -40,7 +49,7 @@ export function topicsAdminRouter(svc: ServiceContext): Router {
       ...names,
       title: 'Topics',
       ...(await topicsOverview(svc)),
-      flash: ['created', 'saved', 'retired'].find((k) => k in req.query),
+      flash: ['created', 'saved', 'retired', 'restored'].find((k) => k in req.query),
     });
   });
 
@@ -74,8 +83,26 @@ export function topicsAdminRouter(svc: ServiceContext): Router {
   });
 
   router.post('/admin/topics/:id/retire', guardFor('POST', '/admin/topics/:id/retire'), async (req, res) => {
-    await retireTopic(svc, req.user!.id, idParam(req));
+    const topic = await findTopicOr404(svc, idParam(req));
+    if (!isConfirmed(req) && !topic.retired_at)
+      return askToConfirm(res, {
+        heading: `Retire “${topic.name}”?`,
+        consequences: [
+          'It is no longer offered on the join form or the preference page, and no audience of it can be exported.',
+          `The ${count(topic.opted_in, 'member')} opted in to it now will no longer see it; their choice and its history are kept.`,
+          'You can bring it back later from the retired topics list: those opted in before are then opted in again.',
+        ],
+        action: `/admin/topics/${topic.id}/retire`,
+        button: `Retire it for ${count(topic.opted_in, 'member')}`,
+        back: '/admin/topics',
+      });
+    await retireTopic(svc, req.user!.id, topic.id);
     res.redirect(303, '/admin/topics?retired');
+  });
+
+  router.post('/admin/topics/:id/restore', guardFor('POST', '/admin/topics/:id/restore'), async (req, res) => {
+    await restoreTopic(svc, req.user!.id, idParam(req));
+    res.redirect(303, '/admin/topics?restored');
   });
 
   return router;

@@ -3,6 +3,9 @@ import type { DbOrTx } from '../db.js';
 export const STAFF_ROLES = ['admin', 'support', 'auditor'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
+/** The roles as people say them, for every screen and e-mail. */
+export const ROLE_NAMES: Record<StaffRole, string> = { admin: 'Administrator', support: 'Support', auditor: 'Auditor' };
+
 export interface StaffRow {
   id: string;
   email: string;

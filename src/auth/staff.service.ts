@@ -17,6 +17,7 @@ import {
   staffUserExists,
   updateStaffUser,
   type StaffListRow,
+  type StaffRole,
 } from './staff.repository.js';
 import type { NewStaffUser, StaffAccountForm } from './staff.schemas.js';
 import { encryptTotpSecret, totpStep, WRONG_TOTP_CODE } from './totp.js';
@@ -96,6 +97,18 @@ export async function createStaffAccount(svc: ServiceContext, actorId: string, i
  * Disables a staff account: it can no longer sign in, and its open sessions end at their next
  * request (passport re-reads the account per request and drops a disabled one). Not your own.
  */
+/** The account a disable would end, for the confirmation step (issue 13.2); refuses as disabling would. */
+export async function staffAccountToDisable(
+  actorId: string,
+  svc: ServiceContext,
+  staffId: string,
+): Promise<{ name: string; email: string; role: StaffRole }> {
+  if (staffId === actorId) throw new ConflictError('You cannot disable your own account. Ask another admin.');
+  const staff = await findActiveStaffUser(svc.db, staffId);
+  if (!staff) throw new NotFoundError('We could not find an active staff account with that id.');
+  return { name: staff.name, email: staff.email, role: staff.role };
+}
+
 export async function disableStaffAccount(svc: ServiceContext, actorId: string, staffId: string): Promise<void> {
   if (staffId === actorId) throw new ConflictError('You cannot disable your own account. Ask another admin.');
   await inTransaction(svc.db, async (trx) => {

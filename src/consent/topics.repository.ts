@@ -67,6 +67,11 @@ export async function updateTopicRow(
   return (await db('topics').where({ id }).update(t)) > 0;
 }
 
+/** Brings a retired topic back; false if it was not retired. */
+export async function restoreTopicRow(db: DbOrTx, id: number): Promise<boolean> {
+  return (await db('topics').where({ id }).whereNotNull('retired_at').update({ retired_at: null })) > 0;
+}
+
 /** Marks the topic retired; false if it was retired already. */
 export async function retireTopicRow(db: DbOrTx, id: number): Promise<boolean> {
   return (await db('topics').where({ id }).whereNull('retired_at').update({ retired_at: db.fn.now() })) > 0;

@@ -8,6 +8,7 @@ import {
   insertTopicRow,
   listAllTopics,
   listPartnerChoices,
+  restoreTopicRow,
   retireTopicRow,
   updateTopicRow,
   type AdminTopicRow,
@@ -79,17 +80,35 @@ export async function updateTopic(svc: ServiceContext, staffUserId: string, id: 
   });
 }
 
+/** Retires (or brings back) a topic, audited once; doing it twice changes and records nothing. */
+async function setRetired(svc: ServiceContext, staffUserId: string, id: number, retire: boolean): Promise<void> {
+  await inTransaction(svc.db, async (trx) => {
+    const topic = await findAdminTopic(trx, id);
+    if (!topic) throw new NotFoundError('There is no topic with that number.');
+    if (await (retire ? retireTopicRow : restoreTopicRow)(trx, id))
+      await appendAudit(trx, {
+        staffUserId,
+        action: retire ? 'topic.retired' : 'topic.restored',
+        details: { topicId: id, slug: topic.slug },
+      });
+  });
+}
+
 /**
  * Retiring takes the topic off the join and preference pages. Its ledger and consents stay:
  * the history is kept, and old e-mails' unsubscribe links still work.
  */
-export async function retireTopic(svc: ServiceContext, staffUserId: string, id: number): Promise<void> {
-  await inTransaction(svc.db, async (trx) => {
-    const topic = await findAdminTopic(trx, id);
-    if (!topic) throw new NotFoundError('There is no topic with that number.');
-    if (await retireTopicRow(trx, id))
-      await appendAudit(trx, { staffUserId, action: 'topic.retired', details: { topicId: id, slug: topic.slug } });
-  });
+export function retireTopic(svc: ServiceContext, staffUserId: string, id: number): Promise<void> {
+  return setRetired(svc, staffUserId, id, true);
+}
+
+/**
+ * Brings a retired topic back (issue 13.2): it is offered again on the join and preference pages
+ * and in audiences. Consents were kept while it was retired, so those opted in before are opted in
+ * again; nobody is opted in by the restoration itself.
+ */
+export function restoreTopic(svc: ServiceContext, staffUserId: string, id: number): Promise<void> {
+  return setRetired(svc, staffUserId, id, false);
 }
 
 /** Every topic, active and retired, with how many are opted in now (a count, no one named). */

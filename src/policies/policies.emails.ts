@@ -18,18 +18,36 @@ export interface PolicyNoticeData {
   unsubscribe: UnsubscribeLink;
 }
 
-export function policyNoticeEmail(ctx: MailContext, d: PolicyNoticeData): BuiltEmail {
+function renderNotice(ctx: MailContext, d: Omit<PolicyNoticeData, 'to' | 'memberId'>, subjectPrefix = '') {
   const effective = d.effectiveAt.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-  const subject = `${ctx.orgName}: our privacy policy changes on ${effective}`;
-  const { html, text } = renderEmailTemplates('policy-notice', {
-    ctx,
-    d,
-    effective,
-    subject,
-    policyUrl: `${ctx.baseUrl}/privacy`,
-  });
+  const subject = `${subjectPrefix}${ctx.orgName}: our privacy policy changes on ${effective}`;
+  return { subject, ...renderEmailTemplates('policy-notice', { ctx, d, effective, subject, policyUrl: `${ctx.baseUrl}/privacy` }) };
+}
+
+export function policyNoticeEmail(ctx: MailContext, d: PolicyNoticeData): BuiltEmail {
+  const { subject, html, text } = renderNotice(ctx, d);
   return composeEmail({ kind: 'policy_notice', to: d.to, memberId: d.memberId, subject, html, text }, ctx, {
     transactional: false,
     unsubscribe: d.unsubscribe,
   });
+}
+
+/**
+ * "Send the notice to me first" (issue 13.2): the notice exactly as members will get it, to the
+ * staff user's own address before publication, marked as a test. It greets a sample member and its
+ * links lead to the page where a member asks for their own link; it belongs to no member, so it
+ * carries no one-click header.
+ */
+export function policyNoticeTestEmail(
+  ctx: MailContext,
+  to: string,
+  d: Pick<PolicyNoticeData, 'version' | 'title' | 'summary' | 'effectiveAt' | 'introducesNewUse'>,
+): BuiltEmail {
+  const manageUrl = `${ctx.baseUrl}/manage`;
+  const { subject, html, text } = renderNotice(
+    ctx,
+    { ...d, memberName: 'Alex Example', manageUrl, unsubscribe: { url: manageUrl, token: 'sample' } },
+    '[Test] ',
+  );
+  return composeEmail({ kind: 'policy_notice_test', to, memberId: null, subject, html, text }, ctx, { transactional: true });
 }

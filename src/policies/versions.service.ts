@@ -1,5 +1,6 @@
-import { inTransaction } from '../db.js';
-import { noticeProgress } from './notices.repository.js';
+import { inTransaction, type DbOrTx } from '../db.js';
+import { countReachableMembers, noticeProgress } from './notices.repository.js';
+import { policyNoticeTestEmail } from './policies.emails.js';
 import { progressOf } from '../shared/progress.js';
 import { startNoticeFanout } from './notices.service.js';
 import {
@@ -12,7 +13,7 @@ import {
   type PolicyVersionRow,
 } from './policies.repository.js';
 import { ConflictError, NotFoundError, translateRefusal, ValidationError } from '../shared/errors.js';
-import type { ServiceContext } from '../context.js';
+import { queueMail, type ServiceContext } from '../context.js';
 import type { PolicyDraftInput } from './policies.schemas.js';
 import { appendAudit } from '../audit/audit.repository.js';
 
@@ -53,11 +54,16 @@ export async function createPolicyDraft(svc: ServiceContext, staffUserId: string
   });
 }
 
-export async function findEditableDraft(svc: ServiceContext, id: number): Promise<PolicyVersionRow> {
-  const policy = await findPolicyById(svc.db, id);
+/** The draft with this id: 404 if there is none, 409 once it is published. */
+async function draftOrRefusal(db: DbOrTx, id: number, refusal = PUBLISHED_REFUSAL): Promise<PolicyVersionRow> {
+  const policy = await findPolicyById(db, id);
   if (!policy) throw new NotFoundError('There is no policy version with that number.');
-  if (policy.published_at) throw new ConflictError(PUBLISHED_REFUSAL);
+  if (policy.published_at) throw new ConflictError(refusal);
   return policy;
+}
+
+export async function findEditableDraft(svc: ServiceContext, id: number): Promise<PolicyVersionRow> {
+  return draftOrRefusal(svc.db, id);
 }
 
 export async function updateDraft(
@@ -67,9 +73,7 @@ export async function updateDraft(
   input: PolicyDraftInput,
 ): Promise<PolicyVersionRow> {
   return inTransaction(svc.db, async (trx) => {
-    const policy = await findPolicyById(trx, id);
-    if (!policy) throw new NotFoundError('There is no policy version with that number.');
-    if (policy.published_at) throw new ConflictError(PUBLISHED_REFUSAL);
+    const policy = await draftOrRefusal(trx, id);
     const row = await updatePolicyDraft(trx, id, draftRow(input)).catch((err: unknown) => versionTaken(err, input));
     if (!row) throw new ConflictError(PUBLISHED_REFUSAL);
     await appendAudit(trx, { staffUserId, action: 'policy.updated', details: { policyVersionId: id, version: row.version } });
@@ -87,6 +91,59 @@ export function earliestEffective(now = new Date()): Date {
  * on their way. The seven days are checked here for a friendly message and by the database's
  * check constraint against its own clock, whichever is stricter.
  */
+function tooSoonError(effectiveAt: Date): ValidationError {
+  return new ValidationError(
+    {
+      effective_at: `The new version must take effect at least ${NOTICE_DAYS} days after publication (after ${earliestEffective().toISOString().slice(0, 16).replace('T', ' ')} UTC).`,
+    },
+    { effective_at: effectiveAt.toISOString().slice(0, 16) },
+  );
+}
+
+/** C7: refuses a date inside the notice period, as a field error. */
+function checkNoticePeriod(effectiveAt: Date): void {
+  if (effectiveAt.getTime() < earliestEffective().getTime()) throw tooSoonError(effectiveAt);
+}
+
+/**
+ * What publishing would do, for the confirmation step (issue 13.2): the draft, and how many
+ * members the notice would be e-mailed to now (a deliverable address; suppressed addresses are
+ * left out when each batch is sent, so the count is an upper bound).
+ */
+export async function publicationPreview(
+  svc: ServiceContext,
+  id: number,
+  effectiveAt: Date,
+): Promise<{ policy: PolicyVersionRow; reachable: number }> {
+  checkNoticePeriod(effectiveAt);
+  const policy = await draftOrRefusal(svc.db, id, 'This version is already published.');
+  return { policy, reachable: await countReachableMembers(svc.db) };
+}
+
+/** "Send the notice to me first": the draft's notice, as members will get it, to the staff user's own address; audited. */
+export async function sendNoticeTest(
+  svc: ServiceContext,
+  staff: { id: string; email: string },
+  id: number,
+  effectiveAt: Date,
+): Promise<void> {
+  await inTransaction(svc.db, async (trx) => {
+    const policy = await draftOrRefusal(trx, id, 'This version is already published: its notice has gone to members.');
+    await queueMail(
+      trx,
+      svc,
+      policyNoticeTestEmail(svc.mail, staff.email, {
+        version: policy.version,
+        title: policy.title,
+        summary: policy.summary,
+        effectiveAt,
+        introducesNewUse: policy.introduces_new_use,
+      }),
+    );
+    await appendAudit(trx, { staffUserId: staff.id, action: 'policy.notice_test_sent', details: { policyVersionId: id } });
+  });
+}
+
 export async function publishPolicy(
   svc: ServiceContext,
   staffUserId: string,
@@ -94,14 +151,8 @@ export async function publishPolicy(
   effectiveAt: Date,
   opts: { batchSize?: number } = {},
 ): Promise<PolicyVersionRow> {
-  const tooSoon = () =>
-    new ValidationError(
-      {
-        effective_at: `The new version must take effect at least ${NOTICE_DAYS} days after publication (after ${earliestEffective().toISOString().slice(0, 16).replace('T', ' ')} UTC).`,
-      },
-      { effective_at: effectiveAt.toISOString().slice(0, 16) },
-    );
-  if (effectiveAt.getTime() < earliestEffective().getTime()) throw tooSoon();
+  const tooSoon = () => tooSoonError(effectiveAt);
+  checkNoticePeriod(effectiveAt);
   return inTransaction(svc.db, async (trx) => {
     const policy = await findPolicyById(trx, id);
     if (!policy) throw new NotFoundError('There is no policy version with that number.');

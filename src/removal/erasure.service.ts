@@ -11,6 +11,7 @@ import { suppressAddress } from '../shared/suppression.js';
 import { removalCompletedEmail, removalHeldEmail, removalReleasedEmail } from './erasure.emails.js';
 import { deleteMemberTraces, eraseMemberRow, scrubMessagesOf, topicsToOptOut } from './erasure.repository.js';
 import {
+  countPartnersReached,
   findFollowUpForUpdate,
   listDoneFollowUps,
   listOpenFollowUps,
@@ -20,6 +21,7 @@ import {
 } from './follow-ups.repository.js';
 import {
   completeRequest,
+  findRequestById,
   holdRequest,
   listOpenQueue,
   listRecentlyCompleted,
@@ -153,6 +155,18 @@ async function carryOut(trx: Knex.Transaction, svc: ServiceContext, request: Rem
 }
 
 /** Staff carry out a confirmed request now, before its due date. */
+/**
+ * What carrying a request out now would do, for the confirmation step (issue 13.2): the request
+ * (its due date) and how many partners would get a follow-up. Refuses as carrying out would.
+ */
+export async function carryOutPreview(svc: ServiceContext, id: string): Promise<{ request: RemovalRequestRow; partners: number }> {
+  const request = await findRequestById(svc.db, id);
+  if (!request) throw new NotFoundError(NOT_FOUND);
+  if (request.status !== 'confirmed')
+    throw new ConflictError(`Only a confirmed request can be carried out; this one is ${request.status}.`);
+  return { request, partners: await countPartnersReached(svc.db, request.member_id) };
+}
+
 export async function carryOutRemovalNow(svc: ServiceContext, id: string, staffUserId: string): Promise<void> {
   await inTransaction(svc.db, async (trx) => {
     const request = await lockOrNotFound(trx, id);

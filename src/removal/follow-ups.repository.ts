@@ -23,6 +23,17 @@ export async function openFollowUps(db: DbOrTx, requestId: string, memberId: str
   return rows;
 }
 
+/** How many partners received the member's data: the follow-ups an erasure would open. */
+export async function countPartnersReached(db: DbOrTx, memberId: string): Promise<number> {
+  const { rows } = await db.raw<{ rows: { n: number }[] }>(
+    `SELECT count(DISTINCT d.partner_id)::int AS n
+       FROM disclosure_members dm JOIN disclosures d ON d.id = dm.disclosure_id
+      WHERE dm.member_id = ?`,
+    [memberId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 export interface FollowUpRow {
   id: string;
   removal_request_id: string;

@@ -115,6 +115,13 @@ export async function listRecentlyCompleted(db: DbOrTx, limit: number): Promise<
 }
 
 /** The request, locked until the transaction ends; a malformed id is simply not found. */
+export async function findRequestById(db: DbOrTx, id: string): Promise<RemovalRequestRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  return db<RemovalRequestRow>('removal_requests')
+    .where({ id })
+    .first(...REMOVAL_COLUMNS);
+}
+
 export async function lockRequest(trx: Knex.Transaction, id: string): Promise<RemovalRequestRow | undefined> {
   if (!isUuid(id)) return undefined;
   return trx<RemovalRequestRow>('removal_requests')

@@ -47,9 +47,13 @@ async function createDraft(version: string, over: Record<string, string> = {}): 
   return id;
 }
 
+/** Publishes through both steps: the form, then the confirmation page's button (a refusal stops at the first). */
 async function publish(id: number, effective: string): Promise<request.Response> {
   const _csrf = await csrfFrom(admin, `/admin/policies/${id}`);
-  return admin.post(`/admin/policies/${id}/publish`).type('form').send({ _csrf, effective_at: effective });
+  const first = await admin.post(`/admin/policies/${id}/publish`).type('form').send({ _csrf, effective_at: effective });
+  if (first.status !== 200) return first;
+  expect(first.text).toContain('name="confirmed" value="yes"');
+  return admin.post(`/admin/policies/${id}/publish`).type('form').send({ _csrf, effective_at: effective, confirmed: 'yes' });
 }
 
 const policyRow = (id: number) => ctx.db('policy_versions').where({ id }).first();
@@ -223,6 +227,66 @@ describe('the notice fan-out', () => {
     expect(text).toMatch(/nothing changes for you:\s+http:\/\/assent\.test\/p\/\S+/);
     await ctx.stopWorker();
   }, 60000);
+
+  it('C7: publishing asks first, naming how many members will be e-mailed and that it cannot be undone; the notice can go to me first', async () => {
+    const id = await createDraft('3.9');
+    const effective_at = inFuture(10 * DAY);
+    const _csrf = await csrfFrom(admin, `/admin/policies/${id}`);
+    const page = await admin.get(`/admin/policies/${id}`).expect(200);
+    expect(page.text).toContain(`formaction="/admin/policies/${id}/test-notice"`);
+
+    const reachable = Number(
+      (
+        (await ctx
+          .db('members')
+          .where({ status: 'active' })
+          .whereNotNull('email')
+          .whereNull('email_undeliverable_at')
+          .count('* as n')
+          .first()) as { n: string }
+      ).n,
+    );
+    expect(reachable).toBeGreaterThan(1);
+    const noticesToMembers = async () => (await ctx.db('email_messages').where({ kind: 'policy_notice' })).length;
+    const noticesBefore = await noticesToMembers();
+    const first = await admin.post(`/admin/policies/${id}/publish`).type('form').send({ _csrf, effective_at }).expect(200);
+    expect(first.text).toContain('Publish policy version 3.9?');
+    expect(first.text).toContain(`The notice is e-mailed to ${reachable} members`);
+    expect(first.text).toContain(`>Publish and e-mail ${reachable} members</button>`);
+    expect(first.text).toContain('This cannot be undone');
+    expect(first.text).toContain(`name="effective_at" value="${effective_at}"`);
+    expect(await policyRow(id)).toMatchObject({ published_at: null });
+    expect(await runOf(id)).toBeUndefined();
+
+    // The notice to me first: the draft's notice, marked as a test, to the staff user's own address only.
+    await admin
+      .post(`/admin/policies/${id}/test-notice`)
+      .type('form')
+      .send({ _csrf, effective_at })
+      .expect(303)
+      .expect('Location', `/admin/policies/${id}?test-sent`);
+    const sentPage = await admin.get(`/admin/policies/${id}?test-sent`).expect(200);
+    expect(sentPage.text).toContain('A test copy of the notice is on its way to admin@example.org');
+    const tests = await ctx.db('email_messages').where({ kind: 'policy_notice_test' });
+    expect(tests).toHaveLength(1);
+    expect(tests[0]).toMatchObject({ member_id: null, recipient: 'admin@example.org', headers: {} });
+    expect(tests[0].text_body).toContain('Dear Alex Example');
+    await ctx.startWorker();
+    const caught = await ctx.smtp.waitFor((m) => (m.parsed.subject ?? '').startsWith('[Test]'));
+    await ctx.stopWorker();
+    expect(caught.envelopeTo).toEqual(['admin@example.org']);
+    expect(caught.parsed.headers.find((h) => h.key === 'list-unsubscribe')).toBeUndefined();
+    expect(tests[0].subject).toMatch(/^\[Test\] Test Society: our privacy policy changes on/);
+    expect(await noticesToMembers()).toBe(noticesBefore);
+    expect(await policyRow(id)).toMatchObject({ published_at: null });
+    expect(await ctx.db('audit_log').where({ action: 'policy.notice_test_sent' })).toHaveLength(1);
+    // A published version cannot be tested any more; nor can an auditor send one.
+    await auditor
+      .post(`/admin/policies/${id}/test-notice`)
+      .type('form')
+      .send({ _csrf: await csrfFrom(auditor, '/admin/password'), effective_at })
+      .expect(403);
+  });
 
   it('C7: the progress page shows members to notify, notices queued, sent and failed', async () => {
     const id = await createDraft('4.0');

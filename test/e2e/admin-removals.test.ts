@@ -170,7 +170,16 @@ describe('the removal queue', () => {
 
   it('C6: staff can carry out a confirmed request early, before its due date', async () => {
     const { memberId, requestId } = await confirmedRequest('early@example.org', 30);
-    await post(support.agent, `/admin/removals/${requestId}/carry-out`)
+    // The first post asks: it names the due date, says it cannot be undone, and erases nothing.
+    const ask = await post(support.agent, `/admin/removals/${requestId}/carry-out`).expect(200);
+    expect(ask.text).toContain('Erase this member’s data now?');
+    expect(ask.text).toMatch(/The request is due on \d{1,2} \w+ \d{4}; carrying it out now skips/);
+    expect(ask.text).toContain('No partner received their data');
+    expect(ask.text).toContain('This cannot be undone.');
+    expect(ask.text).toContain('>Erase 1 member’s data now</button>');
+    expect(ask.text).not.toContain('early@example.org');
+    expect(await statusOf(requestId)).toBe('confirmed');
+    await post(support.agent, `/admin/removals/${requestId}/carry-out`, { confirmed: 'yes' })
       .expect(303)
       .expect('location', '/admin/removals?notice=carried-out');
     expect(await statusOf(requestId)).toBe('completed');
@@ -290,7 +299,9 @@ describe('carrying out a removal', () => {
     limitsBefore = Number(((await ctx.db('rate_limits').count({ n: '*' })) as { n: string }[])[0]!.n);
     ledgerBefore = (await ctx.db('consent_ledger').where({ member_id: memberId })).length;
 
-    await post(support.agent, `/admin/removals/${requestId}/carry-out`).expect(303);
+    const ask = await post(support.agent, `/admin/removals/${requestId}/carry-out`).expect(200);
+    expect(ask.text).toContain('A follow-up is opened for each of the 2 partners that received their data.');
+    await post(support.agent, `/admin/removals/${requestId}/carry-out`, { confirmed: 'yes' }).expect(303);
   });
 
   it('C6, C14: the member is mailed a confirmation of what was erased and what is kept, before the address is gone', async () => {

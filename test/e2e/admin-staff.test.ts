@@ -86,7 +86,13 @@ describe('C11: staff accounts', () => {
     const target = await signedInStaff(ctx, 'leaver@example.org', 'support');
     await target.agent.get('/admin').expect(200);
     const _csrf = await csrfFrom(admin.agent, '/admin/staff');
-    const res = await admin.agent.post(`/admin/staff/${target.id}/disable`).type('form').send({ _csrf });
+    const ask = await admin.agent.post(`/admin/staff/${target.id}/disable`).type('form').send({ _csrf }).expect(200);
+    expect(ask.text).toContain('Disable the account of Staff support?');
+    expect(ask.text).toContain('(leaver@example.org, Support) can no longer sign in');
+    expect(ask.text).toContain('This cannot be undone here');
+    expect((await ctx.db('staff_users').where({ id: target.id }).first()).disabled_at).toBeNull();
+    await target.agent.get('/admin').expect(200);
+    const res = await admin.agent.post(`/admin/staff/${target.id}/disable`).type('form').send({ _csrf, confirmed: 'yes' });
     expect(res.headers.location).toBe('/admin/staff?disabled');
     expect((await ctx.db('staff_users').where({ id: target.id }).first()).disabled_at).toBeInstanceOf(Date);
     expect(await auditOf('staff.disabled')).toEqual([{ staff_user_id: admin.id, member_id: null, details: { staffId: target.id } }]);
@@ -98,7 +104,7 @@ describe('C11: staff accounts', () => {
     expect(again.status).toBe(422);
     expect(again.text).toContain('That e-mail address and password do not match.');
     // Disabling again changes nothing and records nothing.
-    await admin.agent.post(`/admin/staff/${target.id}/disable`).type('form').send({ _csrf }).expect(303);
+    await admin.agent.post(`/admin/staff/${target.id}/disable`).type('form').send({ _csrf, confirmed: 'yes' }).expect(303);
     expect(await auditOf('staff.disabled')).toHaveLength(1);
   });
 
@@ -106,6 +112,7 @@ describe('C11: staff accounts', () => {
     const _csrf = await csrfFrom(admin.agent, '/admin/staff');
     const self = await admin.agent.post(`/admin/staff/${admin.id}/disable`).type('form').send({ _csrf }).expect(409);
     expect(self.text).toContain('You cannot disable your own account.');
+    await admin.agent.post(`/admin/staff/${admin.id}/disable`).type('form').send({ _csrf, confirmed: 'yes' }).expect(409);
     expect((await ctx.db('staff_users').where({ id: admin.id }).first()).disabled_at).toBeNull();
     await admin.agent.get('/admin').expect(200);
     await admin.agent.post('/admin/staff/:id/disable').type('form').send({ _csrf }).expect(404);

@@ -82,7 +82,7 @@ describe('adding a topic', () => {
 
     const _csrf = await csrfFrom(admin, `/admin/policies/${v2}`);
     const effective = new Date(Date.now() + 8 * DAY).toISOString().slice(0, 16);
-    await admin.post(`/admin/policies/${v2}/publish`).type('form').send({ _csrf, effective_at: effective }).expect(303);
+    await admin.post(`/admin/policies/${v2}/publish`).type('form').send({ _csrf, effective_at: effective, confirmed: 'yes' }).expect(303);
 
     const join = await request(ctx.app).get('/join').expect(200);
     expect(join.text).toContain('Offers from our conference partner');
@@ -192,7 +192,15 @@ describe('changing and retiring a topic', () => {
     expect(ledgerBefore).toBeGreaterThan(0);
     expect((await request(ctx.app).get('/join')).text).toContain('Weekly Bulletin');
     const _csrf = await csrfFrom(admin, '/admin/topics');
-    const res = await admin.post(`/admin/topics/${bulletin}/retire`).type('form').send({ _csrf });
+    // The first post only asks, naming how many members are opted in and that it can be brought back.
+    const optedIn = await count('consents', { topic_id: bulletin, status: 'opted_in' });
+    expect(optedIn).toBeGreaterThan(0);
+    const ask = await admin.post(`/admin/topics/${bulletin}/retire`).type('form').send({ _csrf }).expect(200);
+    expect(ask.text).toContain('Retire “Weekly Bulletin”?');
+    expect(ask.text).toContain(`>Retire it for ${optedIn} member${optedIn === 1 ? '' : 's'}</button>`);
+    expect(ask.text).toContain('You can bring it back later');
+    expect((await ctx.db('topics').where({ id: bulletin }).first()).retired_at).toBeNull();
+    const res = await admin.post(`/admin/topics/${bulletin}/retire`).type('form').send({ _csrf, confirmed: 'yes' });
     expect(res.status).toBe(303);
     expect((await ctx.db('topics').where({ id: bulletin }).first()).retired_at).not.toBeNull();
 
@@ -205,8 +213,31 @@ describe('changing and retiring a topic', () => {
     const list = await admin.get('/admin/topics').expect(200);
     const retiredSection = list.text.slice(list.text.indexOf('<h2>Retired topics</h2>'));
     expect(retiredSection).toContain('Weekly Bulletin');
-    await admin.post(`/admin/topics/${bulletin}/retire`).type('form').send({ _csrf }).expect(303);
+    await admin.post(`/admin/topics/${bulletin}/retire`).type('form').send({ _csrf, confirmed: 'yes' }).expect(303);
     expect(await count('audit_log', { action: 'topic.retired' })).toBe(1);
+  });
+
+  it('a retired topic can be brought back: offered again, those opted in before still opted in, nobody opted in by it', async () => {
+    const _csrf = await csrfFrom(admin, '/admin/topics');
+    const list = await admin.get('/admin/topics').expect(200);
+    expect(list.text).toContain(`action="/admin/topics/${bulletin}/restore"`);
+    const ledgerBefore = await count('consent_ledger', { topic_id: bulletin });
+    await admin.post(`/admin/topics/${bulletin}/restore`).type('form').send({ _csrf }).expect(303);
+    expect((await ctx.db('topics').where({ id: bulletin }).first()).retired_at).toBeNull();
+    expect((await request(ctx.app).get('/join').expect(200)).text).toContain('Weekly Bulletin');
+    const member = await signedInAgent(ctx, memberId);
+    const prefs = await member.get('/preferences').expect(200);
+    expect(prefs.text).toContain('Weekly Bulletin');
+    expect(await ctx.db('consents').where({ member_id: memberId, topic_id: bulletin }).first()).toMatchObject({ status: 'opted_in' });
+    expect(await count('consent_ledger', { topic_id: bulletin })).toBe(ledgerBefore);
+    expect(await count('audit_log', { action: 'topic.restored' })).toBe(1);
+    await auditor
+      .post(`/admin/topics/${bulletin}/restore`)
+      .type('form')
+      .send({ _csrf: await csrfFrom(auditor, '/admin/password') })
+      .expect(403);
+    // Retire it again for the tests that follow.
+    await admin.post(`/admin/topics/${bulletin}/retire`).type('form').send({ _csrf, confirmed: 'yes' }).expect(303);
   });
 });
 

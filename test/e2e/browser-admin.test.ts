@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generate } from 'otplib';
 import { ADMIN_ROUTES, areasFor } from '../../src/admin/guards.js';
 import type { TestContext } from '../helpers/app.js';
-import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
+import { axeViolations, launchBrowser, serve, walkInBrowser } from '../helpers/browser.js';
 import { startSeededContext } from '../helpers/seeded.js';
 import { createStaff, signInStaffInBrowser, STAFF_PASSWORD } from '../helpers/staff.js';
 
@@ -69,43 +69,73 @@ describe('the staff screens in a real browser', () => {
 
   it('C11: a new support user enrols two-factor in the browser, saves the recovery codes, signs in with one later; each page passes axe-core', async () => {
     await createStaff(ctx, 'browser-new@example.org', 'support', 'New Support', { twoFactor: false });
-    const site = await serve(ctx.app);
-    const browser = await launchBrowser({ cookies: true });
-    const violations: Record<string, string[]> = {};
-    try {
-      const page = await browser.context.newPage();
-      await page.goto(`${site.url}/admin/login`);
-      violations.login = await axeViolations(page);
+    await walkInBrowser(ctx.app, async ({ page, url, check }) => {
+      await page.goto(`${url}/admin/login`);
+      await check('login');
       await page.getByLabel('E-mail address').fill('browser-new@example.org');
       await page.getByLabel('Password').fill(STAFF_PASSWORD);
-      await Promise.all([page.waitForURL(`${site.url}/admin/totp/setup`), page.getByRole('button', { name: 'Sign in' }).click()]);
-      violations.setup = await axeViolations(page);
+      await Promise.all([page.waitForURL(`${url}/admin/totp/setup`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await check('setup');
       const secret = await page.locator('#totp-secret').innerText();
       await page.getByLabel('Code').fill(await generate({ secret }));
       await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
       await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
-      violations.codes = await axeViolations(page);
+      await check('codes');
       const codes = await page.locator('ol.recovery-codes code').allInnerTexts();
       expect(codes).toHaveLength(10);
-      await Promise.all([page.waitForURL(`${site.url}/admin`), page.getByRole('link', { name: 'I have saved them: continue' }).click()]);
+      await Promise.all([page.waitForURL(`${url}/admin`), page.getByRole('link', { name: 'I have saved them: continue' }).click()]);
       await page.getByRole('button', { name: 'Sign out' }).click();
 
-      await page.goto(`${site.url}/admin/login`);
+      await page.goto(`${url}/admin/login`);
       await page.getByLabel('E-mail address').fill('browser-new@example.org');
       await page.getByLabel('Password').fill(STAFF_PASSWORD);
-      await Promise.all([page.waitForURL(`${site.url}/admin/login/totp`), page.getByRole('button', { name: 'Sign in' }).click()]);
-      violations.totp = await axeViolations(page);
+      await Promise.all([page.waitForURL(`${url}/admin/login/totp`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await check('totp');
       await page.getByLabel('Recovery code').fill(codes[3]!);
       await Promise.all([
-        page.waitForURL(`${site.url}/admin?recovered=1`),
+        page.waitForURL(`${url}/admin?recovered=1`),
         page.getByRole('button', { name: 'Sign in with a recovery code' }).click(),
       ]);
       expect(await page.getByRole('status').innerText()).toContain('You signed in with a recovery code');
-      expect(browser.errors).toEqual([]);
-    } finally {
-      await browser.close();
-      await site.close();
-    }
-    expect(Object.entries(violations).filter(([, v]) => v.length > 0)).toEqual([]);
+    });
+  }, 90000);
+
+  it('irreversible steps ask first in the browser: retiring a topic (then bringing it back), publishing a policy after sending the notice to me first; each page passes axe-core', async () => {
+    const email = 'browser-steps@example.org';
+    await createStaff(ctx, email, 'admin');
+    const [draft] = await ctx
+      .db('policy_versions')
+      .insert({ version: '9.0-browser', title: 'Browser draft', summary: 'Small changes.', body: 'Text.' })
+      .returning('id');
+    const draftId = (draft as { id: number }).id;
+    await walkInBrowser(ctx.app, async ({ page, url, check }) => {
+      await signInStaffInBrowser(ctx, page, url, email);
+
+      await page.goto(`${url}/admin/topics`);
+      await page.getByRole('button', { name: 'Retire… Research digest' }).click();
+      expect(await page.locator('h1').innerText()).toBe('Retire “Research digest”?');
+      await check('retire confirm');
+      await page.getByRole('link', { name: 'Go back without doing it' }).click();
+      expect(page.url()).toBe(`${url}/admin/topics`);
+      expect((await ctx.db('topics').where({ slug: 'research-digest' }).first()).retired_at).toBeNull();
+      await page.getByRole('button', { name: 'Retire… Research digest' }).click();
+      await page.getByRole('button', { name: /^Retire it for \d+ members?$/ }).click();
+      expect(await page.getByRole('status').innerText()).toContain('The topic is retired');
+      expect((await ctx.db('topics').where({ slug: 'research-digest' }).first()).retired_at).not.toBeNull();
+      await page.getByRole('button', { name: 'Bring back Research digest' }).click();
+      expect(await page.getByRole('status').innerText()).toContain('The topic is back');
+      expect((await ctx.db('topics').where({ slug: 'research-digest' }).first()).retired_at).toBeNull();
+
+      await page.goto(`${url}/admin/policies/${draftId}`);
+      await page.getByRole('button', { name: 'Send the notice to me first' }).click();
+      expect(await page.getByRole('status').innerText()).toContain(`A test copy of the notice is on its way to ${email}`);
+      await page.getByRole('button', { name: 'Publish and notify members…' }).click();
+      expect(await page.locator('h1').innerText()).toBe('Publish policy version 9.0-browser?');
+      await check('publish confirm');
+      expect((await ctx.db('policy_versions').where({ id: draftId }).first()).published_at).toBeNull();
+      await page.getByRole('button', { name: /^Publish and e-mail \d+ members?$/ }).click();
+      expect(await page.getByRole('status').innerText()).toContain('Version 9.0-browser is published');
+      expect((await ctx.db('policy_versions').where({ id: draftId }).first()).published_at).not.toBeNull();
+    });
   }, 90000);
 });

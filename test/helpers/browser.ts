@@ -94,3 +94,31 @@ export async function signInInBrowser(page: Page, siteUrl: string, token: string
   await page.goto(`${siteUrl}/signin/${token}`);
   await Promise.all([page.waitForURL(`${siteUrl}/account`), page.getByRole('button', { name: 'Sign in' }).click()]);
 }
+
+export interface BrowserVisit {
+  page: Page;
+  url: string;
+  browser: Browsing;
+  /** Runs axe-core on the page now and files its violations under the label. */
+  check(label: string): Promise<void>;
+}
+
+/**
+ * Serves the app, opens Chromium (cookies on) and runs the walk; closes both whatever happens.
+ * Afterwards it asserts the walk left no console errors and that every page checked passed axe-core.
+ */
+export async function walkInBrowser(app: Express, walk: (v: BrowserVisit) => Promise<void>): Promise<void> {
+  const site = await serve(app);
+  const browser = await launchBrowser({ cookies: true });
+  const violations: Record<string, string[]> = {};
+  try {
+    const page = await browser.context.newPage();
+    await walk({ page, url: site.url, browser, check: async (label) => void (violations[label] = await axeViolations(page)) });
+    if (browser.errors.length > 0) throw new Error(`console errors: ${browser.errors.join('\n')}`);
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+  const failing = Object.entries(violations).filter(([, v]) => v.length > 0);
+  if (failing.length > 0) throw new Error(`axe-core violations: ${JSON.stringify(Object.fromEntries(failing), null, 2)}`);
+}
