@@ -73,7 +73,7 @@ export async function updateDraft(
   input: PolicyDraftInput,
 ): Promise<PolicyVersionRow> {
   return inTransaction(svc.db, async (trx) => {
-    const policy = await draftOrRefusal(trx, id);
+    await draftOrRefusal(trx, id);
     const row = await updatePolicyDraft(trx, id, draftRow(input)).catch((err: unknown) => versionTaken(err, input));
     if (!row) throw new ConflictError(PUBLISHED_REFUSAL);
     await appendAudit(trx, { staffUserId, action: 'policy.updated', details: { policyVersionId: id, version: row.version } });
