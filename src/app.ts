@@ -46,7 +46,7 @@ export interface AppDeps {
 /** Buttons on pages opened from an e-mail link that sign someone in or act for them: see link-confirm.ts. */
 const LINK_ACTIONS = /^\/(join\/confirm|signin|l\/[a-z-]+)\/[^/]+\/?$/i;
 /** Forms that act for nobody signed in, or whose signed link is the whole credential and must work without cookies (C9). */
-const OPEN_FORMS = /^\/(join|manage|contact|unsubscribe\/[^/]+|p\/[^/]+)\/?$/i;
+const OPEN_FORMS = /^\/(join|manage|contact|unsubscribe\/[^/]+|p\/[^/]+(\/signin-link)?)\/?$/i;
 
 /**
  * Builds the Express app from its dependencies and nothing else, so tests build the same app

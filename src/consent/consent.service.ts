@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { inTransaction, type DbOrTx } from '../db.js';
-import { findActiveMember, lockMember, type MemberRow } from '../members/members.repository.js';
+import { findActiveMember, lockMember } from '../members/members.repository.js';
+import { assertManageLinkCurrent } from '../members/manage-links.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { queueMail, type ServiceContext } from '../context.js';
@@ -172,15 +173,6 @@ async function lockActive(trx: Knex.Transaction, memberId: string): Promise<void
     throw new NotFoundError('We could not find that membership. It may have been removed.');
 }
 
-/** A manage link issued before the member's last e-mail change no longer works (C11). */
-function assertLinkCurrent(member: MemberRow, link: { issuedAt: number }): void {
-  if (member.links_valid_from && link.issuedAt < Math.floor(member.links_valid_from.getTime() / 1000)) {
-    throw new InvalidLinkError(
-      'This preferences link was sent before the e-mail address of the membership changed, so it no longer works. Use the link in a newer e-mail from us.',
-    );
-  }
-}
-
 /**
  * Saves the preference form (C3), signed in or from a manage link (which must still be current):
  * the ticked topics, or "unsubscribe from everything".
@@ -193,7 +185,7 @@ export async function saveChoices(
   if (c.link) {
     const member = await findActiveMember(svc.db, c.memberId);
     if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
-    assertLinkCurrent(member, c.link);
+    assertManageLinkCurrent(member, c.link.issuedAt);
   }
   return c.action === 'unsubscribe_all'
     ? unsubscribe(svc, { memberId: c.memberId, scope: 'all', ...by })
@@ -207,7 +199,7 @@ export async function saveChoices(
 export async function preferencesPage(svc: ServiceContext, memberId: string, link?: { issuedAt: number }) {
   const member = await findActiveMember(svc.db, memberId);
   if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
-  if (link) assertLinkCurrent(member, link);
+  if (link) assertManageLinkCurrent(member, link.issuedAt);
   const items = await preferencesFor(svc.db, memberId);
   return { member, groups: groupedByKind(items, (i) => i.topic.kind) };
 }

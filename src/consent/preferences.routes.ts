@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { requireMember } from '../auth/passport.js';
-import { InvalidLinkError } from '../shared/errors.js';
+import { readManageLink } from '../members/manage-links.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../context.js';
 import { SetPreferences } from './consent.schemas.js';
@@ -36,15 +36,9 @@ export function preferencesRouter(svc: ServiceContext): Router {
     res.redirect(303, `${action}?saved=${changes.length}`);
   }
 
-  /** The member a manage link names, and when it was issued (links from before issue times count as the oldest). */
   function fromLink(token: string): { memberId: string; link: { issuedAt: number } } {
-    const claims = svc.links.signer.verify(token, 'manage');
-    if (!claims) {
-      throw new InvalidLinkError(
-        'This preferences link is not valid or has expired. Use the link in a recent e-mail from us, or ask for a sign-in link.',
-      );
-    }
-    return { memberId: claims.m, link: { issuedAt: typeof claims.i === 'number' ? claims.i : 0 } };
+    const { memberId, issuedAt } = readManageLink(svc.links, token);
+    return { memberId, link: { issuedAt } };
   }
 
   const savedCount = (q: unknown) => (typeof q === 'string' && /^\d{1,3}$/.test(q) ? Number(q) : undefined);

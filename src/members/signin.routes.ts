@@ -5,7 +5,15 @@ import { emailField } from '../shared/http/text.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../context.js';
 import { endSession, startSession } from '../auth/sessions.js';
-import { checkSignInLink, requestSignInLink, signInMemberWithPassword, SIGNIN_LINK_MINUTES, useSignInLink } from './signin.service.js';
+import {
+  checkSignInLink,
+  requestSignInLink,
+  requestSignInLinkFromManageLink,
+  signInMemberWithPassword,
+  SIGNIN_LINK_MINUTES,
+  useSignInLink,
+} from './signin.service.js';
+import { readManageLink } from './manage-links.js';
 
 const EXPIRED_NOTICE = (minutes: number) => `You were signed out after ${minutes} minutes without activity. Please sign in again.`;
 
@@ -25,7 +33,14 @@ export function signInRouter(svc: ServiceContext): Router {
     formView(res, 'auth/manage', () => ({ title: 'Manage your preferences', minutes: SIGNIN_LINK_MINUTES }));
     const { email } = parseForm(RequestSignInLink, req.body);
     await requestSignInLink(svc, { email, network: ipPrefix(req.ip) });
-    res.render('auth/link-sent', { title: 'Check your e-mail', minutes: SIGNIN_LINK_MINUTES });
+    res.render('auth/link-sent', { title: 'Check your e-mail', minutes: SIGNIN_LINK_MINUTES, typed: email });
+  });
+
+  // From the cookieless preference page: a sign-in link to the address on file (issue 13.3).
+  router.post('/p/:token/signin-link', async (req, res) => {
+    const link = readManageLink(svc.links, req.params.token);
+    const sentTo = await requestSignInLinkFromManageLink(svc, { ...link, network: ipPrefix(req.ip) });
+    res.render('auth/link-sent', { title: 'Check your e-mail', minutes: SIGNIN_LINK_MINUTES, sentTo });
   });
 
   router.get('/signin/:token', async (req, res) => {

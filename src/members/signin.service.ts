@@ -1,7 +1,9 @@
+import type { Knex } from 'knex';
 import { inTransaction } from '../db.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
-import { findActiveMemberByEmail } from './members.repository.js';
-import { InvalidLinkError, ValidationError } from '../shared/errors.js';
+import { findActiveMember, findActiveMemberByEmail } from './members.repository.js';
+import { assertManageLinkCurrent } from './manage-links.js';
+import { InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { checkLimits, recentFailures, TooManyRequestsError, type Limit } from '../shared/rate-limit.js';
 import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from '../auth/lockout.js';
 import { verifyPassword } from '../auth/passwords.js';
@@ -24,21 +26,45 @@ export async function requestSignInLink(svc: ServiceContext, input: { email: str
   ]);
   await inTransaction(svc.db, async (trx) => {
     const member = await findActiveMemberByEmail(trx, input.email);
-    if (!member?.email) return;
-    const token = await issueMemberToken(trx, member.id, 'signin', SIGNIN_LINK_MINUTES);
-    await queueMail(
-      trx,
-      svc,
-      signInLinkEmail(svc.mail, {
-        to: member.email,
-        memberId: member.id,
-        name: member.name,
-        url: svc.links.action('/signin', token),
-        minutes: SIGNIN_LINK_MINUTES,
-        manageUrl: svc.links.manage(member.id),
-      }),
-    );
+    if (member?.email) await queueSignInLink(trx, svc, { ...member, email: member.email });
   });
+}
+
+async function queueSignInLink(trx: Knex.Transaction, svc: ServiceContext, member: { id: string; email: string; name: string | null }) {
+  const token = await issueMemberToken(trx, member.id, 'signin', SIGNIN_LINK_MINUTES);
+  await queueMail(
+    trx,
+    svc,
+    signInLinkEmail(svc.mail, {
+      to: member.email,
+      memberId: member.id,
+      name: member.name,
+      url: svc.links.action('/signin', token),
+      minutes: SIGNIN_LINK_MINUTES,
+      manageUrl: svc.links.manage(member.id),
+    }),
+  );
+}
+
+/**
+ * From the cookieless preference page (issue 13.3): "e-mail me a link to change my details, see
+ * my data or ask for removal". The manage link names the member, so the sign-in link goes to the
+ * address on file, never to one typed in; a link voided by an e-mail change cannot ask. Limited
+ * as asking by address is. Answers the address the link went to, for the "check your e-mail" page.
+ */
+export async function requestSignInLinkFromManageLink(
+  svc: ServiceContext,
+  input: { memberId: string; issuedAt: number; network: string },
+): Promise<string> {
+  const member = await findActiveMember(svc.db, input.memberId);
+  if (!member?.email) throw new NotFoundError('We could not find that membership. It may have been removed.');
+  assertManageLinkCurrent(member, input.issuedAt);
+  await checkLimits(svc.db, [
+    [PER_ADDRESS, member.email],
+    [PER_NETWORK, input.network],
+  ]);
+  await inTransaction(svc.db, (trx) => queueSignInLink(trx, svc, { ...member, email: member.email! }));
+  return member.email;
 }
 
 export const PASSWORD_MISMATCH = 'That e-mail address and password do not match. You can ask for a sign-in link instead.';

@@ -37,6 +37,13 @@ export class Links {
     return `${this.baseUrl}/p/${token}`;
   }
 
+  /** The member a manage link names and when it was issued (links from before issue times count as the oldest); undefined if forged or expired. */
+  readManage(token: string): { memberId: string; issuedAt: number } | undefined {
+    const claims = this.signer.verify(token, 'manage');
+    if (!claims) return undefined;
+    return { memberId: claims.m, issuedAt: typeof claims.i === 'number' ? claims.i : 0 };
+  }
+
   unsubscribe(memberId: string, scope: number | 'all'): UnsubscribeLink {
     const token = this.signer.sign({ p: 'unsubscribe', m: memberId, s: String(scope) });
     return { url: `${this.baseUrl}/unsubscribe/${token}`, token };

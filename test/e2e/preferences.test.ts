@@ -116,6 +116,42 @@ describe('the preference page', () => {
     });
   });
 
+  it('C9: the page reached from an e-mail is not a dead end: it e-mails a sign-in link to the address on file, still without a cookie', async () => {
+    const grace = (await ctx.db('members').where({ email: 'grace@example.org' }).first('id')).id as string;
+    const path = new URL(links.manage(grace)).pathname;
+    const page = await request(ctx.app).get(path).expect(200);
+    expect(page.text).toContain(`action="${path}/signin-link"`);
+    expect(page.text).toContain('we will e-mail a sign-in link to <strong>grace@example.org</strong>');
+    const signinMails = () => ctx.db('email_messages').where({ member_id: grace, kind: 'signin_link' });
+    const before = (await signinMails()).length;
+
+    const sent = await request(ctx.app).post(`${path}/signin-link`).type('form').send({ email: 'attacker@example.org' }).expect(200);
+    expect(sent.headers['set-cookie']).toBeUndefined();
+    expect(sent.text).toContain('We have sent a sign-in link to <strong>grace@example.org</strong>');
+    const mails = await signinMails();
+    expect(mails).toHaveLength(before + 1);
+    expect(mails.every((m: { recipient: string }) => m.recipient === 'grace@example.org')).toBe(true);
+    expect(await ctx.db('email_messages').where({ recipient: 'attacker@example.org' })).toEqual([]);
+
+    // A forged link cannot ask; a link voided by an e-mail change cannot either.
+    await request(ctx.app)
+      .post(`${path.slice(0, -3)}/signin-link`)
+      .expect(400);
+    await ctx
+      .db('members')
+      .where({ id: grace })
+      .update({ links_valid_from: new Date(Date.now() + 5000) });
+    const stale = await request(ctx.app).post(`${path}/signin-link`).expect(400);
+    expect(stale.text).toContain('sent before the e-mail address of the membership changed');
+    await ctx.db('members').where({ id: grace }).update({ links_valid_from: null });
+    // Limited as asking by address is (5 per 15 minutes).
+    const answers: number[] = [];
+    for (let i = 0; i < 5; i++) answers.push((await request(ctx.app).post(`${path}/signin-link`)).status);
+    expect(answers.slice(0, 4)).toEqual([200, 200, 200, 200]);
+    expect(answers[4]).toBe(429);
+    expect(await signinMails()).toHaveLength(before + 5);
+  });
+
   it('C4: a tampered, truncated or re-pointed manage link changes nothing', async () => {
     const alan = (await ctx.db('members').where({ email: 'alan@example.org' }).first('id')).id;
     const good = new URL(links.manage(alan)).pathname;
