@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../db.js';
 
-export const STAFF_ROLES = ['admin', 'support', 'auditor'] as const;
+export const STAFF_ROLES = ['admin', 'support', 'auditor', 'editor'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
 export interface StaffRow {
