@@ -23,6 +23,7 @@ import { dataRouter } from './members/data.routes.js';
 import { detailsRouter } from './members/details.routes.js';
 import { joinRouter } from './members/join.routes.js';
 import { removalRouter } from './removal/removal.routes.js';
+import { bulletinsRouter } from './bulletins/bulletins.routes.js';
 import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
 import { purposeKeys } from './shared/keys.js';
@@ -159,6 +160,7 @@ export function buildApp(deps: AppDeps): Express {
     preferencesRouter,
     unsubscribeRouter,
     removalRouter,
+    bulletinsRouter,
   ])
     app.use(router(svc));
   app.use(adminRouter(svc));

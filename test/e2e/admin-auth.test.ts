@@ -211,14 +211,16 @@ describe('C11: admin routes by role', () => {
     await createStaff('walk-admin@example.org', 'admin');
     await createStaff('walk-support@example.org', 'support');
     await createStaff('walk-auditor@example.org', 'auditor');
+    await createStaff('walk-editor@example.org', 'editor');
     const agents: Record<StaffRole, Agent> = {
       admin: await staffAgent('walk-admin@example.org', SECRET),
       support: await staffAgent('walk-support@example.org'),
       auditor: await staffAgent('walk-auditor@example.org'),
+      editor: await staffAgent('walk-editor@example.org'),
     };
     // Sign-out ends the session, so it goes last.
     const routes = [...ADMIN_ROUTES].sort((a, b) => Number(a.path === '/admin/logout') - Number(b.path === '/admin/logout'));
-    for (const role of ['admin', 'support', 'auditor'] as const) {
+    for (const role of ['admin', 'support', 'auditor', 'editor'] as const) {
       const agent = agents[role];
       const _csrf = await csrfFrom(agent, '/admin/password');
       for (const route of routes) {
