@@ -47,9 +47,18 @@ export async function findBulletin(db: DbOrTx, id: number): Promise<BulletinWith
   return withTopic(db).where('b.id', id).first() as Promise<BulletinWithTopic | undefined>;
 }
 
-/** The bulletin row locked for this transaction: sending, pausing and cancelling take turns. */
-export async function lockBulletin(db: DbOrTx, id: number): Promise<BulletinWithTopic | undefined> {
-  const locked = await db('bulletins').where({ id }).forUpdate().first('id');
+/**
+ * The bulletin row locked for this transaction. Pausing, resuming, cancelling and starting take it
+ * exclusively; a snapshot batch and a dispatch share it, so they run side by side but never
+ * across a pause or a cancel.
+ */
+export async function lockBulletin(
+  db: DbOrTx,
+  id: number,
+  mode: 'exclusive' | 'shared' = 'exclusive',
+): Promise<BulletinWithTopic | undefined> {
+  const q = db('bulletins').where({ id });
+  const locked = await (mode === 'shared' ? q.forShare() : q.forUpdate()).first('id');
   return locked ? findBulletin(db, id) : undefined;
 }
 

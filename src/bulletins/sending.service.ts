@@ -41,6 +41,11 @@ export const SNAPSHOT_BATCH_SIZE = 500;
 /** The most messages one dispatch releases at once. */
 const RELEASE_MAX = 500;
 const CHAIN_MAX_ATTEMPTS = 25;
+/**
+ * The chain's jobs go before send jobs (graphile-worker runs lower numbers first): the snapshot and
+ * the dispatcher must not wait behind the very messages they released.
+ */
+const CHAIN_PRIORITY = -10;
 
 export const StartPayload = z.object({ bulletinId: z.number().int().positive() });
 export const SnapshotPayload = z.object({
@@ -56,7 +61,7 @@ export function scheduleStart(trx: Knex.Transaction, bulletinId: number, at: Dat
     trx,
     BULLETIN_START_TASK,
     { bulletinId },
-    { maxAttempts: CHAIN_MAX_ATTEMPTS, jobKey: `bulletin-start:${bulletinId}`, runAt: at },
+    { maxAttempts: CHAIN_MAX_ATTEMPTS, priority: CHAIN_PRIORITY, jobKey: `bulletin-start:${bulletinId}`, runAt: at },
   );
 }
 
@@ -65,7 +70,7 @@ function queueSnapshot(trx: Knex.Transaction, p: SnapshotPayload): Promise<void>
     trx,
     BULLETIN_SNAPSHOT_TASK,
     { ...p },
-    { maxAttempts: CHAIN_MAX_ATTEMPTS, jobKey: `bulletin-snapshot:${p.bulletinId}:${p.after ?? 'start'}` },
+    { maxAttempts: CHAIN_MAX_ATTEMPTS, priority: CHAIN_PRIORITY, jobKey: `bulletin-snapshot:${p.bulletinId}:${p.after ?? 'start'}` },
   );
 }
 
@@ -75,7 +80,7 @@ export function wakeDispatcher(trx: Knex.Transaction, bulletinId: number, at?: D
     trx,
     BULLETIN_DISPATCH_TASK,
     { bulletinId },
-    { maxAttempts: CHAIN_MAX_ATTEMPTS, jobKey: `bulletin-dispatch:${bulletinId}`, runAt: at },
+    { maxAttempts: CHAIN_MAX_ATTEMPTS, priority: CHAIN_PRIORITY, jobKey: `bulletin-dispatch:${bulletinId}`, runAt: at },
   );
 }
 
@@ -123,7 +128,7 @@ export interface SnapshotResult {
 export async function runSnapshotBatch(svc: ServiceContext, p: SnapshotPayload): Promise<SnapshotResult> {
   const size = p.batchSize ?? SNAPSHOT_BATCH_SIZE;
   return svc.db.transaction(async (trx) => {
-    const b = await lockBulletin(trx, p.bulletinId);
+    const b = await lockBulletin(trx, p.bulletinId, 'shared');
     if (!b || b.snapshot_finished_at || !['sending', 'paused'].includes(b.status)) return { handled: 0, queued: 0, finished: true };
     const members = await nextAudienceMembers(trx, b.topic_id, p.after, size);
     const suppressed = await suppressedAmong(
@@ -198,7 +203,7 @@ export interface DispatchResult {
 export async function runDispatch(svc: ServiceContext, bulletinId: number): Promise<DispatchResult> {
   const rate = svc.config.sendRate;
   return svc.db.transaction(async (trx) => {
-    const b = await lockBulletin(trx, bulletinId);
+    const b = await lockBulletin(trx, bulletinId, 'shared');
     if (!b || b.status !== 'sending') return { released: 0, next: null, finished: false };
     const { held, released: inFlight } = await queuedCounts(trx, b.id);
     const now = Date.now();
