@@ -25,6 +25,7 @@ import { detailsRouter } from './members/details.routes.js';
 import { joinRouter } from './members/join.routes.js';
 import { removalRouter } from './removal/removal.routes.js';
 import { contactRouter } from './inquiries/contact.routes.js';
+import { bulletinsRouter } from './bulletins/bulletins.routes.js';
 import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
 import { purposeKeys } from './shared/keys.js';
@@ -165,6 +166,7 @@ export function buildApp(deps: AppDeps): Express {
     unsubscribeRouter,
     removalRouter,
     contactRouter,
+    bulletinsRouter,
   ])
     app.use(router(svc));
   app.use(adminRouter(svc));

@@ -65,6 +65,19 @@ const schema = z.object({
   MEMBER_IDLE_MINUTES: int(5, 1440).default(30),
   INQUIRY_RETENTION_DAYS: int(1, 3650).default(90),
   STAFF_IDLE_MINUTES: int(5, 240).default(30),
+  ORG_ADDRESS: z.string().max(300).optional(),
+  SEND_RATE_PER_SECOND: int(1, 100000).default(20),
+  SEND_RATE_PER_HOUR: int(1, 100000000).default(10000),
+  DKIM_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i, { message: 'must be a domain name' })
+    .optional(),
+  DKIM_SELECTOR: z
+    .string()
+    .regex(/^[a-z0-9._-]+$/i, { message: 'must be a DKIM selector' })
+    .optional(),
+  DKIM_PRIVATE_KEY: z.string().optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().optional(),
 });
 
 export type TrustProxy = boolean | number | string;
@@ -109,6 +122,18 @@ export interface Config {
   readonly memberIdleMinutes: number;
   /** C11: a staff session ends after this long without a request. */
   readonly staffIdleMinutes: number;
+  /** The organisation's postal address, in every bulletin's footer (required in production). */
+  readonly orgAddress: string;
+  /** Bulletin messages handed to SMTP, across every worker process. */
+  readonly sendRate: { readonly perSecond: number; readonly perHour: number };
+  /** When set, nodemailer DKIM-signs every message. */
+  readonly dkim: DkimConfig | undefined;
+}
+
+export interface DkimConfig {
+  readonly domainName: string;
+  readonly keySelector: string;
+  readonly privateKey: string;
 }
 
 function parseTrustProxy(raw: string): TrustProxy {
@@ -152,6 +177,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push('SECRET_KEYS each key must be at least 32 characters long');
     }
   }
+  if (isProduction && !e.ORG_ADDRESS?.trim()) {
+    problems.push("ORG_ADDRESS must be set in production (the organisation's postal address, shown in every bulletin)");
+  }
+  const dkim = dkimConfig(e, problems);
   if (e.WORKER_STALE_SECONDS <= 2 * e.WORKER_HEARTBEAT_SECONDS) {
     problems.push('WORKER_STALE_SECONDS must be more than twice WORKER_HEARTBEAT_SECONDS, or a live worker could be taken for dead');
   }
@@ -188,5 +217,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     memberIdleMinutes: e.MEMBER_IDLE_MINUTES,
     inquiryRetentionDays: e.INQUIRY_RETENTION_DAYS,
     staffIdleMinutes: e.STAFF_IDLE_MINUTES,
+    orgAddress: (e.ORG_ADDRESS ?? '').trim() || '1 Example Street, Exampletown (set ORG_ADDRESS)',
+    sendRate: Object.freeze({ perSecond: e.SEND_RATE_PER_SECOND, perHour: e.SEND_RATE_PER_HOUR }),
+    dkim,
   });
+}
+
+/** DKIM needs all three: the domain, the selector and the private key (given inline or as a file). */
+function dkimConfig(e: z.infer<typeof schema>, problems: string[]): DkimConfig | undefined {
+  const given = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY ?? e.DKIM_PRIVATE_KEY_FILE];
+  if (given.every((v) => v === undefined)) return undefined;
+  if (given.some((v) => v === undefined)) {
+    problems.push('DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE) must be set together');
+    return undefined;
+  }
+  let privateKey = e.DKIM_PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (privateKey === undefined) {
+    try {
+      privateKey = readFileSync(e.DKIM_PRIVATE_KEY_FILE as string, 'utf8');
+    } catch {
+      problems.push(`DKIM_PRIVATE_KEY_FILE cannot be read: ${e.DKIM_PRIVATE_KEY_FILE as string}`);
+      return undefined;
+    }
+  }
+  if (!privateKey.includes('PRIVATE KEY-----')) {
+    problems.push('DKIM_PRIVATE_KEY must be a PEM private key (-----BEGIN PRIVATE KEY-----)');
+    return undefined;
+  }
+  return Object.freeze({ domainName: e.DKIM_DOMAIN as string, keySelector: e.DKIM_SELECTOR as string, privateKey });
 }

@@ -106,7 +106,7 @@ export async function startRuntime(config: Config, logger: Logger, watch = new D
     smtpUrl = catcher.smtpUrl;
     stops.push(catcher.stop);
   }
-  const mailer = createMailer(smtpUrl, { devCatcher: devMailDir !== undefined });
+  const mailer = createMailer(smtpUrl, { devCatcher: devMailDir !== undefined, dkim: config.dkim });
   stops.push(async () => mailer.close());
 
   return {

@@ -1,4 +1,5 @@
 import type { TaskList } from 'graphile-worker';
+import { bulletinTasks } from './bulletins/bulletins.tasks.js';
 import type { Config } from './config.js';
 import { makeServiceContext } from './context.js';
 import type { Db } from './db.js';
@@ -10,6 +11,7 @@ import { makePolicyNoticeBatchTask } from './policies/notices.task.js';
 import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from './removal/erasure.task.js';
 import type { Logger } from './shared/logger.js';
 import { pruneRateLimits } from './shared/rate-limit.js';
+import { pruneSendRate } from './mail/send-rate.js';
 
 /**
  * The one place that knows every job the workers run, and when the scheduled ones run. Sending
@@ -24,6 +26,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
   return {
     [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(svc, logger),
     [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(svc),
+    ...bulletinTasks(svc),
     maintenance: async () => {
       await runMaintenance(db, config);
     },
@@ -32,8 +35,8 @@ export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
 
 /**
  * One scheduled job for the whole cluster (graphile-worker cron runs it on one worker):
- * purges expired sign-ups (C15), spent link tokens, old rate-limit windows and sessions, and the
- * questions from the public closed longer ago than their retention (C12).
+ * purges expired sign-ups (C15), spent link tokens, old rate-limit windows, old send-rate seconds
+ * and sessions, and the questions from the public closed longer ago than their retention (C12).
  */
 export async function runMaintenance(
   db: Db,
@@ -43,6 +46,7 @@ export async function runMaintenance(
   const inquiriesPurged = await purgeClosedInquiries(db, config.inquiryRetentionDays);
   await pruneMemberTokens(db);
   await pruneRateLimits(db);
+  await pruneSendRate(db);
   await db('sessions').where('expire', '<', db.fn.now()).delete();
   return { signupsPurged, inquiriesPurged };
 }

@@ -12,6 +12,7 @@ import { staffAdminRouter } from './staff.routes.js';
 import { removalsAdminRouter } from './removals.routes.js';
 import { topicsAdminRouter } from './topics.routes.js';
 import { policiesAdminRouter } from './policies.routes.js';
+import { bulletinsAdminRouter } from './bulletins.routes.js';
 import { staffAccountRoutes, staffSignInRoutes } from './staff-auth.routes.js';
 
 export { ADMIN_ROUTES, type AdminRoute } from './guards.js';
@@ -53,6 +54,7 @@ export function adminRouter(svc: ServiceContext): Router {
   router.use(audiencesAdminRouter(svc));
   router.use(outboxAdminRouter(svc));
   router.use(dashboardAdminRouter(svc));
+  router.use(bulletinsAdminRouter(svc));
   router.use(staffAdminRouter(svc));
   router.use(removalsAdminRouter(svc));
   router.use(membersAdminRouter(svc));

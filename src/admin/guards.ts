@@ -44,13 +44,19 @@ export interface AdminRoute {
 }
 
 const ALL = STAFF_ROLES;
+/** Every role that works with members' records; an editor opens none (C11, least privilege). */
+const MEMBER_DATA: readonly StaffRole[] = ['admin', 'support', 'auditor'];
 const ADMIN: readonly StaffRole[] = ['admin'];
 const CASEWORK: readonly StaffRole[] = ['admin', 'support'];
 const OVERSIGHT: readonly StaffRole[] = ['admin', 'auditor'];
+/** Writing and sending bulletins; auditors may read them. */
+const EDITING: readonly StaffRole[] = ['admin', 'editor'];
+const BULLETIN_READERS: readonly StaffRole[] = ['admin', 'editor', 'auditor'];
 /**
  * Every admin route and the roles that may use it. The routers take their guards from this list,
  * and the tests walk it with every role, so a route cannot be added without saying who may use it.
- * admin: everything; support: members, removals, changes on a member's behalf; auditor: read-only.
+ * admin: everything; support: members, removals, changes on a member's behalf; auditor: read-only;
+ * editor: bulletins, and no member record.
  */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin', roles: ALL },
@@ -61,17 +67,17 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'POST', path: '/admin/totp/setup', roles: ALL },
   { method: 'POST', path: '/admin/logout', roles: ALL },
   // Members (src/admin/members.routes.ts)
-  { method: 'GET', path: '/admin/members', roles: ALL },
-  { method: 'GET', path: '/admin/members/:id', roles: ALL },
-  { method: 'GET', path: '/admin/members/:id/export', roles: ALL },
+  { method: 'GET', path: '/admin/members', roles: MEMBER_DATA },
+  { method: 'GET', path: '/admin/members/:id', roles: MEMBER_DATA },
+  { method: 'GET', path: '/admin/members/:id/export', roles: MEMBER_DATA },
   { method: 'GET', path: '/admin/members/:id/change', roles: CASEWORK },
   { method: 'POST', path: '/admin/members/:id/change', roles: CASEWORK },
   // Removals and partner follow-ups (src/admin/removals.routes.ts)
-  { method: 'GET', path: '/admin/removals', roles: ALL },
+  { method: 'GET', path: '/admin/removals', roles: MEMBER_DATA },
   { method: 'POST', path: '/admin/removals/:id/hold', roles: CASEWORK },
   { method: 'POST', path: '/admin/removals/:id/release', roles: CASEWORK },
   { method: 'POST', path: '/admin/removals/:id/carry-out', roles: CASEWORK },
-  { method: 'GET', path: '/admin/follow-ups', roles: ALL },
+  { method: 'GET', path: '/admin/follow-ups', roles: MEMBER_DATA },
   { method: 'POST', path: '/admin/follow-ups/:id/done', roles: CASEWORK },
   // Topics (src/admin/topics.routes.ts)
   { method: 'GET', path: '/admin/topics', roles: OVERSIGHT },
@@ -105,6 +111,24 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/outbox', roles: OVERSIGHT },
   { method: 'POST', path: '/admin/outbox/:id/retry', roles: ADMIN },
   { method: 'GET', path: '/admin/dashboard', roles: ALL },
+  // Bulletins (src/admin/bulletins.routes.ts)
+  { method: 'GET', path: '/admin/bulletins', roles: BULLETIN_READERS },
+  { method: 'GET', path: '/admin/bulletins/new', roles: EDITING },
+  { method: 'POST', path: '/admin/bulletins', roles: EDITING },
+  { method: 'GET', path: '/admin/bulletins/:id', roles: BULLETIN_READERS },
+  { method: 'GET', path: '/admin/bulletins/:id/edit', roles: EDITING },
+  { method: 'POST', path: '/admin/bulletins/:id', roles: EDITING },
+  { method: 'POST', path: '/admin/bulletins/:id/delete', roles: EDITING },
+  { method: 'GET', path: '/admin/bulletins/:id/preview', roles: BULLETIN_READERS },
+  { method: 'GET', path: '/admin/bulletins/:id/preview/html', roles: BULLETIN_READERS },
+  { method: 'POST', path: '/admin/bulletins/:id/test', roles: EDITING },
+  { method: 'GET', path: '/admin/bulletins/:id/send', roles: EDITING },
+  { method: 'GET', path: '/admin/bulletins/:id/confirm', roles: EDITING },
+  { method: 'POST', path: '/admin/bulletins/:id/confirm', roles: EDITING },
+  { method: 'POST', path: '/admin/bulletins/:id/pause', roles: EDITING },
+  { method: 'POST', path: '/admin/bulletins/:id/resume', roles: EDITING },
+  { method: 'POST', path: '/admin/bulletins/:id/cancel', roles: EDITING },
+  { method: 'POST', path: '/admin/bulletins/:id/retry', roles: EDITING },
   // Staff accounts (src/admin/staff.routes.ts)
   { method: 'GET', path: '/admin/staff', roles: ADMIN },
   { method: 'POST', path: '/admin/staff', roles: ADMIN },
@@ -143,6 +167,7 @@ export const ADMIN_AREAS: readonly { href: string; label: string; hint: string }
   { href: '/admin/policies', label: 'Privacy policy versions', hint: 'Draft, preview and publish with notice.' },
   { href: '/admin/partners', label: 'Partners and disclosures', hint: 'Contracts on file and what was disclosed.' },
   { href: '/admin/audiences', label: 'Audience export', hint: 'CSV of the members opted in to a topic.' },
+  { href: '/admin/bulletins', label: 'Bulletins', hint: 'Write, preview, test and send mail to a topic’s members; follow its progress.' },
   { href: '/admin/outbox', label: 'E-mail outbox', hint: 'Queued, sent and failed e-mail; retry a failed one.' },
   { href: '/admin/audit', label: 'Audit log', hint: 'What staff did, newest first.' },
   { href: '/admin/staff', label: 'Staff accounts', hint: 'Add staff, set roles, disable an account.' },

@@ -1,10 +1,10 @@
 import type { DbOrTx } from '../db.js';
 
-export const STAFF_ROLES = ['admin', 'support', 'auditor'] as const;
+export const STAFF_ROLES = ['admin', 'support', 'auditor', 'editor'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
 /** The roles as people say them, for every screen and e-mail. */
-export const ROLE_NAMES: Record<StaffRole, string> = { admin: 'Administrator', support: 'Support', auditor: 'Auditor' };
+export const ROLE_NAMES: Record<StaffRole, string> = { admin: 'Administrator', support: 'Support', editor: 'Editor', auditor: 'Auditor' };
 
 export interface StaffRow {
   id: string;

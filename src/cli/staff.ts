@@ -9,7 +9,7 @@ import { migrateDatabase } from '../shared/migrate.js';
 import { openCliDatabase } from './database.js';
 
 /**
- * npm run staff:create -- --email E --name N --role admin|support|auditor
+ * npm run staff:create -- --email E --name N --role admin|support|auditor|editor
  * The password comes from STAFF_PASSWORD or a hidden prompt, never an argument: arguments end up
  * in shell history and in every process listing.
  *
@@ -23,7 +23,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const USAGE = 'usage: staff.ts create --email E --name N --role admin|support|auditor | staff.ts reset-2fa --email E';
+const USAGE = 'usage: staff.ts create --email E --name N --role admin|support|auditor|editor | staff.ts reset-2fa --email E';
 const command = process.argv[2];
 if (command !== 'create' && command !== 'reset-2fa') fail(USAGE);
 let values: Record<string, string | undefined>;

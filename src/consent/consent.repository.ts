@@ -13,6 +13,8 @@ export interface TopicRow {
   description: string;
   kind: TopicKind;
   channel: string;
+  /** How often it is sent, in the organisation's words ("Monthly"); empty when not said. */
+  frequency: string;
   partner_name: string | null;
   /** Pre-ticked on the join form (newsletters and announcements only: C1 in the database). */
   default_opt_in: boolean;
@@ -39,6 +41,7 @@ export function topicsWithOrigin(db: DbOrTx) {
       't.description',
       't.kind',
       't.channel',
+      't.frequency',
       'pa.name as partner_name',
       't.default_opt_in',
       't.introduced_in_policy_version_id',
@@ -89,14 +92,16 @@ export interface ConsentEvent {
   channel: LedgerChannel;
   policyVersionId: number;
   reference?: string | null;
+  /** An opt-out from a bulletin's own unsubscribe link: which bulletin (counted on its progress page). */
+  viaBulletinId?: number | null;
 }
 
 /** Appends the ledger event and moves the current state to it, in one statement. */
 export async function recordConsentEvent(db: DbOrTx, e: ConsentEvent): Promise<void> {
   await db.raw(
     `WITH event AS (
-       INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference, via_bulletin_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM bulletins WHERE id = ?))
        RETURNING id, member_id, topic_id, to_status, policy_version_id
      )
      INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id, updated_at)
@@ -104,7 +109,7 @@ export async function recordConsentEvent(db: DbOrTx, e: ConsentEvent): Promise<v
      ON CONFLICT (member_id, topic_id) DO UPDATE
        SET status = EXCLUDED.status, policy_version_id = EXCLUDED.policy_version_id,
            last_event_id = EXCLUDED.last_event_id, updated_at = EXCLUDED.updated_at`,
-    [e.memberId, e.topicId, e.from, e.to, e.source, e.channel, e.policyVersionId, e.reference ?? null],
+    [e.memberId, e.topicId, e.from, e.to, e.source, e.channel, e.policyVersionId, e.reference ?? null, e.viaBulletinId ?? null],
   );
 }
 

@@ -20,11 +20,14 @@ import {
   type TopicRow,
 } from './consent.repository.js';
 import { preferencesChangedEmail } from './consent.emails.js';
+import { topicBulletinFacts } from '../bulletins/bulletins.repository.js';
 
 export interface ChoiceSource {
   source: LedgerSource;
   channel: LedgerChannel;
   reference?: string | null;
+  /** The bulletin whose unsubscribe link was used (a topic-scoped opt-out only). */
+  viaBulletinId?: number | null;
 }
 
 export interface PreferenceItem {
@@ -201,7 +204,9 @@ export async function preferencesPage(svc: ServiceContext, memberId: string, lin
   if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
   if (link) assertManageLinkCurrent(member, link.issuedAt);
   const items = await preferencesFor(svc.db, memberId);
-  return { member, groups: groupedByKind(items, (i) => i.topic.kind) };
+  // Per topic: when its last bulletin went out, and whether it has a public archive.
+  const sent = await topicBulletinFacts(svc.db);
+  return { member, groups: groupedByKind(items, (i) => i.topic.kind), sent };
 }
 
 /** What an unsubscribe link would do (C4): whose link it is (still a member?) and which list, if not "all". */

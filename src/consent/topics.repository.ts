@@ -8,6 +8,7 @@ export interface AdminTopicRow {
   description: string;
   kind: TopicKind;
   channel: 'email' | 'post' | 'phone';
+  frequency: string;
   default_opt_in: boolean;
   partner_id: number | null;
   partner_name: string | null;
@@ -48,6 +49,7 @@ export interface NewTopic {
   description: string;
   kind: TopicKind;
   channel: string;
+  frequency: string;
   partner_id: number | null;
   introduced_in_policy_version_id: number;
   sort_order: number;
@@ -62,7 +64,7 @@ export async function insertTopicRow(db: DbOrTx, t: NewTopic): Promise<number> {
 export async function updateTopicRow(
   db: DbOrTx,
   id: number,
-  t: { name: string; description: string; channel: string; sort_order: number },
+  t: { name: string; description: string; channel: string; frequency: string; sort_order: number },
 ): Promise<boolean> {
   return (await db('topics').where({ id }).update(t)) > 0;
 }

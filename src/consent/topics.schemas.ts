@@ -31,6 +31,7 @@ const editable = {
   name: singleLineText({ required: 'Enter a name.' }).min(1, 'Enter a name.').max(120, 'Use at most 120 characters for the name.'),
   description: multiLineText({ tabs: true }).max(1000, 'Keep the description under 1,000 characters.').optional().default(''),
   channel: z.enum(TOPIC_CHANNELS, { message: 'Choose how it reaches members.' }),
+  frequency: singleLineText().max(80, 'Use at most 80 characters for how often it is sent.').optional().default(''),
   sort_order: singleLineText()
     .optional()
     .transform((v, ctx) => {

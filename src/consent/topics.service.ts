@@ -50,6 +50,7 @@ export async function createTopic(svc: ServiceContext, staffUserId: string, inpu
       description: input.description,
       kind: input.kind,
       channel: input.channel,
+      frequency: input.frequency,
       partner_id: input.partner_id ?? null,
       introduced_in_policy_version_id: input.policy_version_id,
       sort_order: input.sort_order,
@@ -75,7 +76,7 @@ export async function updateTopic(svc: ServiceContext, staffUserId: string, id: 
     const before = await findAdminTopic(trx, id);
     if (!before) throw new NotFoundError('There is no topic with that number.');
     await updateTopicRow(trx, id, input).catch((err: unknown) => asFieldError(err, { ...input, sort_order: String(input.sort_order) }));
-    const changed = (['name', 'description', 'channel', 'sort_order'] as const).filter((f) => before[f] !== input[f]);
+    const changed = (['name', 'description', 'channel', 'frequency', 'sort_order'] as const).filter((f) => before[f] !== input[f]);
     await appendAudit(trx, { staffUserId, action: 'topic.updated', details: { topicId: id, changed } });
   });
 }

@@ -40,12 +40,19 @@ export function unsubscribeRouter(svc: ServiceContext): Router {
   router.post('/unsubscribe/:token', express.text({ type: ['multipart/form-data', 'text/plain'], limit: '2kb' }), async (req, res) => {
     const { claims, member, topicName } = await describe(req.params.token);
     if (isOneClick(req)) {
-      if (member) await unsubscribe(svc, { memberId: claims.m, scope: claims.scope, source: 'one_click', channel: 'email' });
+      if (member)
+        await unsubscribe(svc, { memberId: claims.m, scope: claims.scope, source: 'one_click', channel: 'email', viaBulletinId: claims.b });
       res.status(200).type('text').send('You are unsubscribed.');
       return;
     }
     if (!member) return res.render('consent/unsubscribe', { title: 'Unsubscribe', step: 'gone', topicName, action: req.path });
-    const changes = await unsubscribe(svc, { memberId: claims.m, scope: claims.scope, source: 'unsubscribe_link', channel: 'web' });
+    const changes = await unsubscribe(svc, {
+      memberId: claims.m,
+      scope: claims.scope,
+      source: 'unsubscribe_link',
+      channel: 'web',
+      viaBulletinId: claims.b,
+    });
     res.render('consent/unsubscribe', {
       title: 'You are unsubscribed',
       step: 'done',

@@ -20,7 +20,23 @@ export interface EmailMessageRow {
   created_at: Date;
   reaches_suppressed: boolean;
   scrub_after_send: boolean;
+  /** Waits to be released (a paced bulk send not yet at it, or paused): a send job leaves it. */
+  held: boolean;
+  /** Counts against the shared send rate and waits for its slot (mail/send-rate.ts). */
+  rate_limited: boolean;
+  cancel_reason: CancelReason | null;
+  /** Ended failed on a permanent (5xx) refusal: the address bounced. */
+  refused_permanently: boolean;
 }
+
+/** Why a message was cancelled, as a code (counted by progress pages) with its text for last_error. */
+export type CancelReason = 'opted_out' | 'suppressed' | 'no_address' | 'withdrawn';
+export const CANCEL_TEXT: Record<CancelReason, string> = {
+  opted_out: 'recipient opted out before sending',
+  suppressed: 'suppressed',
+  no_address: 'no deliverable address',
+  withdrawn: 'withdrawn before sending',
+};
 
 export async function insertEmailMessage(
   db: DbOrTx,
@@ -37,20 +53,52 @@ export async function findEmailMessage(db: DbOrTx, id: string): Promise<EmailMes
   return db<EmailMessageRow>('email_messages').where({ id }).first();
 }
 
+/**
+ * A message withdrawn (its bulletin cancelled) while its send was already under way has gone all
+ * the same: the row says what happened.
+ */
 export async function markSent(db: DbOrTx, id: string, attempts: number): Promise<number> {
   return db('email_messages')
-    .where({ id, status: 'queued' })
+    .where({ id })
+    .where((w) => w.where({ status: 'queued' }).orWhere({ status: 'cancelled', cancel_reason: 'withdrawn' }))
     .update({ status: 'sent', sent_at: db.fn.now(), attempts, last_error: null, updated_at: db.fn.now() });
 }
 
-export async function markAttemptFailed(db: DbOrTx, id: string, attempts: number, error: string, final: boolean): Promise<void> {
+export async function markAttemptFailed(
+  db: DbOrTx,
+  id: string,
+  attempts: number,
+  error: string,
+  final: boolean,
+  permanent = false,
+): Promise<void> {
   await db('email_messages')
     .where({ id, status: 'queued' })
-    .update({ status: final ? 'failed' : 'queued', attempts, last_error: error.slice(0, 1000), updated_at: db.fn.now() });
+    .update({
+      status: final ? 'failed' : 'queued',
+      attempts,
+      last_error: error.slice(0, 1000),
+      refused_permanently: final && permanent,
+      updated_at: db.fn.now(),
+    });
 }
 
-export async function markCancelled(db: DbOrTx, id: string, reason: string): Promise<void> {
-  await db('email_messages').where({ id, status: 'queued' }).update({ status: 'cancelled', last_error: reason, updated_at: db.fn.now() });
+export async function markCancelled(db: DbOrTx, id: string, reason: CancelReason): Promise<void> {
+  await db('email_messages')
+    .where({ id, status: 'queued' })
+    .update({ status: 'cancelled', cancel_reason: reason, last_error: CANCEL_TEXT[reason], updated_at: db.fn.now() });
+}
+
+export type NewEmailMessage = Pick<
+  EmailMessageRow,
+  'id' | 'kind' | 'recipient' | 'member_id' | 'topic_id' | 'message_id' | 'subject' | 'text_body' | 'html_body' | 'headers'
+> &
+  Partial<Pick<EmailMessageRow, 'reaches_suppressed' | 'scrub_after_send' | 'held' | 'rate_limited'>>;
+
+/** Many messages in one statement (a bulk send's batch); their send jobs are the caller's to add. */
+export async function insertEmailMessages(db: DbOrTx, rows: readonly NewEmailMessage[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db('email_messages').insert(rows.map((row) => ({ ...row, headers: JSON.stringify(row.headers) })));
 }
 
 /** True while the member is opted in to the topic; mail for a topic is only sent then (C3). */

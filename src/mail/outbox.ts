@@ -37,7 +37,21 @@ export async function enqueueEmail(trx: Knex.Transaction, email: BuiltEmail, opt
   return id;
 }
 
-/** The send job of one message; its key is the message's, so a message never has two jobs. */
-export function addSendJob(db: DbOrTx, emailId: string, maxAttempts: number): Promise<void> {
-  return addJob(db, SEND_EMAIL_TASK, { id: emailId }, { maxAttempts, jobKey: `email:${emailId}` });
+/**
+ * The send job of one message; its key is the message's, so a message never has two jobs. A later
+ * run time defers it (a send waiting for its rate-limit slot adds its own job again this way).
+ */
+export function addSendJob(db: DbOrTx, emailId: string, maxAttempts: number, runAt?: Date): Promise<void> {
+  return addJob(db, SEND_EMAIL_TASK, { id: emailId }, { maxAttempts, jobKey: `email:${emailId}`, runAt });
+}
+
+/** The send jobs of many messages in one statement (graphile-worker's add_jobs), keyed like addSendJob's. */
+export async function addSendJobs(db: DbOrTx, emailIds: readonly string[], maxAttempts: number): Promise<void> {
+  if (emailIds.length === 0) return;
+  await db.raw(
+    `SELECT graphile_worker.add_jobs(array_agg(
+       ROW(?, json_build_object('id', id), NULL, NULL, ?, 'email:' || id, NULL, NULL)::graphile_worker.job_spec))
+     FROM unnest(?::uuid[]) AS id`,
+    [SEND_EMAIL_TASK, maxAttempts, [...emailIds]],
+  );
 }

@@ -4,6 +4,8 @@ import { untilDatabaseAnswers, type DatabaseWatch } from '../shared/db-watch.js'
 import type { Logger } from '../shared/logger.js';
 import { isSuppressed, type SuppressionKeys } from '../shared/suppression.js';
 import type { Mailer } from './mailer.js';
+import { addSendJob } from './outbox.js';
+import { takeSendSlot, type SendRate } from './send-rate.js';
 import {
   findEmailMessage,
   isStillOptedIn,
@@ -29,6 +31,10 @@ export interface SendEmailDeps {
    * would be sent again.
    */
   stopSignal?: AbortSignal;
+  /** The shared send rate of messages whose row says rate_limited (bulletins); unlimited without it. */
+  sendRate?: SendRate;
+  /** Attempts of a send job added again to wait for its rate slot. */
+  maxAttempts?: number;
 }
 
 /** A permanent refusal: the SMTP server answered 5xx, so retrying cannot help. */
@@ -61,9 +67,10 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
     const id = (payload as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') return;
     const msg = await findEmailMessage(deps.db, id);
-    if (!msg || msg.status !== 'queued') return;
+    // A held message (a paced bulk send not yet released, or paused) is released with a new job.
+    if (!msg || msg.status !== 'queued' || msg.held) return;
     if (!msg.recipient) {
-      await markCancelled(deps.db, id, 'no deliverable address');
+      await markCancelled(deps.db, id, 'no_address');
       return;
     }
     if (!msg.reaches_suppressed && (await isSuppressed(deps.db, msg.recipient, deps.suppressionKeys))) {
@@ -72,9 +79,17 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
       return;
     }
     if (msg.topic_id !== null && msg.member_id !== null && !(await isStillOptedIn(deps.db, msg.member_id, msg.topic_id))) {
-      await markCancelled(deps.db, id, 'recipient opted out before sending');
+      await markCancelled(deps.db, id, 'opted_out');
       deps.logger.info({ event: 'email.cancelled_opted_out', emailId: id });
       return;
+    }
+    // No slot free under the shared rate limit: the job comes back when one is, without spending an attempt.
+    if (msg.rate_limited && deps.sendRate) {
+      const slot = await takeSendSlot(deps.db, deps.sendRate);
+      if (!slot.taken) {
+        await addSendJob(deps.db, id, deps.maxAttempts ?? helpers.job.max_attempts, slot.retryAt);
+        return;
+      }
     }
     // The erasure's last message: once it has gone (or finally failed), its address and content go too.
     const afterwards = async () => {
@@ -94,11 +109,12 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
     } catch (err) {
       const final = attempt >= helpers.job.max_attempts;
       const reason = err instanceof Error ? err.message : String(err);
-      await record(() => markAttemptFailed(deps.db, id, attempt, reason, final));
+      const permanent = isPermanentRefusal(err);
+      await record(() => markAttemptFailed(deps.db, id, attempt, reason, final, permanent));
       deps.logger.warn({ event: final ? 'email.failed' : 'email.retry', emailId: id, attempt, reason });
       if (!final) throw err;
       // C12: a final permanent refusal marks the address undeliverable, if it is still the member's.
-      if (isPermanentRefusal(err)) await record(() => markAddressUndeliverable(deps.db, msg.recipient as string));
+      if (permanent) await record(() => markAddressUndeliverable(deps.db, msg.recipient as string));
       await record(afterwards);
       return;
     }

@@ -69,6 +69,8 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
         watch,
         stopSignal: stopController.signal,
         suppressionKeys: suppressionKeys(opts.config.secretKeys),
+        sendRate: opts.config.sendRate,
+        maxAttempts: opts.config.mailMaxAttempts,
       }),
       ...opts.tasks,
     },

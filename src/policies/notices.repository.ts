@@ -1,6 +1,4 @@
-import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
-import { lookupHashes, type SuppressionKeys } from '../shared/suppression.js';
 
 /**
  * The tables of the notice fan-out (C7): one policy_notice_runs row per published version, and one
@@ -55,17 +53,6 @@ export async function recordNotice(db: DbOrTx, policyVersionId: number, memberId
   await db('policy_notices')
     .where({ policy_version_id: policyVersionId, member_id: memberId })
     .update(messageId ? { email_message_id: messageId } : { left_out_reason: 'not_deliverable' });
-}
-
-/** The addresses among these that are on the suppression list (C6), in one query. */
-export async function suppressedAmong(trx: Knex.Transaction, keys: SuppressionKeys, emails: string[]): Promise<Set<string>> {
-  const byHash = new Map<string, string>();
-  for (const email of emails) for (const h of lookupHashes(email, keys)) byHash.set(h, email);
-  if (byHash.size === 0) return new Set();
-  const rows = (await trx('suppression_list')
-    .whereIn('address_hash', [...byHash.keys()])
-    .select('address_hash')) as { address_hash: string }[];
-  return new Set(rows.map((r) => byHash.get(r.address_hash)!));
 }
 
 export interface NoticeProgress {

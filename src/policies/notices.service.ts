@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { addJob } from '../shared/queue.js';
 import { queueMail, type ServiceContext } from '../context.js';
-import { isSuppressed } from '../shared/suppression.js';
+import { isSuppressed, suppressedAmong } from '../shared/suppression.js';
 import {
   claimNotice,
   countReachableMembers,
@@ -11,7 +11,6 @@ import {
   findReachableMember,
   nextReachableMembers,
   recordNotice,
-  suppressedAmong,
 } from './notices.repository.js';
 import { policyNoticeEmail } from './policies.emails.js';
 import { findPolicyById, listUpcomingPolicies, type PolicyVersionRow } from './policies.repository.js';

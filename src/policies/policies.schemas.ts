@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkbox } from '../shared/http/forms.js';
-import { multiLineText, singleLineText } from '../shared/http/text.js';
+import { multiLineText, singleLineText, utcDateTime } from '../shared/http/text.js';
 
 /**
  * A policy version's label, such as 2.1: what staff may type, and so the only shape a
@@ -29,25 +29,7 @@ export const PolicyDraftForm = z.object({
 });
 export type PolicyDraftInput = z.infer<typeof PolicyDraftForm>;
 
-const LOCAL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
-
 /** The effective time, entered in UTC (an HTML datetime-local value). */
 export const PublishForm = z.object({
-  effective_at: singleLineText({ required: 'Enter the date and time the version takes effect.' })
-    .regex(LOCAL_DATETIME, 'Enter the date and time the version takes effect, such as 2026-12-01T00:00.')
-    .transform((v, ctx) => {
-      const [, y, mo, d, h, mi, s] = LOCAL_DATETIME.exec(v)!;
-      const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0)));
-      const real =
-        date.getUTCFullYear() === Number(y) &&
-        date.getUTCMonth() === Number(mo) - 1 &&
-        date.getUTCDate() === Number(d) &&
-        date.getUTCHours() === Number(h) &&
-        date.getUTCMinutes() === Number(mi);
-      if (!real) {
-        ctx.addIssue({ code: 'custom', message: 'That is not a real date and time.' });
-        return z.NEVER;
-      }
-      return date;
-    }),
+  effective_at: utcDateTime('Enter the date and time the version takes effect', '2026-12-01T00:00'),
 });

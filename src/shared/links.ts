@@ -44,8 +44,10 @@ export class Links {
     return { memberId: claims.m, issuedAt: typeof claims.i === 'number' ? claims.i : 0 };
   }
 
-  unsubscribe(memberId: string, scope: number | 'all'): UnsubscribeLink {
-    const token = this.signer.sign({ p: 'unsubscribe', m: memberId, s: String(scope) });
+  /** With a bulletin, the link also names the bulletin it came in (topic-scoped links only). */
+  unsubscribe(memberId: string, scope: number | 'all', bulletinId?: number): UnsubscribeLink {
+    const claims = { p: 'unsubscribe', m: memberId, s: String(scope) };
+    const token = this.signer.sign(bulletinId !== undefined && scope !== 'all' ? { ...claims, b: bulletinId } : claims);
     return { url: `${this.baseUrl}/unsubscribe/${token}`, token };
   }
 

@@ -9,12 +9,14 @@ export async function addJob(
   db: DbOrTx,
   task: string,
   payload: Record<string, unknown>,
-  opts: { maxAttempts: number; jobKey: string },
+  opts: { maxAttempts: number; jobKey: string; runAt?: Date; priority?: number },
 ): Promise<void> {
-  await db.raw(`SELECT graphile_worker.add_job(?, ?::json, max_attempts => ?, job_key => ?)`, [
+  await db.raw(`SELECT graphile_worker.add_job(?, ?::json, max_attempts => ?, job_key => ?, run_at => ?::timestamptz, priority => ?)`, [
     task,
     JSON.stringify(payload),
     opts.maxAttempts,
     opts.jobKey,
+    opts.runAt ?? null,
+    opts.priority ?? 0,
   ]);
 }

@@ -53,3 +53,14 @@ export async function suppressAddress(db: DbOrTx, email: string, keys: Suppressi
 export async function unsuppressAddress(db: DbOrTx, email: string, keys: SuppressionKeys): Promise<void> {
   await db('suppression_list').whereIn('address_hash', lookupHashes(email, keys)).delete();
 }
+
+/** The addresses among these that are on the suppression list (C6), in one query. */
+export async function suppressedAmong(db: DbOrTx, keys: SuppressionKeys, emails: readonly string[]): Promise<Set<string>> {
+  const byHash = new Map<string, string>();
+  for (const email of emails) for (const h of lookupHashes(email, keys)) byHash.set(h, email);
+  if (byHash.size === 0) return new Set();
+  const rows = (await db('suppression_list')
+    .whereIn('address_hash', [...byHash.keys()])
+    .select('address_hash')) as { address_hash: string }[];
+  return new Set(rows.map((r) => byHash.get(r.address_hash)!));
+}

@@ -19,6 +19,8 @@ export interface LinkClaims {
   e?: number;
   /** Issued at, seconds since the epoch (manage links): a member's e-mail change voids older ones. */
   i?: number;
+  /** The bulletin an unsubscribe link came in, so the opt-out is counted for it. */
+  b?: number;
 }
 
 /** An HMAC-SHA256 in base64url; comparing it with the exact string the key writes makes it canonical. */
@@ -75,6 +77,7 @@ export class TokenSigner {
       return null;
     }
     if (claims?.p !== purpose || typeof claims.m !== 'string' || typeof claims.s !== 'string') return null;
+    if (claims.b !== undefined && !(Number.isSafeInteger(claims.b) && claims.b > 0)) return null;
     if (claims.e !== undefined && claims.e * 1000 < now) return null;
     return claims;
   }

@@ -207,18 +207,21 @@ describe('C11: staff sign-in', () => {
 });
 
 describe('C11: admin routes by role', () => {
+  // Four roles walk every route (some 70 each), on a machine that may be busy: a longer timeout.
   it('C11: every admin route is allowed only to its roles; no session goes to sign-in', async () => {
     await createStaff('walk-admin@example.org', 'admin');
     await createStaff('walk-support@example.org', 'support');
     await createStaff('walk-auditor@example.org', 'auditor');
+    await createStaff('walk-editor@example.org', 'editor');
     const agents: Record<StaffRole, Agent> = {
       admin: await staffAgent('walk-admin@example.org', SECRET),
       support: await staffAgent('walk-support@example.org'),
       auditor: await staffAgent('walk-auditor@example.org'),
+      editor: await staffAgent('walk-editor@example.org'),
     };
     // Sign-out ends the session, so it goes last.
     const routes = [...ADMIN_ROUTES].sort((a, b) => Number(a.path === '/admin/logout') - Number(b.path === '/admin/logout'));
-    for (const role of ['admin', 'support', 'auditor'] as const) {
+    for (const role of ['admin', 'support', 'auditor', 'editor'] as const) {
       const agent = agents[role];
       const _csrf = await csrfFrom(agent, '/admin/password');
       for (const route of routes) {
@@ -237,7 +240,7 @@ describe('C11: admin routes by role', () => {
       const res = route.method === 'GET' ? await anonymous.get(route.path) : await anonymous.post(route.path).type('form').send({ _csrf });
       expect([route.path, res.status, res.headers.location]).toEqual([route.path, 303, '/admin/login']);
     }
-  });
+  }, 90000);
 
   it('C11: a POST without the CSRF token is refused', async () => {
     await request(ctx.app).post('/admin/login').type('form').send({ email: 'walk-support@example.org', password: PASSWORD }).expect(403);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generate } from 'otplib';
-import { ADMIN_ROUTES, areasFor } from '../../src/admin/guards.js';
+import { ADMIN_ROUTES, areasFor, can } from '../../src/admin/guards.js';
 import type { TestContext } from '../helpers/app.js';
 import { axeViolations, launchBrowser, serve, walkInBrowser } from '../helpers/browser.js';
 import { startSeededContext } from '../helpers/seeded.js';
@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 describe('the staff screens in a real browser', () => {
-  it.each(['admin', 'support', 'auditor'] as const)(
+  it.each(['admin', 'support', 'auditor', 'editor'] as const)(
     'C11: %s signs in, walks every screen the role may open, is refused the others, and each passes axe-core WCAG 2.1 AA',
     async (role) => {
       const email = `browser-${role}@example.org`;
@@ -37,8 +37,9 @@ describe('the staff screens in a real browser', () => {
         const listed = await page.locator('ul.admin-areas a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
         expect(listed).toEqual(areasFor(role).map((a) => a.href));
 
-        // Every screen the role may open: the listed areas and a member's record.
-        const screens = [...listed.map(String), `/admin/members/${memberId}`].filter((p) => !p.includes('/totp/'));
+        // Every screen the role may open: the listed areas and, for roles that work with members, a member's record.
+        const record = can(role, 'GET /admin/members/:id') ? [`/admin/members/${memberId}`] : [];
+        const screens = [...listed.map(String), ...record].filter((p) => !p.includes('/totp/'));
         for (const path of screens) {
           const res = await page.goto(`${site.url}${path}`);
           statuses[path] = res?.status() ?? 0;

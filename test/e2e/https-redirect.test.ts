@@ -8,7 +8,7 @@ let ctx: TestContext;
 let site: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
-  ctx = await startTestContext({ NODE_ENV: 'production', BASE_URL, SECRET_KEYS: TEST_SECRET });
+  ctx = await startTestContext({ NODE_ENV: 'production', BASE_URL, SECRET_KEYS: TEST_SECRET, ORG_ADDRESS: '1 Test Street, Testtown' });
   site = await serve(ctx.app);
 });
 afterAll(async () => {

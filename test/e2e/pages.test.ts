@@ -164,6 +164,7 @@ describe('C11: production refuses plain HTTP', () => {
       DATABASE_URL: ctx.database.url,
       SMTP_URL: ctx.smtp.url,
       SECRET_KEYS: TEST_SECRET,
+      ORG_ADDRESS: '1 Test Street, Testtown',
     });
     const pool = new pg.Pool({ connectionString: ctx.database.url, max: 1 });
     const app = buildApp({ config, db: ctx.db, logger: createLogger('silent'), sessionPool: pool });

@@ -57,9 +57,9 @@ const send = (route: AppRoute, url: string) => {
 describe('C11: every address parameter answers calmly, never with a 500', () => {
   const routes = () => appRoutes(ctx.app).filter((r) => r.path.includes('/:'));
 
-  it('the router has the parameters this test is about (ids, version labels and link tokens)', () => {
+  it('the router has the parameters this test is about (ids, version labels, topic slugs, preview link names and link tokens)', () => {
     const names = new Set(routes().flatMap((r) => r.path.match(/:[a-z]+/g) ?? []));
-    expect([...names].sort()).toEqual([':id', ':token', ':version']);
+    expect([...names].sort()).toEqual([':id', ':slug', ':token', ':version', ':what']);
   });
 
   it('an id or version label of the wrong shape is the calm Not Found page', async () => {

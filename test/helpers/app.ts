@@ -52,7 +52,7 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
   const sessionPool = new pg.Pool({ connectionString: database.url, max: 2 });
   // As in production (deps.ts): an idle connection the server ends is logged, not a crash.
   sessionPool.on('error', (err) => logger.warn({ event: 'db.session_pool_error', err: err.message }));
-  const mailer = createMailer(smtp.url, { devCatcher: true });
+  const mailer = createMailer(smtp.url, { devCatcher: true, dkim: config.dkim });
   const app = buildApp({ config, db: database.db, logger, sessionPool });
   const outbox = { messageIdHost: 'assent.test', maxAttempts: config.mailMaxAttempts };
   let runner: JobWorker | undefined;

@@ -19,6 +19,8 @@ export interface SmtpSink {
   failNext(n: number): void;
   /** Reject every delivery while on. */
   setRefuseAll(on: boolean): void;
+  /** Refuse every message to this address with a permanent "550 no such user" (a bounce). */
+  refuseAddress(address: string): void;
   /** Take this long over each message before answering (a slow server); 0 answers at once. */
   setDelay(ms: number): void;
   /** Messages whose data has arrived and that have not been answered yet. */
@@ -36,6 +38,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   let failures = 0;
   let refuseAll = false;
   let delayMs = 0;
+  const refused = new Set<string>();
   const inFlight = new Set<string[]>();
   const server = new SMTPServer({
     authOptional: true,
@@ -51,6 +54,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           inFlight.add(rcpt);
           await new Promise((r) => setTimeout(r, delayMs));
           inFlight.delete(rcpt);
+        }
+        if (session.envelope.rcptTo.some((r) => refused.has(r.address))) {
+          callback(Object.assign(new Error('550 no such user'), { responseCode: 550 }));
+          return;
         }
         if (refuseAll || failures > 0) {
           if (failures > 0) failures--;
@@ -93,6 +100,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     },
     setRefuseAll: (on) => {
       refuseAll = on;
+    },
+    refuseAddress: (address) => {
+      refused.add(address);
     },
     setDelay: (ms) => {
       delayMs = ms;

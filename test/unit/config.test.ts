@@ -11,6 +11,7 @@ const prod = {
   SMTP_URL: 'smtp://mail:587',
   SECRET_KEYS: key,
   BASE_URL: 'https://members.example.org',
+  ORG_ADDRESS: '1 Society Street, Exampletown EX1 2AB',
 };
 
 function problems(env: Record<string, string>): string[] {
@@ -61,6 +62,7 @@ describe('configuration is validated once, at boot', () => {
       'SMTP_URL must be set in production (smtp://user:password@host:587)',
       'SECRET_KEYS must be set in production (comma-separated, 32+ random characters each)',
       'BASE_URL must be set in production (the public https:// origin)',
+      "ORG_ADDRESS must be set in production (the organisation's postal address, shown in every bulletin)",
     ]);
     expect(problems({ ...prod, BASE_URL: 'http://members.example.org' })).toEqual(['BASE_URL must start with https:// in production']);
     expect(problems({ ...prod, SECRET_KEYS: `${key},short` })).toEqual(['SECRET_KEYS each key must be at least 32 characters long']);

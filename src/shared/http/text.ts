@@ -84,3 +84,26 @@ export const emailField = singleLineText({ required: 'Enter your e-mail address.
   .min(1, 'Enter your e-mail address.')
   .max(254, 'An e-mail address has at most 254 characters.')
   .email('Enter an e-mail address like name@example.org.');
+
+const LOCAL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+/** A date and time entered in UTC (an HTML datetime-local value), refused unless it is a real one. */
+export function utcDateTime(ask: string, example: string) {
+  return singleLineText({ required: `${ask}.` })
+    .regex(LOCAL_DATETIME, `${ask}, such as ${example}.`)
+    .transform((v, ctx) => {
+      const [, y, mo, d, h, mi, s] = LOCAL_DATETIME.exec(v)!;
+      const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0)));
+      const real =
+        date.getUTCFullYear() === Number(y) &&
+        date.getUTCMonth() === Number(mo) - 1 &&
+        date.getUTCDate() === Number(d) &&
+        date.getUTCHours() === Number(h) &&
+        date.getUTCMinutes() === Number(mi);
+      if (!real) {
+        ctx.addIssue({ code: 'custom', message: 'That is not a real date and time.' });
+        return z.NEVER;
+      }
+      return date;
+    });
+}

@@ -1,0 +1,178 @@
+import { convert } from 'html-to-text';
+import MarkdownIt from 'markdown-it';
+import sanitizeHtml from 'sanitize-html';
+import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from '../mail/email.js';
+import { renderEmailTemplates } from '../mail/render.js';
+
+/**
+ * A bulletin as e-mail: pure builders, time passed in. The body is Markdown, rendered with raw HTML
+ * disabled and the result sanitised to a short list of tags, so an editor's text can carry no
+ * script, no style and no tracking. Images are shown as links: a remote image tells its host
+ * when the message is opened, and Assent tracks no opens, for itself or anyone (no pixel, no
+ * redirected links: every link goes where the editor wrote it).
+ */
+const markdown = new MarkdownIt({ html: false, linkify: true, typographer: true });
+
+const SANITISE: sanitizeHtml.IOptions = {
+  allowedTags: [
+    'p',
+    'br',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'ul',
+    'ol',
+    'li',
+    'strong',
+    'em',
+    'code',
+    'pre',
+    'blockquote',
+    'hr',
+    'a',
+    'table',
+    'thead',
+    'tbody',
+    'tr',
+    'th',
+    'td',
+    's',
+  ],
+  allowedAttributes: { a: ['href', 'title'], ol: ['start'] },
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowProtocolRelative: false,
+  transformTags: {
+    img: (_tag, attribs) => ({ tagName: 'a', attribs: { href: attribs.src ?? '' }, text: attribs.alt || attribs.src || '' }),
+  },
+};
+
+export interface RenderedBody {
+  html: string;
+  text: string;
+}
+
+/** The body, once per bulletin: sanitised HTML, and plain text made from that same HTML. */
+export function renderBulletinBody(source: string): RenderedBody {
+  const html = sanitizeHtml(markdown.render(source), SANITISE);
+  const text = convert(html, {
+    wordwrap: 76,
+    selectors: [
+      { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+      { selector: 'h1', options: { uppercase: false } },
+      { selector: 'h2', options: { uppercase: false } },
+      { selector: 'h3', options: { uppercase: false } },
+      { selector: 'h4', options: { uppercase: false } },
+      { selector: 'table', format: 'dataTable' },
+    ],
+  });
+  return { html, text };
+}
+
+export interface BulletinParts {
+  bulletinId: number;
+  subject: string;
+  preheader: string;
+  topic: { id: number; name: string; slug: string };
+  body: RenderedBody;
+  /** The public web version, when the bulletin has one. */
+  webUrl: string | null;
+  orgAddress: string;
+}
+
+export interface BulletinRecipient {
+  memberId: string;
+  email: string;
+  name: string | null;
+  /** When the member opted in to the topic (their consent's time). */
+  chosenAt: Date;
+}
+
+export interface BulletinLinks {
+  unsubscribe: UnsubscribeLink;
+  manage: string;
+}
+
+const day = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/**
+ * RFC 2919 List-Id, on one line like the other list headers: the topic's name as the phrase
+ * (an encoded word when it is not plain ASCII) and its slug under the site's host as the id.
+ */
+export function listIdHeader(topic: { name: string; slug: string }, host: string): string {
+  const name = topic.name.replace(/["\\]/g, '');
+  const phrase = /^[\x20-\x7e]*$/.test(name) ? `"${name}"` : `=?UTF-8?B?${Buffer.from(name).toString('base64')}?=`;
+  return `${phrase} <${topic.slug}.${host}>`;
+}
+
+/** One Message-ID per bulletin and member, whatever restarts: a message can be recognised again. */
+export function bulletinMessageId(bulletinId: number, memberId: string, host: string): string {
+  return `<bulletin-${bulletinId}.${memberId}@${host}>`;
+}
+
+function render(ctx: MailContext, b: BulletinParts, r: { name: string | null; chosenAt: Date }, links: BulletinLinks, test: boolean) {
+  return renderEmailTemplates('bulletin', {
+    ctx,
+    b,
+    subject: b.subject,
+    greeting: `Dear ${r.name ?? 'member'},`,
+    chosenOn: day(r.chosenAt),
+    unsubscribeUrl: links.unsubscribe.url,
+    manageUrl: links.manage,
+    test,
+  });
+}
+
+/**
+ * C4: one member's copy. Non-transactional: the footer says why they get it and carries their
+ * unsubscribe link for this topic only and their manage link; the headers carry the one-click
+ * unsubscribe (RFC 8058) and the list's id. The topic is on the message, so the worker checks the
+ * member is still opted in just before sending (C3).
+ */
+export function bulletinEmail(ctx: MailContext, b: BulletinParts, r: BulletinRecipient, links: BulletinLinks): BuiltEmail {
+  const { html, text } = render(ctx, b, r, links, false);
+  const email = composeEmail(
+    { kind: 'bulletin', to: r.email, memberId: r.memberId, topicId: b.topic.id, subject: b.subject, html, text },
+    ctx,
+    { transactional: false, unsubscribe: links.unsubscribe },
+  );
+  return { ...email, headers: { ...email.headers, 'List-Id': listIdHeader(b.topic, new URL(ctx.baseUrl).hostname) } };
+}
+
+/** The sample member of previews and tests: nobody's data. */
+export const SAMPLE_MEMBER = { name: 'Alex Example' };
+
+/** The links of a preview or test: pages that say what the member's own link does, and change nothing. */
+export function sampleLinks(ctx: MailContext): BulletinLinks {
+  return {
+    unsubscribe: { url: `${ctx.baseUrl}/bulletin-preview/unsubscribe`, token: 'sample' },
+    manage: `${ctx.baseUrl}/bulletin-preview/preferences`,
+  };
+}
+
+/** What a member gets, for the preview page: the sample member's copy, as of `now`. */
+export function bulletinPreview(
+  ctx: MailContext,
+  b: BulletinParts,
+  now: Date,
+): { html: string; text: string; headers: Record<string, string> } {
+  const email = bulletinEmail(
+    ctx,
+    b,
+    { memberId: 'sample', email: 'alex@example.org', name: SAMPLE_MEMBER.name, chosenAt: now },
+    sampleLinks(ctx),
+  );
+  return { html: email.html, text: email.text, headers: email.headers };
+}
+
+/**
+ * "Send me a test": the sample member's copy to the editor's own address, marked as a test in the
+ * subject and at the top. It goes to no member and no topic's audience, so it carries no
+ * one-click header (there is nobody to unsubscribe) and no topic for the consent check.
+ */
+export function bulletinTestEmail(ctx: MailContext, b: BulletinParts, to: string, now: Date): BuiltEmail {
+  const { html, text } = render(ctx, b, { name: SAMPLE_MEMBER.name, chosenAt: now }, sampleLinks(ctx), true);
+  return composeEmail({ kind: 'bulletin_test', to, memberId: null, subject: `[Test] ${b.subject}`, html, text }, ctx, {
+    transactional: true,
+  });
+}

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { makeServiceContext, type ServiceContext } from '../../src/context.js';
+import { bulletinProgress, confirmSend, controlSending, createBulletin, findBulletinOr404 } from '../../src/bulletins/bulletins.service.js';
+import { takeSendSlot } from '../../src/mail/send-rate.js';
+import { startTestContext, type TestContext } from '../helpers/app.js';
+import { insertOptedInMembers, insertPolicy, insertTopic } from '../helpers/fixtures.js';
+import { waitFor } from '../helpers/jobs.js';
+import { createStaff } from '../helpers/staff.js';
+
+/**
+ * Sending under the shared rate limit, pausing, resuming, cancelling, scheduling and bounces,
+ * with a real worker, real PostgreSQL and a real SMTP server. The rate here is 5 a second.
+ */
+const RATE = 5;
+let ctx: TestContext;
+let svc: ServiceContext;
+let staffId: string;
+let policyId: number;
+
+beforeAll(async () => {
+  ctx = await startTestContext({ SEND_RATE_PER_SECOND: String(RATE), MAIL_MAX_ATTEMPTS: '1' });
+  svc = makeServiceContext(ctx.config, ctx.db);
+  staffId = await createStaff(ctx, 'editor@example.org', 'editor');
+  policyId = await insertPolicy(ctx.db, { version: '1.0' });
+  await ctx.startWorker();
+});
+afterAll(() => ctx.close());
+
+/** A topic with `count` opted-in members `<slug><n>@example.org`, and a draft bulletin to it. */
+async function draftTo(slug: string, count: number): Promise<{ id: number; emails: string[] }> {
+  const topicId = await insertTopic(ctx.db, { slug, kind: 'newsletter', policyId });
+  await insertOptedInMembers(ctx.db, { count, topicId, policyId, prefix: slug, domain: 'example.org' });
+  const id = await createBulletin(svc, staffId, {
+    topic_id: topicId,
+    subject: `About ${slug}`,
+    preheader: '',
+    body: 'Hello.',
+    web_version: false,
+  });
+  return { id, emails: Array.from({ length: count }, (_, i) => `${slug}${i + 1}@example.org`) };
+}
+
+const received = (subject: string) => ctx.smtp.messages.filter((x) => x.parsed.subject === subject).flatMap((x) => x.envelopeTo);
+const statusOf = async (id: number) => (await ctx.db('bulletins').where({ id }).first('status')).status as string;
+
+describe('the send rate limit, kept in PostgreSQL for every worker', () => {
+  it('no more than SEND_RATE_PER_SECOND bulletin messages go in any second, and the page expects the finish accordingly', async () => {
+    const { id, emails } = await draftTo('paced', 20);
+    const t0 = Date.now();
+    await confirmSend(svc, staffId, id, { when: 'now', at: undefined, audience: 20 });
+    await waitFor(async () => (await ctx.db('bulletin_recipients').where({ bulletin_id: id }).first()) !== undefined, 'the snapshot');
+    const progress = await bulletinProgress(svc, await findBulletinOr404(svc, id));
+    expect(progress.expectedFinish).not.toBeNull();
+    expect(progress.expectedFinish!.getTime() - progress.asOf.getTime()).toBeGreaterThanOrEqual(2000);
+    await waitFor(async () => (await statusOf(id)) === 'sent', 'the bulletin to be sent', 20000);
+    expect(received('About paced').sort()).toEqual([...emails].sort());
+    const seconds = (await ctx.db('send_rate_seconds').select('sent')) as { sent: number }[];
+    expect(Math.max(...seconds.map((s) => s.sent))).toBeLessThanOrEqual(RATE);
+    expect(seconds.reduce((n, s) => n + s.sent, 0)).toBe(20);
+    // 20 at 5 a second span at least four clock seconds.
+    expect(seconds.length).toBeGreaterThanOrEqual(4);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
+  }, 30000);
+
+  it('the hourly limit holds across the window: a taker past it is told when the first slot of the hour frees', async () => {
+    const rate = { perSecond: 100, perHour: 3 };
+    await ctx.db('send_rate_seconds').delete();
+    const before = Date.now();
+    for (let i = 0; i < 3; i++) expect(await takeSendSlot(ctx.db, rate)).toEqual({ taken: true });
+    const refused = await takeSendSlot(ctx.db, rate);
+    expect(refused.taken).toBe(false);
+    const at = (refused as { retryAt: Date }).retryAt.getTime();
+    expect(at).toBeGreaterThan(before + 3599_000 - 1000);
+    expect(at).toBeLessThan(Date.now() + 3601_000);
+    await ctx.db('send_rate_seconds').delete();
+  });
+});
+
+describe('pause, resume, cancel and schedule until every message has gone', () => {
+  it('pausing stops further sends at once; resuming sends the rest, each member once; both are audited', async () => {
+    const { id, emails } = await draftTo('paused', 15);
+    await confirmSend(svc, staffId, id, { when: 'now', at: undefined, audience: 15 });
+    await waitFor(async () => received('About paused').length >= 3, 'three sent');
+    await controlSending(svc, staffId, id, 'pause');
+    expect(await statusOf(id)).toBe('paused');
+    // A send already past its checks when the pause came may still finish.
+    await new Promise((r) => setTimeout(r, 300));
+    const atPause = received('About paused').length;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(received('About paused').length).toBe(atPause);
+    expect(atPause).toBeLessThan(15);
+    await controlSending(svc, staffId, id, 'resume');
+    await waitFor(async () => (await statusOf(id)) === 'sent', 'the bulletin to be sent', 20000);
+    expect(received('About paused').sort()).toEqual([...emails].sort());
+    const actions = await ctx
+      .db('audit_log')
+      .where({ staff_user_id: staffId })
+      .whereIn('action', ['bulletin.paused', 'bulletin.resumed'])
+      .pluck('action');
+    expect(actions.sort()).toEqual(['bulletin.paused', 'bulletin.resumed']);
+  }, 40000);
+
+  it('cancelling withdraws every message not yet gone; none goes after; it is audited', async () => {
+    const { id } = await draftTo('cancelled', 12);
+    await confirmSend(svc, staffId, id, { when: 'now', at: undefined, audience: 12 });
+    await waitFor(async () => received('About cancelled').length >= 2, 'two sent');
+    await controlSending(svc, staffId, id, 'cancel');
+    await new Promise((r) => setTimeout(r, 300));
+    const atCancel = received('About cancelled').length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(received('About cancelled').length).toBe(atCancel);
+    const c = (await bulletinProgress(svc, await findBulletinOr404(svc, id))).counts;
+    expect(c.sent).toBe(atCancel);
+    expect(c.sent + c.withdrawn).toBe(12);
+    expect(c.queued).toBe(0);
+    expect(await statusOf(id)).toBe('cancelled');
+    expect(await ctx.db('audit_log').where({ action: 'bulletin.cancelled' }).first()).toMatchObject({ staff_user_id: staffId });
+  }, 30000);
+
+  it('a scheduled bulletin goes at its time; cancelling a schedule makes it a draft again', async () => {
+    const later = await draftTo('scheduled', 2);
+    await confirmSend(svc, staffId, later.id, { when: 'later', at: new Date(Date.now() + 1500), audience: 2 });
+    expect(await statusOf(later.id)).toBe('scheduled');
+    expect(received('About scheduled')).toEqual([]);
+    await waitFor(async () => (await statusOf(later.id)) === 'sent', 'the scheduled bulletin to be sent', 15000);
+    expect(received('About scheduled').sort()).toEqual([...later.emails].sort());
+
+    const undone = await draftTo('unscheduled', 2);
+    await confirmSend(svc, staffId, undone.id, { when: 'later', at: new Date(Date.now() + 1000), audience: 2 });
+    await controlSending(svc, staffId, undone.id, 'cancel');
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await statusOf(undone.id)).toBe('draft');
+    expect(received('About unscheduled')).toEqual([]);
+  }, 30000);
+});
+
+describe('bounces', () => {
+  it('C12: a final 5xx marks the address undeliverable and the progress page counts it as bounced', async () => {
+    const { id } = await draftTo('bounce', 3);
+    ctx.smtp.refuseAddress('bounce2@example.org');
+    await confirmSend(svc, staffId, id, { when: 'now', at: undefined, audience: 3 });
+    await waitFor(async () => (await statusOf(id)) === 'sent', 'the bulletin to be handled', 20000);
+    const c = (await bulletinProgress(svc, await findBulletinOr404(svc, id))).counts;
+    expect({ sent: c.sent, failed: c.failed, bounced: c.bounced }).toEqual({ sent: 2, failed: 1, bounced: 1 });
+    expect(await ctx.db('members').where({ email: 'bounce2@example.org' }).first('email_undeliverable_at')).toEqual({
+      email_undeliverable_at: expect.any(Date),
+    });
+    const reasons = (await bulletinProgress(svc, await findBulletinOr404(svc, id))).reasons;
+    expect(reasons).toEqual([{ reason: expect.stringMatching(/550/), n: 1, permanent: true }]);
+  }, 30000);
+});
