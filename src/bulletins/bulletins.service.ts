@@ -1,4 +1,5 @@
 import { appendAudit } from '../audit/audit.repository.js';
+import { progressOf } from '../shared/progress.js';
 import { findActiveStaffUser } from '../auth/staff.repository.js';
 import { audienceChoices } from '../consent/audience.service.js';
 import { queueMail, type ServiceContext } from '../context.js';
@@ -226,7 +227,15 @@ export async function bulletinProgress(svc: ServiceContext, b: BulletinWithTopic
     b.status === 'sending' && remaining > 0
       ? new Date(now.getTime() + secondsToSend(remaining, svc.config.sendRate, capacity.thisHour, counts.sent_last_minute) * 1000)
       : null;
-  return { counts, reasons, unsubscribed, remaining, expectedFinish, asOf: now, rate: svc.config.sendRate };
+  const bar = progressOf({
+    done: counts.recipients - counts.queued,
+    total: counts.recipients + notYetSnapshotted,
+    startedAt: b.started_at ?? now,
+    finishedAt: b.finished_at,
+    now,
+    estimate: expectedFinish,
+  });
+  return { counts, reasons, unsubscribed, remaining, expectedFinish, bar, asOf: now, rate: svc.config.sendRate };
 }
 
 /**

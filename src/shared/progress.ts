@@ -13,14 +13,23 @@ export interface Progress {
   finishEstimate: Date | undefined;
 }
 
-export function progressOf(opts: { done: number; total: number; startedAt: Date; finishedAt?: Date | null; now?: Date }): Progress {
+/** `estimate`, when given, replaces the pace-based finish (e.g. one computed from a send rate). */
+export function progressOf(opts: {
+  done: number;
+  total: number;
+  startedAt: Date;
+  finishedAt?: Date | null;
+  now?: Date;
+  estimate?: Date | null;
+}): Progress {
   const now = opts.now ?? new Date();
   const total = Math.max(opts.total, 0);
   const done = Math.min(Math.max(opts.done, 0), total);
   const finished = Boolean(opts.finishedAt) || done >= total;
   const elapsed = now.getTime() - opts.startedAt.getTime();
   let remainingMs: number | undefined;
-  if (!finished && done > 0 && elapsed > 0) remainingMs = ((total - done) * elapsed) / done;
+  if (!finished && opts.estimate) remainingMs = Math.max(0, opts.estimate.getTime() - now.getTime());
+  else if (!finished && done > 0 && elapsed > 0) remainingMs = ((total - done) * elapsed) / done;
   return {
     done,
     total,

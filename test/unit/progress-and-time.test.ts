@@ -12,6 +12,15 @@ describe('progress of a long run', () => {
     expect(p.finishEstimate?.toISOString()).toBe('2026-11-29T12:04:00.000Z');
   });
 
+  it('takes an estimate computed elsewhere (a send rate) over the pace so far', () => {
+    const estimate = new Date('2026-11-29T13:00:00Z');
+    expect(progressOf({ done: 25, total: 100, startedAt, now, estimate })).toMatchObject({
+      remainingMs: 59 * 60_000,
+      finishEstimate: estimate,
+    });
+    expect(progressOf({ done: 0, total: 100, startedAt, now, estimate }).finishEstimate).toEqual(estimate);
+  });
+
   it('gives no estimate before anything is done, and none once finished', () => {
     expect(progressOf({ done: 0, total: 100, startedAt, now })).toMatchObject({ percent: 0, finished: false, finishEstimate: undefined });
     expect(progressOf({ done: 100, total: 100, startedAt, now })).toMatchObject({
