@@ -105,7 +105,9 @@ describe('a member sees and downloads everything we hold about them', () => {
     expect(pageHtml).toContain('monthly-bulletin');
     expect(pageHtml).toContain('share-with-acme');
     expect(pageHtml).toContain('You, by one-click unsubscribe');
-    expect(pageHtml).toMatch(/<td>monthly-bulletin<\/td>\s*<td>Opted in → Opted out<\/td>\s*<td>You, by one-click unsubscribe, by e-mail<\/td>/);
+    expect(pageHtml).toMatch(
+      /<td>monthly-bulletin<\/td>\s*<td>Opted in → Opted out<\/td>\s*<td>You, by one-click unsubscribe, by e-mail<\/td>/,
+    );
     expect(pageHtml).toContain('call ref 4711');
     expect(pageHtml).toContain('3.1');
     expect(pageHtml).toContain('Test Society: your link to see your data');
