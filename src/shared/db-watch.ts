@@ -48,6 +48,9 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** How long after an outage a failing connection is first checked against the database. */
+const STALE_CONNECTION_WINDOW_MS = 10_000;
+
 /**
  * One per process. Whatever meets the database unreachable (a request, a job, a pool's idle
  * connection, the heartbeat) reports it here; the first report of an outage is logged, the rest
@@ -58,6 +61,8 @@ export class DatabaseWatch {
   private downSince: number | undefined;
   private probe: (() => Promise<unknown>) | undefined;
   private probing = false;
+  private confirming = false;
+  private backAt: number | undefined;
   private closed = false;
   private waiters: (() => void)[] = [];
 
@@ -81,13 +86,36 @@ export class DatabaseWatch {
   }
 
   unreachable(source: string, err: unknown): void {
-    if (this.downSince !== undefined) {
+    if (this.downSince !== undefined || this.confirming) {
       this.logger.debug({ event: 'db.still_unreachable', source, err: errorMessage(err) });
       return;
     }
-    this.downSince = Date.now();
+    // Just after an outage, a connection opened before it can still fail on its first use: ask
+    // the database before calling it a new outage, so one restart is one outage in the log.
+    if (this.backAt !== undefined && Date.now() - this.backAt < STALE_CONNECTION_WINDOW_MS && this.probe) {
+      void this.confirmOutage(source, err);
+      return;
+    }
+    this.markDown(source, err);
+  }
+
+  private markDown(source: string, err: unknown, since = Date.now()): void {
+    this.downSince = since;
     this.logger.warn({ event: 'db.unreachable', source, err: errorMessage(err) });
     void this.probeUntilBack();
+  }
+
+  private async confirmOutage(source: string, err: unknown): Promise<void> {
+    const noticedAt = Date.now();
+    this.confirming = true;
+    try {
+      await this.probe!();
+      this.logger.debug({ event: 'db.stale_connection', source, err: errorMessage(err) });
+    } catch {
+      if (!this.closed && this.downSince === undefined) this.markDown(source, err, noticedAt);
+    } finally {
+      this.confirming = false;
+    }
   }
 
   /** Resolves once the database answers (at once if it does now). */
@@ -120,6 +148,7 @@ export class DatabaseWatch {
         }
         const downMs = Date.now() - this.downSince;
         this.downSince = undefined;
+        this.backAt = Date.now();
         this.logger.info({ event: 'db.reachable', downMs });
         this.waiters.splice(0).forEach((w) => w());
       }

@@ -50,6 +50,33 @@ describe('the database watch', () => {
     watch.close();
   });
 
+  it('just after an outage, a failure the database itself contradicts (a connection from before) is not a new outage; a real one is', async () => {
+    const { logger, lines } = capturingLogger('debug');
+    let up = false;
+    const watch = new DatabaseWatch(logger, 20);
+    watch.setProbe(async () => {
+      if (!up) throw pgError('ECONNREFUSED');
+    });
+    watch.unreachable('job', pgError('57P01'));
+    up = true;
+    await watch.whenReachable();
+    // A pooled connection from before the restart fails on first use: the probe answers, so no new outage.
+    watch.unreachable('job', new Error('Connection terminated unexpectedly'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(watch.reachable).toBe(true);
+    expect(lines.filter((l) => l.event === 'db.unreachable')).toHaveLength(1);
+    expect(lines.filter((l) => l.event === 'db.stale_connection')).toHaveLength(1);
+    // The database goes away again for real: the probe fails, and that is a second outage.
+    up = false;
+    watch.unreachable('job', pgError('ECONNREFUSED'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(watch.reachable).toBe(false);
+    expect(lines.filter((l) => l.event === 'db.unreachable')).toHaveLength(2);
+    up = true;
+    await watch.whenReachable();
+    watch.close();
+  });
+
   it('runs a step again once the database is back, but gives up on a real error at once', async () => {
     const { logger } = capturingLogger('debug');
     const watch = new DatabaseWatch(logger, 20);
