@@ -16,8 +16,6 @@ export interface TopicRow {
   /** How often it is sent, in the organisation's words ("Monthly"); empty when not said. */
   frequency: string;
   partner_name: string | null;
-  /** Pre-ticked on the join form (newsletters and announcements only: C1 in the database). */
-  default_opt_in: boolean;
   introduced_in_policy_version_id: number;
   /** When the policy version that introduced the topic took effect (or will). */
   introduced_effective_at: Date | null;
@@ -43,7 +41,6 @@ export function topicsWithOrigin(db: DbOrTx) {
       't.channel',
       't.frequency',
       'pa.name as partner_name',
-      't.default_opt_in',
       't.introduced_in_policy_version_id',
       't.sort_order',
     );

@@ -9,7 +9,6 @@ export interface AdminTopicRow {
   kind: TopicKind;
   channel: 'email' | 'post' | 'phone';
   frequency: string;
-  default_opt_in: boolean;
   partner_id: number | null;
   partner_name: string | null;
   introduced_in_policy_version_id: number;
@@ -53,7 +52,6 @@ export interface NewTopic {
   partner_id: number | null;
   introduced_in_policy_version_id: number;
   sort_order: number;
-  default_opt_in: boolean;
 }
 
 export async function insertTopicRow(db: DbOrTx, t: NewTopic): Promise<number> {

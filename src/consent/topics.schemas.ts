@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import type { TopicKind } from './consent.repository.js';
 import { multiLineText, singleLineText } from '../shared/http/text.js';
-import { checkbox } from '../shared/http/forms.js';
 
 export const TOPIC_KINDS = ['newsletter', 'announcement', 'third_party_offer', 'partner_data_sharing'] as const;
 export const TOPIC_CHANNELS = ['email', 'post', 'phone'] as const;
-/** C1: these kinds name a partner and are never pre-ticked. */
+/** These kinds name a partner (C1, C2). No topic of any kind is ever pre-ticked. */
 export const PARTNER_KINDS: readonly TopicKind[] = ['third_party_offer', 'partner_data_sharing'];
 
 export const KIND_NAMES: Record<TopicKind, string> = {
@@ -57,7 +56,6 @@ export const TopicCreateForm = z
     policy_version_id: singleLineText({ required: 'Choose the policy version that introduces this use.' })
       .regex(/^[1-9]\d{0,8}$/, 'Choose the policy version that introduces this use.')
       .transform(Number),
-    default_opt_in: checkbox,
   })
   .superRefine((v, ctx) => {
     const partnerKind = PARTNER_KINDS.includes(v.kind);
@@ -65,12 +63,6 @@ export const TopicCreateForm = z
       ctx.addIssue({ code: 'custom', path: ['partner_id'], message: 'Choose the partner: offers and data sharing always name one.' });
     if (!partnerKind && v.partner_id !== undefined)
       ctx.addIssue({ code: 'custom', path: ['partner_id'], message: 'Only third-party offers and partner data sharing name a partner.' });
-    if (partnerKind && v.default_opt_in)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['default_opt_in'],
-        message: 'Offers and data sharing are never pre-ticked: members opt in only by ticking the box themselves.',
-      });
   });
 export type TopicCreateInput = z.infer<typeof TopicCreateForm>;
 

@@ -20,7 +20,6 @@ const REFUSALS: Refusals = {
   topics_slug_key: ['slug', 'There is already a topic with this short name. Choose another.'],
   topics_partner_id_fkey: ['partner_id', 'Choose one of the listed partners.'],
   topics_introduced_in_policy_version_id_fkey: ['policy_version_id', 'Choose one of the listed policy versions.'],
-  topics_third_party_never_default_on: ['default_opt_in', 'Offers and data sharing are never pre-ticked.'],
   topics_third_party_names_partner: ['partner_id', 'Choose the partner: offers and data sharing always name one.'],
 };
 
@@ -34,7 +33,6 @@ function formValues(input: TopicCreateInput): Record<string, unknown> {
     partner_id: input.partner_id === undefined ? '' : String(input.partner_id),
     policy_version_id: String(input.policy_version_id),
     sort_order: String(input.sort_order),
-    default_opt_in: input.default_opt_in ? 'yes' : undefined,
   };
 }
 
@@ -54,7 +52,6 @@ export async function createTopic(svc: ServiceContext, staffUserId: string, inpu
       partner_id: input.partner_id ?? null,
       introduced_in_policy_version_id: input.policy_version_id,
       sort_order: input.sort_order,
-      default_opt_in: input.default_opt_in,
     }).catch((err: unknown) => asFieldError(err, formValues(input)));
     await appendAudit(trx, {
       staffUserId,

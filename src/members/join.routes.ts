@@ -15,14 +15,14 @@ export function joinRouter(svc: ServiceContext): Router {
   };
 
   router.get('/join', async (_req, res) => {
-    const { groups, policy, preTicked } = await joinFormData(svc);
+    const { groups, policy } = await joinFormData(svc);
     res.render('members/join', {
       title: 'Join',
       groups,
       policy,
       minAge: svc.config.minAge,
       expiryHours: svc.config.signupExpiryHours,
-      input: { topics: preTicked },
+      input: {},
     });
   });
 

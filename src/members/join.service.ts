@@ -138,12 +138,11 @@ export async function confirmJoin(svc: ServiceContext, token: string): Promise<{
 
 /**
  * What the join form offers: the topics grouped by kind, and the policy in force they are chosen
- * under (C8). A fresh form ticks the topics staff marked as pre-ticked; the visitor can untick them,
- * and nothing takes effect until the address owner confirms (C15). Partner topics never are (C1).
+ * under (C8). Nothing is ticked until the visitor ticks it (C1), and nothing takes effect until the
+ * address owner confirms (C15).
  */
 export async function joinFormData(svc: ServiceContext) {
   const [topics, policy] = await Promise.all([listOfferedTopics(svc.db), findPolicyInForce(svc.db)]);
   const groups = groupedByKind(topics, (t) => t.kind);
-  const preTicked = topics.filter((t) => t.default_opt_in).map((t) => String(t.id));
-  return { groups, policy, preTicked };
+  return { groups, policy };
 }

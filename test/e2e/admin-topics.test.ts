@@ -96,20 +96,10 @@ describe('adding a topic', () => {
     expect(await count('consents', { topic_id: topic.id })).toBe(0);
   });
 
-  it('C1: the form cannot make a third-party topic pre-ticked, and the database refuses it', async () => {
-    const ticked = await postTopic({
-      slug: 'ticked-offer',
-      name: 'Ticked offer',
-      kind: 'third_party_offer',
-      partner_id: String(partnerId),
-      policy_version_id: String(v1),
-      default_opt_in: 'yes',
-    });
-    expect(ticked.status).toBe(422);
-    expect(ticked.text).toContain('Offers and data sharing are never pre-ticked');
-    expect(ticked.text).toContain('id="default_opt_in-error"');
-    expect(ticked.text).toContain('value="Ticked offer"');
-    expect(await topicBySlug('ticked-offer')).toBeUndefined();
+  it('C1: no topic can be made pre-ticked: the form has no such option, a forged field is ignored, and the database refuses it', async () => {
+    const form = await admin.get('/admin/topics/new').expect(200);
+    expect(form.text).not.toContain('default_opt_in');
+    expect(form.text).toContain('it is never pre-ticked on any form');
 
     const noPartner = await postTopic({ slug: 'sharing', name: 'Sharing', kind: 'partner_data_sharing', policy_version_id: String(v1) });
     expect(noPartner.status).toBe(422);
@@ -134,12 +124,12 @@ describe('adding a topic', () => {
         default_opt_in: true,
         introduced_in_policy_version_id: v1,
       }),
-    ).rejects.toMatchObject({ constraint: 'topics_third_party_never_default_on' });
+    ).rejects.toMatchObject({ constraint: 'topics_never_pre_ticked' });
     await expect(ctx.db('topics').where({ slug: 'partner-offers' }).update({ default_opt_in: true })).rejects.toMatchObject({
-      constraint: 'topics_third_party_never_default_on',
+      constraint: 'topics_never_pre_ticked',
     });
 
-    // A newsletter may be pre-ticked on the join form; still nobody is opted in by adding it.
+    // A newsletter sent with a forged "pre-ticked" field is added unticked, and nobody is opted in by adding it.
     const news = await postTopic({
       slug: 'digest',
       name: 'Research digest',
@@ -149,7 +139,8 @@ describe('adding a topic', () => {
     });
     expect(news.status).toBe(303);
     const digest = await topicBySlug('digest');
-    expect(digest).toMatchObject({ default_opt_in: true, partner_id: null });
+    expect(digest).toMatchObject({ default_opt_in: false, partner_id: null });
+    expect((await request(ctx.app).get('/join').expect(200)).text).not.toMatch(/name="topics" value="\d+"[^>]*checked/);
     expect(await count('consents', { topic_id: digest.id })).toBe(0);
   });
 });

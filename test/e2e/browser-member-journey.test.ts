@@ -46,6 +46,9 @@ describe('a new member, with cookies blocked, from joining to one-click unsubscr
 
     await page.goto(`${site.url}/join`);
     await check(page, 'join');
+    // C1: nothing is pre-ticked.
+    expect(await page.locator('input[name="topics"]').count()).toBeGreaterThanOrEqual(4);
+    expect(await page.locator('input[name="topics"]:checked').count()).toBe(0);
     await page.getByLabel('Your name').fill('Emmy Noether');
     await page.getByLabel('E-mail address').fill('emmy@example.org');
     await page.getByLabel('Monthly bulletin').check();

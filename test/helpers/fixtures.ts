@@ -31,10 +31,7 @@ export async function ensurePartner(db: DbOrTx, name: string, contract?: { refer
   return (row as { id: number }).id;
 }
 
-export async function insertTopic(
-  db: DbOrTx,
-  t: { slug: string; kind: string; policyId: number; partner?: string; defaultOptIn?: boolean },
-): Promise<number> {
+export async function insertTopic(db: DbOrTx, t: { slug: string; kind: string; policyId: number; partner?: string }): Promise<number> {
   const needsPartner = t.kind === 'third_party_offer' || t.kind === 'partner_data_sharing';
   const partnerId = needsPartner ? await ensurePartner(db, t.partner ?? 'Partner Ltd') : null;
   const [row] = await db('topics')
@@ -43,7 +40,6 @@ export async function insertTopic(
       name: t.slug,
       kind: t.kind,
       partner_id: partnerId,
-      default_opt_in: t.defaultOptIn ?? false,
       introduced_in_policy_version_id: t.policyId,
     })
     .returning('id');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
+import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 
 let t: TestDatabase;
 let policyId: number;
@@ -53,13 +53,18 @@ describe('the consent ledger is append-only', () => {
 });
 
 describe('C1: third-party topics are opted in only by an explicit act of the member', () => {
-  it('C1: the database refuses a third-party offer or partner sharing topic that defaults to opted in', async () => {
-    await expect(insertTopic(t.db, { slug: 'bad-offer', kind: 'third_party_offer', policyId, defaultOptIn: true })).rejects.toThrow(
-      /topics_third_party_never_default_on/,
-    );
-    await expect(insertTopic(t.db, { slug: 'bad-share', kind: 'partner_data_sharing', policyId, defaultOptIn: true })).rejects.toThrow(
-      /topics_third_party_never_default_on/,
-    );
+  it('C1: the database refuses a pre-ticked topic of any kind, new or changed', async () => {
+    for (const kind of ['newsletter', 'announcement', 'third_party_offer', 'partner_data_sharing']) {
+      const partner_id = kind === 'newsletter' || kind === 'announcement' ? null : await ensurePartner(t.db, 'Pre-tick Partner');
+      const row = { slug: `ticked-${kind.replace(/_/g, '-')}`, name: kind, kind, partner_id, introduced_in_policy_version_id: policyId };
+      await expect(t.db('topics').insert({ ...row, default_opt_in: true })).rejects.toMatchObject({
+        constraint: 'topics_never_pre_ticked',
+      });
+      await t.db('topics').insert(row);
+      await expect(t.db('topics').where({ slug: row.slug }).update({ default_opt_in: true })).rejects.toMatchObject({
+        constraint: 'topics_never_pre_ticked',
+      });
+    }
   });
 
   it('C1: the database refuses an import, system or bulk opt-in to a third-party topic', async () => {
