@@ -15,7 +15,7 @@ import { healthRouter, homeRouter, type WorkerHealth } from './home/home.routes.
 import { devMailRouter } from './mail/dev-mail.routes.js';
 import { policiesRouter, policyBanner } from './policies/policies.routes.js';
 import { errorHandler, notFound } from './shared/http/error-handler.js';
-import { formatDateTime, formatDay, formatDuration } from './shared/time.js';
+import { formatDateTime, formatDay, formatDuration, formatStamp } from './shared/time.js';
 import { signInRouter } from './members/signin.routes.js';
 import { preferencesRouter } from './consent/preferences.routes.js';
 import { unsubscribeRouter } from './consent/unsubscribe.routes.js';
@@ -67,6 +67,7 @@ export function buildApp(deps: AppDeps): Express {
     res.locals.orgName = config.orgName;
     res.locals.when = (at: Date) => formatDateTime(at, config.orgTimeZone);
     res.locals.day = (at: Date) => formatDay(at, config.orgTimeZone);
+    res.locals.stamp = (at: Date | string | null | undefined) => (at ? formatStamp(new Date(at), config.orgTimeZone) : '');
     res.locals.duration = formatDuration;
     res.locals.privacyContact = config.privacyContact;
     res.locals.currentPath = req.path;

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { match } from 'path-to-regexp';
 import { ForbiddenError } from '../shared/errors.js';
 import { STAFF_ROLES, type StaffRole } from '../auth/staff.repository.js';
+import { label } from './labels.js';
 
 /** How long a right password waits for its TOTP code. */
 export const PENDING_TOTP_MS = 5 * 60 * 1000;
@@ -31,7 +32,9 @@ export function requireStaff(...roles: StaffRole[]): RequestHandler {
     if (user.kind !== 'staff' || !user.role) throw new ForbiddenError('This page is for staff only.');
     if (!allowed.includes(user.role)) throw new ForbiddenError('Your role does not give access to this page.');
     if (!user.twoFactor && !TOTP_EXEMPT.has(req.path)) return res.redirect(303, '/admin/totp/setup');
-    res.locals.staff = { name: user.name, role: user.role };
+    res.locals.staffUser = { name: user.name, role: user.role };
+    res.locals.staffAreas = areasFor(user.role);
+    res.locals.label = label;
     res.locals.can = (route: RouteKey) => can(user.role, route);
     next();
   };
@@ -156,27 +159,48 @@ export function can(role: StaffRole | undefined, route: RouteKey): boolean {
   return role !== undefined && found.roles.includes(role);
 }
 
-/** The staff home page lists these areas, each only to the roles that may open it. */
-export const ADMIN_AREAS: readonly { href: string; label: string; hint: string }[] = [
-  { href: '/admin/dashboard', label: 'Dashboard', hint: 'Counts per topic, sign-ups and removals per week.' },
-  { href: '/admin/members', label: 'Members', hint: 'Find a member, see their record, record a change on their behalf.' },
-  { href: '/admin/removals', label: 'Removals', hint: 'Confirmed removal requests, legal holds, carrying out.' },
-  { href: '/admin/inquiries', label: 'Questions', hint: 'Questions from the public, answered by e-mail.' },
-  { href: '/admin/follow-ups', label: 'Partner follow-ups', hint: 'Partners to ask to delete an erased member’s data.' },
-  { href: '/admin/topics', label: 'Topics', hint: 'Newsletters, announcements and partner topics.' },
-  { href: '/admin/policies', label: 'Privacy policy versions', hint: 'Draft, preview and publish with notice.' },
-  { href: '/admin/partners', label: 'Partners and disclosures', hint: 'Contracts on file and what was disclosed.' },
-  { href: '/admin/audiences', label: 'Audience export', hint: 'CSV of the members opted in to a topic.' },
-  { href: '/admin/bulletins', label: 'Bulletins', hint: 'Write, preview, test and send mail to a topic’s members; follow its progress.' },
-  { href: '/admin/outbox', label: 'E-mail outbox', hint: 'Queued, sent and failed e-mail; retry a failed one.' },
-  { href: '/admin/audit', label: 'Audit log', hint: 'What staff did, newest first.' },
-  { href: '/admin/staff', label: 'Staff accounts', hint: 'Add staff, set roles, disable an account.' },
-  { href: '/admin/password', label: 'Your account: password', hint: 'Change your password.' },
-  { href: '/admin/totp/setup', label: 'Your account: two-factor sign-in', hint: 'Set up the code from an authenticator app.' },
+export interface AdminArea {
+  href: string;
+  /** On the staff home page. */
+  label: string;
+  /** In the navigation bar on every staff screen (the signed-in user's own pages sit in the header instead). */
+  nav: string;
+  hint: string;
+  own?: true;
+}
+
+/** The staff home page and the navigation bar list these areas, each only to the roles that may open it. */
+export const ADMIN_AREAS: readonly AdminArea[] = [
+  { href: '/admin/dashboard', label: 'Dashboard', nav: 'Dashboard', hint: 'Counts per topic, sign-ups and removals per week.' },
+  { href: '/admin/members', label: 'Members', nav: 'Members', hint: 'Find a member, see their record, record a change on their behalf.' },
+  { href: '/admin/removals', label: 'Removals', nav: 'Removals', hint: 'Confirmed removal requests, legal holds, carrying out.' },
+  { href: '/admin/inquiries', label: 'Questions', nav: 'Questions', hint: 'Questions from the public, answered by e-mail.' },
+  { href: '/admin/follow-ups', label: 'Partner follow-ups', nav: 'Follow-ups', hint: 'Partners to ask to delete an erased member’s data.' },
+  { href: '/admin/topics', label: 'Topics', nav: 'Topics', hint: 'Newsletters, announcements and partner topics.' },
+  { href: '/admin/policies', label: 'Privacy policy versions', nav: 'Policy', hint: 'Draft, preview and publish with notice.' },
+  { href: '/admin/partners', label: 'Partners and disclosures', nav: 'Partners', hint: 'Contracts on file and what was disclosed.' },
+  { href: '/admin/audiences', label: 'Audience export', nav: 'Audiences', hint: 'CSV of the members opted in to a topic.' },
+  {
+    href: '/admin/bulletins',
+    label: 'Bulletins',
+    nav: 'Bulletins',
+    hint: 'Write, preview, test and send mail to a topic’s members; follow its progress.',
+  },
+  { href: '/admin/outbox', label: 'E-mail outbox', nav: 'Outbox', hint: 'Queued, sent and failed e-mail; retry a failed one.' },
+  { href: '/admin/audit', label: 'Audit log', nav: 'Audit log', hint: 'What staff did, newest first.' },
+  { href: '/admin/staff', label: 'Staff accounts', nav: 'Staff', hint: 'Add staff, set roles, disable an account.' },
+  { href: '/admin/password', label: 'Your account: password', nav: 'Your password', hint: 'Change your password.', own: true },
+  {
+    href: '/admin/totp/setup',
+    label: 'Your account: two-factor sign-in',
+    nav: 'Your two-factor',
+    hint: 'Set up the code from an authenticator app.',
+    own: true,
+  },
 ];
 
 /** The areas a role may open. */
-export function areasFor(role: StaffRole): { href: string; label: string; hint: string }[] {
+export function areasFor(role: StaffRole): AdminArea[] {
   return ADMIN_AREAS.filter((a) => ADMIN_ROUTES.some((r) => r.method === 'GET' && r.path === a.href && r.roles.includes(role)));
 }
 

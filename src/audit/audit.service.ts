@@ -1,16 +1,31 @@
 import type { ServiceContext } from '../context.js';
 import { listAudit, listAuditActions, listAuditStaff, type AuditRow } from './audit.repository.js';
 import { AuditQuery, auditFilter } from './audit.schemas.js';
+import { auditActionName, auditSentence } from './audit.sentences.js';
 
 export const AUDIT_PAGE_SIZE = 50;
+
+/** The ids an entry names (request, topic, e-mail…), for whoever follows a trail: "Topic id: 3". */
+function idsOf(details: unknown): [string, string][] {
+  if (!details || typeof details !== 'object') return [];
+  return Object.entries(details as Record<string, unknown>)
+    .filter(([k, v]) => /Id$/.test(k) && (typeof v === 'string' || typeof v === 'number'))
+    .map(([k, v]) => [
+      `${k
+        .slice(0, -2)
+        .replace(/([A-Z])/g, ' $1')
+        .toLowerCase()} id`.replace(/^./, (c) => c.toUpperCase()),
+      String(v),
+    ]);
+}
 const FIELDS = ['staff', 'member', 'action', 'from', 'to'] as const;
 type Values = Record<(typeof FIELDS)[number], string>;
 
 export interface AuditPage {
   values: Values;
   errors: Record<string, string>;
-  entries: AuditRow[];
-  actions: string[];
+  entries: (AuditRow & { actionName: string; sentence: string; ids: [string, string][] })[];
+  actions: { value: string; name: string }[];
   staffUsers: { id: string; name: string; role: string }[];
   page: number;
   /** The filters as query parameters, for pagination links. */
@@ -37,8 +52,13 @@ export async function auditLogPage(svc: ServiceContext, query: Record<string, un
   return {
     values: shown,
     errors,
-    entries: rows.slice(0, AUDIT_PAGE_SIZE),
-    actions,
+    entries: rows.slice(0, AUDIT_PAGE_SIZE).map((e) => ({
+      ...e,
+      actionName: auditActionName(e.action),
+      sentence: auditSentence(e.action, e.details),
+      ids: idsOf(e.details),
+    })),
+    actions: actions.map((a) => ({ value: a, name: auditActionName(a) })).sort((a, b) => a.name.localeCompare(b.name)),
     staffUsers,
     page,
     kept: FIELDS.filter((f) => shown[f] !== '').map((f) => [f, shown[f]]),

@@ -113,7 +113,7 @@ export async function signInStaffWithPassword(
   }
   if (!staff) {
     await failed(svc, { email, network, staff: found }, {});
-    throw new ValidationError({ password: SIGN_IN_MISMATCH }, { email });
+    throw new ValidationError({ form: SIGN_IN_MISMATCH }, { email });
   }
   await recordSignInSuccess(svc.db, 'staff', email, network);
   return { staff, complete: false };

@@ -117,8 +117,7 @@ export async function recordConsentDisclosure(
     if (members === 0)
       throw new ValidationError(
         {
-          purpose:
-            'Nobody is opted in to sharing their data with this partner at the moment, so there is nothing to export. Nothing was recorded.',
+          form: 'Nobody is opted in to sharing their data with this partner at the moment, so there is nothing to export. Nothing was recorded.',
         },
         { purpose },
       );

@@ -29,19 +29,24 @@ export function formatDay(at: Date, zone: string): string {
   return formatter(zone, { day: 'numeric', month: 'long', year: 'numeric' }).format(at);
 }
 
-/** "29 November 2026, 14:05 Greenwich Mean Time" in the zone. */
-export function formatDateTime(at: Date, zone: string): string {
+/** Day, month, year and 24-hour time in the zone, then the zone's name. */
+function dayAndTime(at: Date, zone: string, style: 'long' | 'short'): string {
   const parts = formatter(zone, {
     day: 'numeric',
-    month: 'long',
+    month: style,
     year: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
-    timeZoneName: 'long',
+    timeZoneName: style,
   }).formatToParts(at);
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('day')} ${part('month')} ${part('year')}, ${part('hour')}:${part('minute')} ${part('timeZoneName')}`;
+}
+
+/** "29 November 2026, 14:05 Greenwich Mean Time" in the zone. */
+export function formatDateTime(at: Date, zone: string): string {
+  return dayAndTime(at, zone, 'long');
 }
 
 /** "about 3 minutes", "about 2 hours", "less than a minute". */
@@ -52,4 +57,9 @@ export function formatDuration(ms: number): string {
   const hours = Math.round(minutes / 60);
   if (hours < 36) return `about ${hours} hours`;
   return `about ${Math.round(hours / 24)} days`;
+}
+
+/** A compact time for tables: "29 Nov 2026, 14:05 GMT" in the zone (its short name). */
+export function formatStamp(at: Date, zone: string): string {
+  return dayAndTime(at, zone, 'short');
 }

@@ -72,9 +72,9 @@ describe('audience export', () => {
   it('C12: the list shows each current topic with the count of deliverable opted-in members', async () => {
     const res = await admin.agent.get('/admin/audiences').expect(200);
     expect(res.text).toMatch(
-      new RegExp(`news <span class="muted">\\(news, by email\\)</span></td>\\s*<td>Newsletter</td>\\s*<td>${BULK + 2}</td>`),
+      new RegExp(`news <span class="muted">\\(news, by e-mail\\)</span></td>\\s*<td>Newsletter</td>\\s*<td>${BULK + 2}</td>`),
     );
-    expect(res.text).toMatch(/events <span class="muted">\(events, by email\)<\/span><\/td>\s*<td>Announcement<\/td>\s*<td>1<\/td>/);
+    expect(res.text).toMatch(/events <span class="muted">\(events, by e-mail\)<\/span><\/td>\s*<td>Announcement<\/td>\s*<td>1<\/td>/);
     expect(res.text).toContain(`href="/admin/audiences/${news}/csv"`);
     expect(res.text).not.toContain('old-news');
   });

@@ -40,11 +40,21 @@ describe('the staff screens in a real browser', () => {
         // Every screen the role may open: the listed areas and, for roles that work with members, a member's record.
         const record = can(role, 'GET /admin/members/:id') ? [`/admin/members/${memberId}`] : [];
         const screens = [...listed.map(String), ...record].filter((p) => !p.includes('/totp/'));
+        const overflowing: string[] = [];
         for (const path of screens) {
           const res = await page.goto(`${site.url}${path}`);
           statuses[path] = res?.status() ?? 0;
           violations[path] = await axeViolations(page);
+          // Issue 13.7: every screen fits 1280 px; tables wrap instead of widening the page.
+          if (await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth)) overflowing.push(path);
+          // The navigation bar marks where you are.
+          expect([path, await page.locator('.staff-nav a[aria-current="page"], .staff-who a[aria-current="page"]').count()]).toEqual([
+            path,
+            path.includes('/totp/') ? 0 : 1,
+          ]);
         }
+        expect(page.viewportSize()?.width).toBe(1280);
+        expect(overflowing).toEqual([]);
         // Every list screen the role may NOT open answers 403 with a calm page.
         const refused = ADMIN_ROUTES.filter((r) => r.method === 'GET' && !r.path.includes(':') && !r.roles.includes(role));
         for (const route of refused) {

@@ -274,7 +274,7 @@ describe('sending to the topic', () => {
       undeliverable: cell('undeliverable'),
       unsubscribed: cell('unsubscribed'),
     }).toEqual({ recipients: '5', sent: '2', failed: '0', optedOut: '1', suppressed: '1', undeliverable: '1', unsubscribed: '1' });
-    expect(page.text).toMatch(/Figures as of \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
+    expect(page.text).toMatch(/Figures as of \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC/);
     // Every copy handled: a full progress bar.
     expect(page.text).toContain('<progress id="bulletin-progress" max="5" value="5">100%</progress>');
     expect(page.text).toMatch(/5<\/strong> of 5 \(100%\), finished\./);

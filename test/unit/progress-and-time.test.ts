@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { progressOf } from '../../src/shared/progress.js';
-import { formatDateTime, formatDay, formatDuration, isTimeZone } from '../../src/shared/time.js';
+import { formatDateTime, formatDay, formatDuration, formatStamp, isTimeZone } from '../../src/shared/time.js';
 
 describe('progress of a long run', () => {
   const startedAt = new Date('2026-11-29T12:00:00Z');
@@ -48,6 +48,8 @@ describe('times in the organisation’s zone, named in words', () => {
     expect(formatDateTime(at, 'Europe/London')).toBe('1 July 2026, 14:05 British Summer Time');
     expect(formatDateTime(new Date('2026-12-01T13:05:00Z'), 'Europe/London')).toBe('1 December 2026, 13:05 Greenwich Mean Time');
     expect(formatDay(new Date('2026-07-01T23:30:00Z'), 'Europe/Berlin')).toBe('2 July 2026');
+    expect(formatStamp(at, 'UTC')).toBe('1 Jul 2026, 13:05 UTC');
+    expect(formatStamp(at, 'Europe/London')).toBe('1 Jul 2026, 14:05 BST');
   });
   it('knows zone names and says durations in words', () => {
     expect(isTimeZone('Europe/London')).toBe(true);
