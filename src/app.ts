@@ -16,6 +16,8 @@ import { devMailRouter } from './mail/dev-mail.routes.js';
 import { policiesRouter, policyBanner } from './policies/policies.routes.js';
 import { errorHandler, notFound } from './shared/http/error-handler.js';
 import { formatDateTime, formatDay, formatDuration, formatStamp } from './shared/time.js';
+import { singleFileUpload } from './shared/http/uploads.js';
+import { LOGO_MAX_BYTES } from './branding/branding.service.js';
 import { signInRouter } from './members/signin.routes.js';
 import { preferencesRouter } from './consent/preferences.routes.js';
 import { unsubscribeRouter } from './consent/unsubscribe.routes.js';
@@ -26,6 +28,7 @@ import { joinRouter } from './members/join.routes.js';
 import { removalRouter } from './removal/removal.routes.js';
 import { contactRouter } from './inquiries/contact.routes.js';
 import { bulletinsRouter } from './bulletins/bulletins.routes.js';
+import { brandingRouter } from './branding/branding.routes.js';
 import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
 import { purposeKeys } from './shared/keys.js';
@@ -62,9 +65,14 @@ export function buildApp(deps: AppDeps): Express {
   app.set('views', viewsDir);
   if (config.isProduction) app.set('view cache', true);
 
+  const svc: ServiceContext = makeServiceContext(config, db);
+  // Read once now; app.locals.brand lets whoever seeds or restores the database refresh it at once.
+  void svc.brand.refresh();
+  app.locals.brand = svc.brand;
   app.use(requestLogger(deps.logger));
   app.use((req, res, next) => {
     res.locals.orgName = config.orgName;
+    res.locals.brand = svc.brand.current();
     res.locals.when = (at: Date) => formatDateTime(at, config.orgTimeZone);
     res.locals.day = (at: Date) => formatDay(at, config.orgTimeZone);
     res.locals.stamp = (at: Date | string | null | undefined) => (at ? formatStamp(new Date(at), config.orgTimeZone) : '');
@@ -101,6 +109,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(healthRouter(db, deps.workerHealth));
   if (config.isProduction) app.use(requireHttps(config.baseUrl));
   app.use(express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false }));
+  app.use(brandingRouter(svc));
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 200 }));
 
   // Sessions hold only an opaque id in the cookie (C9); nothing is stored until a form or a
@@ -118,6 +127,8 @@ export function buildApp(deps: AppDeps): Express {
     }),
   );
 
+  // The branding form uploads a logo (multipart): parsed before the CSRF check reads its token.
+  app.use('/admin/branding', singleFileUpload('logo', LOGO_MAX_BYTES));
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => (req.body as Record<string, unknown> | undefined)?._csrf as string | undefined,
   });
@@ -153,7 +164,6 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(policyBanner(db));
 
-  const svc: ServiceContext = makeServiceContext(config, db);
   app.use(homeRouter());
   app.use(policiesRouter(db));
   // The member side: one router per feature, in mounting order.

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { Db } from './db.js';
 import type { BuiltEmail, MailContext } from './mail/email.js';
 import { enqueueEmail, type OutboxOptions } from './mail/outbox.js';
+import { BrandingCache } from './branding/branding.service.js';
 import { Links } from './shared/links.js';
 import { suppressionKeys, type SuppressionKeys } from './shared/suppression.js';
 
@@ -22,6 +23,8 @@ export interface ServiceContext {
   links: Links;
   mail: MailContext;
   outbox: OutboxOptions;
+  /** The organisation's logo, colour and sender name (issue 13.11), from memory. */
+  brand: BrandingCache;
 }
 
 export function makeServiceContext(config: Config, db: Db): ServiceContext {
@@ -32,6 +35,7 @@ export function makeServiceContext(config: Config, db: Db): ServiceContext {
     links: new Links(config.baseUrl, config.secretKeys),
     mail: { orgName: config.orgName, baseUrl: config.baseUrl, privacyContact: config.privacyContact },
     outbox: { messageIdHost: new URL(config.baseUrl).hostname, maxAttempts: config.mailMaxAttempts },
+    brand: new BrandingCache(db),
   };
 }
 

@@ -13,6 +13,7 @@ import { removalsAdminRouter } from './removals.routes.js';
 import { topicsAdminRouter } from './topics.routes.js';
 import { policiesAdminRouter } from './policies.routes.js';
 import { bulletinsAdminRouter } from './bulletins.routes.js';
+import { brandingAdminRouter } from './branding.routes.js';
 import { staffAccountRoutes, staffSignInRoutes } from './staff-auth.routes.js';
 
 export { ADMIN_ROUTES, type AdminRoute } from './guards.js';
@@ -59,6 +60,7 @@ export function adminRouter(svc: ServiceContext): Router {
   router.use(removalsAdminRouter(svc));
   router.use(membersAdminRouter(svc));
   router.use(inquiriesAdminRouter(svc));
+  router.use(brandingAdminRouter(svc));
   // Anything else under /admin is staff-only too, so an unlisted path never leaks to the public.
   router.use('/admin', requireStaff());
   return router;

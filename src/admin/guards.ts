@@ -132,6 +132,9 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'POST', path: '/admin/bulletins/:id/resume', roles: EDITING },
   { method: 'POST', path: '/admin/bulletins/:id/cancel', roles: EDITING },
   { method: 'POST', path: '/admin/bulletins/:id/retry', roles: EDITING },
+  // Branding (src/admin/branding.routes.ts)
+  { method: 'GET', path: '/admin/branding', roles: ADMIN },
+  { method: 'POST', path: '/admin/branding', roles: ADMIN },
   // Staff accounts (src/admin/staff.routes.ts)
   { method: 'GET', path: '/admin/staff', roles: ADMIN },
   { method: 'POST', path: '/admin/staff', roles: ADMIN },
@@ -189,6 +192,7 @@ export const ADMIN_AREAS: readonly AdminArea[] = [
   { href: '/admin/outbox', label: 'E-mail outbox', nav: 'Outbox', hint: 'Queued, sent and failed e-mail; retry a failed one.' },
   { href: '/admin/audit', label: 'Audit log', nav: 'Audit log', hint: 'What staff did, newest first.' },
   { href: '/admin/staff', label: 'Staff accounts', nav: 'Staff', hint: 'Add staff, set roles, disable an account.' },
+  { href: '/admin/branding', label: 'Branding', nav: 'Branding', hint: 'Logo, colour and sender name on every page and e-mail.' },
   { href: '/admin/password', label: 'Your account: password', nav: 'Your password', hint: 'Change your password.', own: true },
   {
     href: '/admin/totp/setup',

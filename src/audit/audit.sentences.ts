@@ -101,6 +101,11 @@ const ACTIONS: Record<string, ActionText> = {
     sentence: (d) =>
       `${d.completed === false ? 'An audience export stopped after' : 'Exported an audience of'} ${plural(d.rows, 'member')}.`,
   },
+  'branding.updated': {
+    name: 'Branding changed',
+    sentence: (d) =>
+      `Changed the branding: colour ${d.colour ? String(d.colour) : 'Assent’s own'}; logo ${d.logo === 'new' ? 'replaced' : d.logo === 'removed' ? 'removed' : 'kept'}.`,
+  },
   'email.retried': { name: 'E-mail retried', sentence: () => 'Sent a failed e-mail again.' },
   'inquiry.viewed': { name: 'Question opened', sentence: () => 'Opened a question from the public.' },
   'inquiry.replied': { name: 'Question answered', sentence: () => 'Answered a question from the public by e-mail.' },

@@ -110,7 +110,7 @@ describe('the staff screens read as words', () => {
       const text = readFileSync(file, 'utf8');
       if (!text.includes('appendAudit(') || file.endsWith('audit.repository.ts')) continue;
       for (const m of text.matchAll(
-        /'((?:staff|member|removal|follow_up|topic|policy|partner|disclosure|audience|email|inquiry|bulletin)\.[a-z_]+)'/g,
+        /'((?:staff|member|removal|follow_up|topic|policy|partner|disclosure|audience|email|inquiry|bulletin|branding)\.[a-z_]+)'/g,
       ))
         written.add(m[1]!);
       for (const m of text.matchAll(/`(member)\.\$\{/g)) ['viewed', 'exported'].forEach((how) => written.add(`${m[1]}.${how}`));

@@ -107,14 +107,19 @@ export interface BrowserVisit {
  * Serves the app, opens Chromium (cookies on) and runs the walk; closes both whatever happens.
  * Afterwards it asserts the walk left no console errors and that every page checked passed axe-core.
  */
-export async function walkInBrowser(app: Express, walk: (v: BrowserVisit) => Promise<void>): Promise<void> {
+export async function walkInBrowser(
+  app: Express,
+  walk: (v: BrowserVisit) => Promise<void>,
+  opts: { expectedErrors?: RegExp } = {},
+): Promise<void> {
   const site = await serve(app);
   const browser = await launchBrowser({ cookies: true });
   const violations: Record<string, string[]> = {};
   try {
     const page = await browser.context.newPage();
     await walk({ page, url: site.url, browser, check: async (label) => void (violations[label] = await axeViolations(page)) });
-    if (browser.errors.length > 0) throw new Error(`console errors: ${browser.errors.join('\n')}`);
+    const errors = browser.errors.filter((e) => !opts.expectedErrors?.test(e));
+    if (errors.length > 0) throw new Error(`console errors: ${errors.join('\n')}`);
   } finally {
     await browser.close();
     await site.close();

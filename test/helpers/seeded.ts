@@ -1,3 +1,4 @@
+import type { BrandingCache } from '../../src/branding/branding.service.js';
 import { seedDatabase } from '../../src/shared/migrate.js';
 import { startTestContext, type TestContext } from './app.js';
 import { launchBrowser, serve, type Browsing } from './browser.js';
@@ -14,6 +15,8 @@ export interface Seeded {
 export async function startSeededContext(opts: { env?: Record<string, string>; worker?: boolean } = {}): Promise<Seeded> {
   const ctx = await startTestContext(opts.env);
   await seedDatabase(ctx.db);
+  // The app read its branding at start, before the demo's was seeded.
+  await (ctx.app.locals.brand as BrandingCache).refresh();
   if (opts.worker !== false) await ctx.startWorker();
   const topics: { id: number; slug: string }[] = await ctx.db('topics').select('id', 'slug');
   const members: { id: string; email: string }[] = await ctx.db('members').select('id', 'email');

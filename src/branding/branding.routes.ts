@@ -1,0 +1,34 @@
+import { Router } from 'express';
+import type { ServiceContext } from '../context.js';
+
+/** A year, for URLs that name the branding's version (a new version is a new URL). */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * The branding's public side (issue 13.11), mounted before sessions: no cookie, no database on
+ * the way (the branding is in memory). /brand.css sets the primary colour over site.css; the logo
+ * is served with a sandboxing policy, so an SVG opened on its own runs nothing.
+ */
+export function brandingRouter(svc: ServiceContext): Router {
+  const router = Router();
+  const cacheFor = (version: unknown, current: string) => (version === current ? IMMUTABLE : 'no-cache');
+
+  router.get('/brand.css', (req, res) => {
+    const brand = svc.brand.current();
+    res.set('Cache-Control', cacheFor(req.query.v, brand.version));
+    res.type('text/css').send(`:root {\n  --accent: ${brand.colour};\n}\n`);
+  });
+
+  router.get('/brand/logo', (req, res) => {
+    const { logo, version } = svc.brand.current();
+    if (!logo) return res.status(404).type('text').send('No logo has been set.');
+    res.set({
+      'Cache-Control': cacheFor(req.query.v, version),
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+      'X-Content-Type-Options': 'nosniff',
+    });
+    res.type(logo.type).send(logo.bytes);
+  });
+
+  return router;
+}
