@@ -62,7 +62,13 @@ export function createPassport(db: Db, activeMember: ActiveMemberLookup): Instan
     try {
       const member = stored?.kind === 'member' ? await activeMember(stored.id) : undefined;
       if (member)
-        return done(null, { kind: 'member', id: stored.id, at: stored.at, name: member.name ?? undefined, email: member.email ?? undefined });
+        return done(null, {
+          kind: 'member',
+          id: stored.id,
+          at: stored.at,
+          name: member.name ?? undefined,
+          email: member.email ?? undefined,
+        });
       if (stored?.kind === 'staff') {
         // A disabled account ends every session of it at the next request.
         const staff = await findActiveStaffUser(db, stored.id);

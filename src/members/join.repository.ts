@@ -39,10 +39,7 @@ export async function findLivePendingSignup(db: DbOrTx, tokenHash: string): Prom
  * like a used one. Two links of one address confirmed at once queue on the same rows, so only one
  * of them finds its sign-up.
  */
-export async function takePendingSignup(
-  db: DbOrTx,
-  tokenHash: string,
-): Promise<(PendingSignupRow & { linkHashes: string[] }) | undefined> {
+export async function takePendingSignup(db: DbOrTx, tokenHash: string): Promise<(PendingSignupRow & { linkHashes: string[] }) | undefined> {
   const live = db('pending_signups').select('email').where({ token_hash: tokenHash }).where('expires_at', '>', db.fn.now());
   const rows = (await db('pending_signups').whereIn('email', live).delete().returning('*')) as (PendingSignupRow & {
     token_hash: string;
@@ -74,7 +71,9 @@ export async function findUsedSignupLink(db: DbOrTx, tokenHash: string): Promise
 }
 
 export async function purgeUsedSignupLinks(db: DbOrTx): Promise<number> {
-  return db('used_signup_links').where('confirmed_at', '<=', db.raw('now() - make_interval(days => ?)', [USED_LINK_DAYS])).delete();
+  return db('used_signup_links')
+    .where('confirmed_at', '<=', db.raw('now() - make_interval(days => ?)', [USED_LINK_DAYS]))
+    .delete();
 }
 
 /** C15: unconfirmed sign-ups are purged once they expire. */
