@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Page } from 'playwright-core';
 import type { TestContext } from '../helpers/app.js';
 import { axeViolations, type Browsing } from '../helpers/browser.js';
 import { openSite, startSeededContext, type BrowsedSite } from '../helpers/seeded.js';
