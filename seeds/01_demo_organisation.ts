@@ -6,25 +6,32 @@ import type { Knex } from 'knex';
  */
 const POLICY_BODY = `This statement explains what we hold about our members and what we do with it.
 
-What we collect
+## What we collect
+
 When you join we ask for your name and e-mail address, and optionally a postal address and phone number. We keep your choices about what we may send you, and a history of every change to those choices. Our web server logs are used only in aggregate or to keep the site secure; IP addresses are shortened before they are written down.
 
-What we do with it
+## What we do with it
+
 We use your details to provide your membership and to send you the communications you chose. We do not sell, rent or share your personal data. Offers from our partners reach you only if you ticked the box for them, and we pass your details to a partner only if you ask us to, under a contract that protects them.
 
-Your choices
+## Your choices
+
 You can opt in or out of each newsletter, announcement and partner offer at any time, on the web, by e-mail, by phone or by post. Every e-mail we send carries a link to unsubscribe, which works without signing in. We confirm every change to you by e-mail.
 
-Your data
+## Your data
+
 You can see everything we hold about you, correct it, download it and ask us to remove it. We carry out a removal within 30 days and keep only what we need to make sure we never contact you again.
 
-Cookies
+## Cookies
+
 Our cookies carry no personal information and are needed only for the members' area. You can use the links in our e-mails with cookies turned off.
 
-Children
+## Children
+
 Membership is open to people aged 16 and over. We do not knowingly collect data from children.
 
-Changes to this statement
+## Changes to this statement
+
 We post every change at least one week before it takes effect, announce it on every page of this site and send a notice to every member.`;
 
 /** The demo organisation's logo (issue 13.11): an envelope with a tick, in its own colour. */

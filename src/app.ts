@@ -50,7 +50,7 @@ export interface AppDeps {
 /** Buttons on pages opened from an e-mail link that sign someone in or act for them: see link-confirm.ts. */
 const LINK_ACTIONS = /^\/(join\/confirm|signin|l\/[a-z-]+)\/[^/]+\/?$/i;
 /** Forms that act for nobody signed in, or whose signed link is the whole credential and must work without cookies (C9). */
-const OPEN_FORMS = /^\/(join|manage|contact|unsubscribe\/[^/]+|p\/[^/]+(\/signin-link)?)\/?$/i;
+const OPEN_FORMS = /^\/(join|manage|contact|unsubscribe\/[^/]+|p\/[^/]+(\/signin-link)?|join\/confirm\/[^/]+\/preferences-link)\/?$/i;
 
 /**
  * Builds the Express app from its dependencies and nothing else, so tests build the same app
@@ -153,12 +153,14 @@ export function buildApp(deps: AppDeps): Express {
     next();
   });
 
-  const passport = createPassport(db, async (id) => (await findActiveMember(db, id)) !== undefined);
+  const passport = createPassport(db, (id) => findActiveMember(db, id));
   app.use(passport.initialize());
   app.use(passport.session());
   app.use(idleTimeout(config));
   app.use((req, res, next) => {
     res.locals.signedIn = req.user?.kind === 'member';
+    // The header says who is signed in (issue 13.10); the name and address come from the database, not the cookie (C9).
+    res.locals.signedInMember = res.locals.signedIn ? { name: req.user!.name, email: req.user!.email } : undefined;
     next();
   });
 

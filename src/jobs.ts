@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { makeServiceContext } from './context.js';
 import type { Db } from './db.js';
 import { purgeClosedInquiries } from './inquiries/inquiries.repository.js';
-import { purgeExpiredSignups } from './members/join.repository.js';
+import { purgeExpiredSignups, purgeUsedSignupLinks } from './members/join.repository.js';
 import { pruneMemberTokens } from './members/member-tokens.js';
 import { POLICY_NOTICE_BATCH_TASK } from './policies/notices.service.js';
 import { makePolicyNoticeBatchTask } from './policies/notices.task.js';
@@ -35,7 +35,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
 
 /**
  * One scheduled job for the whole cluster (graphile-worker cron runs it on one worker):
- * purges expired sign-ups (C15), spent link tokens, old rate-limit windows, old send-rate seconds
+ * purges expired sign-ups (C15), remembered confirmation links after 30 days, spent link tokens, old rate-limit windows, old send-rate seconds
  * and sessions, and the questions from the public closed longer ago than their retention (C12).
  */
 export async function runMaintenance(
@@ -45,6 +45,7 @@ export async function runMaintenance(
   const signupsPurged = await purgeExpiredSignups(db);
   const inquiriesPurged = await purgeClosedInquiries(db, config.inquiryRetentionDays);
   await pruneMemberTokens(db);
+  await purgeUsedSignupLinks(db);
   await pruneRateLimits(db);
   await pruneSendRate(db);
   await db('sessions').where('expire', '<', db.fn.now()).delete();

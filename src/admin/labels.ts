@@ -45,6 +45,7 @@ export const EMAIL_KIND_NAMES: Record<string, string> = {
   staff_recovery_code_used: 'Recovery code used',
   staff_totp_reset: 'Two-factor sign-in reset',
   welcome: 'Welcome',
+  preferences_link: 'Link to their preferences',
 };
 
 export const SOURCE_NAMES: Record<string, string> = {

@@ -9,6 +9,7 @@ import {
   createPolicyDraft,
   earliestEffective,
   findEditableDraft,
+  newDraftStartingPoint,
   policyVersionPage,
   policyVersionsWithStatus,
   publicationPreview,
@@ -18,6 +19,7 @@ import {
 } from '../policies/versions.service.js';
 import { askToConfirm, count, isConfirmed } from './confirm-step.js';
 import { formatDateTime } from '../shared/time.js';
+import { policyTextHtml } from '../policies/policy-text.js';
 
 function idParam(req: Request): number {
   const id = parseNumericId(req.params.id);
@@ -45,12 +47,17 @@ export function policiesAdminRouter(svc: ServiceContext): Router {
     res.render('admin/policies/index', { title: 'Privacy policy versions', policies: await policyVersionsWithStatus(svc) });
   });
 
-  router.get('/admin/policies/new', guardFor('GET', '/admin/policies/new'), (_req, res) => {
-    res.render('admin/policies/form', { title: 'New policy version', policy: null, input: {} });
+  router.get('/admin/policies/new', guardFor('GET', '/admin/policies/new'), async (_req, res) => {
+    const { base, input } = await newDraftStartingPoint(svc);
+    res.render('admin/policies/form', { title: 'New policy version', policy: null, base, input });
   });
 
   router.post('/admin/policies', guardFor('POST', '/admin/policies'), async (req, res) => {
-    formView(res, 'admin/policies/form', () => ({ title: 'New policy version', policy: null }));
+    formView(res, 'admin/policies/form', async () => ({
+      title: 'New policy version',
+      policy: null,
+      base: (await newDraftStartingPoint(svc)).base,
+    }));
     const input = parseForm(PolicyDraftForm, req.body);
     const row = await createPolicyDraft(svc, staffId(req), input);
     res.redirect(303, `/admin/policies/${row.id}?saved`);
@@ -113,6 +120,7 @@ export function policiesAdminRouter(svc: ServiceContext): Router {
     return {
       title: `Policy version ${page.policy.version}`,
       ...page,
+      bodyHtml: policyTextHtml(page.policy.body),
       suggestedEffective: suggestedEffective(),
       flash: ['published', 'saved', 'test-sent'].find((k) => k in req.query),
       staffEmail: req.user!.email,

@@ -37,27 +37,38 @@ declare global {
       id: string;
       at?: number;
       role?: StaffRole;
-      /** Staff only, read from the database per request (admin header, TOTP label, admin 2FA rule); never serialised. */
+      /** Read from the database per request (the header's "signed in as"; for staff the TOTP label); never serialised. */
       name?: string;
       email?: string;
+      /** Staff only, read per request (admin 2FA rule); never serialised. */
       twoFactor?: boolean;
     }
   }
 }
 
+/** A signed-in member as the header shows them; undefined once the member is no longer active. */
+export type ActiveMemberLookup = (id: string) => Promise<{ name: string | null; email: string | null } | undefined>;
+
 /**
  * The session user is re-read on every request: a member must still be active (the members
- * feature answers, given as memberIsActive), a staff user still enabled, with the role they have now.
+ * feature answers, given as activeMember), a staff user still enabled, with the role they have now.
  */
-export function createPassport(db: Db, memberIsActive: (id: string) => Promise<boolean>): InstanceType<typeof Passport> {
+export function createPassport(db: Db, activeMember: ActiveMemberLookup): InstanceType<typeof Passport> {
   const passport = new Passport();
   passport.serializeUser((user, done) =>
     done(null, { kind: user.kind, id: user.id, at: user.at ?? Date.now(), ...(user.kind === 'staff' ? { role: user.role } : {}) }),
   );
   passport.deserializeUser(async (stored: SessionUser, done) => {
     try {
-      if (stored?.kind === 'member' && (await memberIsActive(stored.id)))
-        return done(null, { kind: 'member', id: stored.id, at: stored.at });
+      const member = stored?.kind === 'member' ? await activeMember(stored.id) : undefined;
+      if (member)
+        return done(null, {
+          kind: 'member',
+          id: stored.id,
+          at: stored.at,
+          name: member.name ?? undefined,
+          email: member.email ?? undefined,
+        });
       if (stored?.kind === 'staff') {
         // A disabled account ends every session of it at the next request.
         const staff = await findActiveStaffUser(db, stored.id);

@@ -1,51 +1,14 @@
 import { convert } from 'html-to-text';
-import MarkdownIt from 'markdown-it';
-import sanitizeHtml from 'sanitize-html';
 import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from '../mail/email.js';
 import { renderEmailTemplates } from '../mail/render.js';
+import { renderMarkdown } from '../shared/markdown.js';
 
 /**
- * A bulletin as e-mail: pure builders, time passed in. The body is Markdown, rendered with raw HTML
- * disabled and the result sanitised to a short list of tags, so an editor's text can carry no
- * script, no style and no tracking. Images are shown as links: a remote image tells its host
- * when the message is opened, and Assent tracks no opens, for itself or anyone (no pixel, no
- * redirected links: every link goes where the editor wrote it).
+ * A bulletin as e-mail: pure builders, time passed in. The body is Markdown through the shared
+ * sanitised renderer (no raw HTML, no script, no tracking; images become links), and Assent
+ * tracks no opens, for itself or anyone (no pixel, no redirected links: every link goes where
+ * the editor wrote it).
  */
-const markdown = new MarkdownIt({ html: false, linkify: true, typographer: true });
-
-const SANITISE: sanitizeHtml.IOptions = {
-  allowedTags: [
-    'p',
-    'br',
-    'h1',
-    'h2',
-    'h3',
-    'h4',
-    'ul',
-    'ol',
-    'li',
-    'strong',
-    'em',
-    'code',
-    'pre',
-    'blockquote',
-    'hr',
-    'a',
-    'table',
-    'thead',
-    'tbody',
-    'tr',
-    'th',
-    'td',
-    's',
-  ],
-  allowedAttributes: { a: ['href', 'title'], ol: ['start'] },
-  allowedSchemes: ['http', 'https', 'mailto'],
-  allowProtocolRelative: false,
-  transformTags: {
-    img: (_tag, attribs) => ({ tagName: 'a', attribs: { href: attribs.src ?? '' }, text: attribs.alt || attribs.src || '' }),
-  },
-};
 
 export interface RenderedBody {
   html: string;
@@ -54,7 +17,7 @@ export interface RenderedBody {
 
 /** The body, once per bulletin: sanitised HTML, and plain text made from that same HTML. */
 export function renderBulletinBody(source: string): RenderedBody {
-  const html = sanitizeHtml(markdown.render(source), SANITISE);
+  const html = renderMarkdown(source);
   const text = convert(html, {
     wordwrap: 76,
     selectors: [

@@ -6,6 +6,8 @@ import { formView, parseForm } from '../shared/http/forms.js';
 import { secretText } from '../shared/http/text.js';
 import type { ServiceContext } from '../context.js';
 import { accountOverview, hasPassword, removeMemberPassword, setMemberPassword } from './account.service.js';
+import { currentRemoval } from '../removal/removal.service.js';
+import { formatRemovalDate } from '../removal/removal.emails.js';
 
 const currentPassword = z
   .string()
@@ -33,8 +35,14 @@ export function accountRouter(svc: ServiceContext): Router {
   router.use('/account', requireMember);
 
   router.get('/account', async (req, res) => {
-    const member = await accountOverview(svc, req.user!.id);
-    res.render('account/index', { title: 'Your account', member, notice: NOTICES.get(String(req.query.notice)) });
+    const [member, removal] = await Promise.all([accountOverview(svc, req.user!.id), currentRemoval(svc, req.user!.id)]);
+    res.render('account/index', {
+      title: 'Your account',
+      member,
+      removal,
+      formatDate: formatRemovalDate,
+      notice: NOTICES.get(String(req.query.notice)),
+    });
   });
 
   const passwordPage = async (memberId: string) => ({ title: 'Your password', hasPassword: await hasPassword(svc, memberId) });

@@ -30,8 +30,8 @@ export function dataRouter(svc: ServiceContext): Router {
   );
 
   router.post('/account/data', requireMember, async (req, res) => {
-    await requestDataLink(svc, req.user!.id);
-    res.render('account/data-sent', { title: 'Check your e-mail', minutes: DATA_LINK_MINUTES });
+    const sentTo = await requestDataLink(svc, req.user!.id);
+    res.render('account/data-sent', { title: 'Check your e-mail', minutes: DATA_LINK_MINUTES, sentTo });
   });
 
   router.get('/l/data/:token', async (req, res) => {

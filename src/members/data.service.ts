@@ -27,9 +27,10 @@ export interface MemberDataExport extends MemberData {
 const INVALID_LINK = 'This link to your data has expired or was already used. Sign in and ask for a new one on the Your data page.';
 
 /** E-mails the signed-in member a single-use link to their data page. */
-export async function requestDataLink(svc: ServiceContext, memberId: string): Promise<void> {
+/** Mails a fresh single-use link to the member's data; returns the address it went to, for the page. */
+export async function requestDataLink(svc: ServiceContext, memberId: string): Promise<string> {
   await checkLimits(svc.db, [[PER_MEMBER, memberId]]);
-  await inTransaction(svc.db, async (trx) => {
+  return inTransaction(svc.db, async (trx) => {
     const member = await findActiveMember(trx, memberId);
     if (!member?.email) throw new NotFoundError();
     const token = await issueMemberToken(trx, memberId, 'data', DATA_LINK_MINUTES, { use: 'page' satisfies DataUse });
@@ -45,6 +46,7 @@ export async function requestDataLink(svc: ServiceContext, memberId: string): Pr
         manageUrl: svc.links.manage(memberId),
       }),
     );
+    return member.email;
   });
 }
 

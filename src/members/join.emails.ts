@@ -20,6 +20,26 @@ export function alreadyMemberEmail(
   });
 }
 
+/** A used confirmation link's page asked for the member's preference link (issue 13.10): it comes here, never on the page. */
+export function preferencesLinkEmail(
+  ctx: MailContext,
+  d: { to: string; memberId: string; name: string | null; manageUrl: string },
+): BuiltEmail {
+  return memberMessageEmail(ctx, {
+    kind: 'preferences_link',
+    to: d.to,
+    memberId: d.memberId,
+    subject: `${ctx.orgName}: the link to your preferences`,
+    greeting: `Dear ${d.name ?? 'member'},`,
+    paragraphs: [
+      'Someone, probably you, opened the link that confirmed your membership and asked for the link to your preferences. Your membership is confirmed; nothing was changed.',
+    ],
+    action: { label: 'Choose what we send you', url: d.manageUrl },
+    after: ['If this was not you, you can ignore this e-mail: the link works only for whoever reads it here.'],
+    manageUrl: d.manageUrl,
+  });
+}
+
 /**
  * The double opt-in (C15). The address is not proven yet, so a name typed by whoever filled in the
  * form is not shown to its owner.

@@ -10,13 +10,25 @@ import type { Limit } from '../shared/rate-limit.js';
 import { hashToken, isWellFormedSecret, newSecretToken } from '../shared/secrets.js';
 import { queueMail, type ServiceContext } from '../context.js';
 import { unsuppressAddress } from '../shared/suppression.js';
-import { alreadyMemberEmail, signupConfirmEmail, welcomeEmail } from './join.emails.js';
+import { alreadyMemberEmail, preferencesLinkEmail, signupConfirmEmail, welcomeEmail } from './join.emails.js';
 import type { JoinRequest } from './join.schemas.js';
-import { findLivePendingSignup, insertPendingSignup, takePendingSignup, type PendingSignupRow } from './join.repository.js';
-import { emailInUse, findActiveMemberByEmail, insertActiveMember } from './members.repository.js';
+import {
+  findLivePendingSignup,
+  findUsedSignupLink,
+  insertPendingSignup,
+  rememberUsedSignupLinks,
+  takePendingSignup,
+  type PendingSignupRow,
+} from './join.repository.js';
+import { emailInUse, findActiveMember, findActiveMemberByEmail, insertActiveMember, type MemberRow } from './members.repository.js';
+import type { DbOrTx } from '../db.js';
 
 const PER_ADDRESS: Limit = { action: 'join:address', windowSeconds: 3600, max: 5 };
 const PER_NETWORK: Limit = { action: 'join:network', windowSeconds: 3600, max: 30 };
+const LINK_PER_MEMBER: Limit = { action: 'join-used-link:member', windowSeconds: 3600, max: 5 };
+const LINK_PER_NETWORK: Limit = { action: 'join-used-link:network', windowSeconds: 3600, max: 30 };
+
+const LINK_GONE = 'This confirmation link has expired or was already used. If you still want to join, please sign up again.';
 
 export type JoinInput = z.infer<ReturnType<typeof JoinRequest>>;
 
@@ -81,24 +93,70 @@ export async function requestJoin(svc: ServiceContext, input: JoinInput, network
   });
 }
 
-export async function findSignupForLink(svc: ServiceContext, token: string): Promise<PendingSignupRow> {
-  const pending = isWellFormedSecret(token) ? await findLivePendingSignup(svc.db, hashToken(token)) : undefined;
-  if (!pending)
-    throw new InvalidLinkError('This confirmation link has expired or was already used. If you still want to join, please sign up again.');
-  return pending;
+/**
+ * The member a used confirmation link confirmed (issue 13.10), while the link is remembered and the
+ * member is still active at the address the link was sent to: after an e-mail change the old
+ * link no longer speaks for the membership (C11), and answers like any spent link.
+ */
+async function memberOfUsedLink(db: DbOrTx, token: string): Promise<(MemberRow & { email: string }) | undefined> {
+  const used = await findUsedSignupLink(db, hashToken(token));
+  const member = used && (await findActiveMember(db, used.member_id));
+  if (!member?.email || (member.links_valid_from && member.links_valid_from > used!.confirmed_at)) return undefined;
+  return member as MemberRow & { email: string };
+}
+
+export type SignupLink = { pending: PendingSignupRow; alreadyConfirmed?: never } | { alreadyConfirmed: true; pending?: never };
+
+/** A confirmation link's sign-up, or the news that it already confirmed a membership; otherwise a spent-link error. */
+export async function findSignupForLink(svc: ServiceContext, token: string): Promise<SignupLink> {
+  if (!isWellFormedSecret(token)) throw new InvalidLinkError(LINK_GONE);
+  const pending = await findLivePendingSignup(svc.db, hashToken(token));
+  if (pending) return { pending };
+  if (await memberOfUsedLink(svc.db, token)) return { alreadyConfirmed: true };
+  throw new InvalidLinkError(LINK_GONE);
+}
+
+/**
+ * From a used confirmation link's page: the member's preference link, mailed to their address
+ * (never shown on the page: a forwarded or leaked confirmation mail must not open the preferences).
+ * Returns the address it went to.
+ */
+export async function sendPreferencesLinkForUsedLink(svc: ServiceContext, token: string, network: string): Promise<string> {
+  if (!isWellFormedSecret(token)) throw new InvalidLinkError(LINK_GONE);
+  const member = await memberOfUsedLink(svc.db, token);
+  if (!member) throw new InvalidLinkError(LINK_GONE);
+  await checkLimits(svc.db, [
+    [LINK_PER_MEMBER, member.id],
+    [LINK_PER_NETWORK, network],
+  ]);
+  await inTransaction(svc.db, (trx) =>
+    queueMail(
+      trx,
+      svc,
+      preferencesLinkEmail(svc.mail, { to: member.email, memberId: member.id, name: member.name, manageUrl: svc.links.manage(member.id) }),
+    ),
+  );
+  return member.email;
 }
 
 /** Confirms a sign-up: the member, their consents (source signup) and the welcome e-mail commit together. */
-export async function confirmJoin(svc: ServiceContext, token: string): Promise<{ memberId: string; alreadyMember: boolean }> {
-  if (!isWellFormedSecret(token)) throw new InvalidLinkError('This confirmation link has expired or was already used.');
+export async function confirmJoin(
+  svc: ServiceContext,
+  token: string,
+): Promise<{ memberId: string; alreadyMember: boolean } | { alreadyConfirmed: true }> {
+  if (!isWellFormedSecret(token)) throw new InvalidLinkError(LINK_GONE);
   return inTransaction(svc.db, async (trx) => {
     const pending = await takePendingSignup(trx, hashToken(token));
-    if (!pending)
-      throw new InvalidLinkError(
-        'This confirmation link has expired or was already used. If you still want to join, please sign up again.',
-      );
+    if (!pending) {
+      // Pressed twice, or a sibling link of a sign-up confirmed already: say so, change nothing.
+      if (await memberOfUsedLink(trx, token)) return { alreadyConfirmed: true as const };
+      throw new InvalidLinkError(LINK_GONE);
+    }
     const existing = await findActiveMemberByEmail(trx, pending.email);
-    if (existing) return { memberId: existing.id, alreadyMember: true };
+    if (existing) {
+      await rememberUsedSignupLinks(trx, existing.id, pending.linkHashes);
+      return { memberId: existing.id, alreadyMember: true };
+    }
     // The owner confirmed the address afresh (C6, C15): it is no longer suppressed.
     await unsuppressAddress(trx, pending.email, svc.keys.suppression);
     const memberId = await insertActiveMember(trx, {
@@ -107,6 +165,7 @@ export async function confirmJoin(svc: ServiceContext, token: string): Promise<{
       postal_address: pending.postal_address,
       phone: pending.phone,
     });
+    await rememberUsedSignupLinks(trx, memberId, pending.linkHashes);
     const offered = await listOfferedTopics(trx);
     const chosen = offered.filter((t) => pending.topic_ids.includes(t.id));
     for (const topic of chosen) {

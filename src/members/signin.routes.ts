@@ -64,7 +64,13 @@ export function signInRouter(svc: ServiceContext): Router {
 
   router.post('/signout', async (req, res) => {
     await endSession(req, res);
-    res.redirect(303, '/');
+    res.redirect(303, '/signed-out');
+  });
+
+  // Says the sign-out happened (issue 13.10); someone still signed in is sent to their account instead.
+  router.get('/signed-out', (req, res) => {
+    if (req.user?.kind === 'member') return res.redirect(303, '/account');
+    res.render('auth/signed-out', { title: 'You are signed out' });
   });
 
   return router;

@@ -45,6 +45,17 @@ export async function listPublishedPolicies(db: DbOrTx): Promise<PolicyVersionRo
     .orderBy('effective_at', 'desc');
 }
 
+/** The newest published version, in force or upcoming: what a new draft starts from and is compared with. */
+export async function findLatestPublishedPolicy(db: DbOrTx): Promise<PolicyVersionRow | undefined> {
+  return db<PolicyVersionRow>('policy_versions')
+    .whereNotNull('published_at')
+    .orderBy([
+      { column: 'effective_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .first();
+}
+
 export async function findPublishedPolicy(db: DbOrTx, version: string): Promise<PolicyVersionRow | undefined> {
   return db<PolicyVersionRow>('policy_versions')
     .where({ version })

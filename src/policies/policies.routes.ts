@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { Db } from '../db.js';
 import { privacyStatement, upcomingPolicy } from './statement.service.js';
+import { policyTextHtml } from './policy-text.js';
 
 /**
  * C7: during a notice period every page shows a banner for the upcoming version. The query is
@@ -17,12 +18,21 @@ export function policiesRouter(db: Db): Router {
   const router = Router();
 
   router.get('/privacy', async (_req, res) => {
-    res.render('policies/show', { title: 'Privacy statement', ...(await privacyStatement(db)) });
+    const statement = await privacyStatement(db);
+    res.render('policies/show', {
+      title: 'Privacy statement',
+      ...statement,
+      bodyHtml: statement.policy && policyTextHtml(statement.policy.body),
+    });
   });
 
   router.get('/privacy/versions/:version', async (req, res) => {
     const statement = await privacyStatement(db, req.params.version);
-    res.render('policies/show', { title: `Privacy statement, version ${statement.policy!.version}`, ...statement });
+    res.render('policies/show', {
+      title: `Privacy statement, version ${statement.policy!.version}`,
+      ...statement,
+      bodyHtml: policyTextHtml(statement.policy!.body),
+    });
   });
 
   return router;

@@ -5,6 +5,7 @@ import { progressOf } from '../shared/progress.js';
 import { startNoticeFanout } from './notices.service.js';
 import {
   findPolicyById,
+  findLatestPublishedPolicy,
   findPolicyInForce,
   insertPolicyDraft,
   listAllPolicies,
@@ -16,6 +17,7 @@ import { ConflictError, NotFoundError, translateRefusal, ValidationError } from 
 import { queueMail, type ServiceContext } from '../context.js';
 import type { PolicyDraftInput } from './policies.schemas.js';
 import { appendAudit } from '../audit/audit.repository.js';
+import { comparePolicyText, type PolicyDiff } from './policy-diff.js';
 
 /** C7: the least notice between publication and effect. The database checks the same. */
 export const NOTICE_DAYS = 7;
@@ -186,7 +188,32 @@ export async function policyVersionsWithStatus(svc: ServiceContext): Promise<(Po
   return policies.map((p) => ({ ...p, status: policyStatus(p, inForce?.id) }));
 }
 
-/** One version as staff see it: its status and, once published, how its notice fan-out is going. */
+/**
+ * A new draft starts from the newest published version's title and text (issue 13.9), so staff
+ * change what members already read instead of retyping it; the first version starts empty.
+ */
+export async function newDraftStartingPoint(
+  svc: ServiceContext,
+): Promise<{ base: PolicyVersionRow | undefined; input: Record<string, unknown> }> {
+  const base = await findLatestPublishedPolicy(svc.db);
+  return { base, input: base ? { title: base.title, body: base.body } : {} };
+}
+
+export interface PolicyComparison {
+  base: PolicyVersionRow;
+  diff: PolicyDiff;
+  titleChanged: boolean;
+}
+
+/** A draft against the newest published version: what publishing it would change. */
+async function compareDraft(db: DbOrTx, draft: PolicyVersionRow): Promise<PolicyComparison | undefined> {
+  if (draft.published_at) return undefined;
+  const base = await findLatestPublishedPolicy(db);
+  if (!base) return undefined;
+  return { base, diff: comparePolicyText(base.body, draft.body), titleChanged: base.title !== draft.title };
+}
+
+/** One version as staff see it: its status, for a draft what it changes, and once published how its notice fan-out is going. */
 export async function policyVersionPage(svc: ServiceContext, id: number) {
   const policy = await findPolicyById(svc.db, id);
   if (!policy) throw new NotFoundError('There is no policy version with that number.');
@@ -194,6 +221,7 @@ export async function policyVersionPage(svc: ServiceContext, id: number) {
   const progress = policy.published_at ? await noticeProgress(svc.db, policy.id) : undefined;
   return {
     policy,
+    comparison: await compareDraft(svc.db, policy),
     status: policyStatus(policy, inForce?.id),
     progress: progress && {
       ...progress,

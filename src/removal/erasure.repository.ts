@@ -63,6 +63,7 @@ export async function deleteMemberTraces(db: DbOrTx, memberId: string, email: st
     .delete();
   await db('member_tokens').where({ member_id: memberId }).delete();
   await db('pending_signups').where({ email }).delete();
+  await db('used_signup_links').where({ member_id: memberId }).delete();
   await db('staff_change_notes').where({ member_id: memberId }).delete();
   await forgetSubject(db, email);
 }

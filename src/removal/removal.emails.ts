@@ -73,7 +73,7 @@ export function removalConfirmedEmail(ctx: MailContext, r: Recipient & { dueAt: 
   });
 }
 
-/** C14: states what was cancelled and how to undo that (ask again). */
+/** C14: states what was cancelled and how to undo that (ask again); the button leads to the member's choices (issue 13.10). */
 export function removalCancelledEmail(ctx: MailContext, r: Recipient & { dueAt: Date | null }): BuiltEmail {
   const what = r.dueAt
     ? `Your request to remove your data, due to be carried out on ${formatRemovalDate(r.dueAt)}, is cancelled.`
@@ -85,9 +85,9 @@ export function removalCancelledEmail(ctx: MailContext, r: Recipient & { dueAt: 
     subject: `${ctx.orgName}: your removal request is cancelled`,
     greeting: greeting(r),
     paragraphs: [what, 'Nothing was removed: your membership, details and choices stay as they are.'],
-    action: { label: 'Ask for removal again', url: `${ctx.baseUrl}/account/removal` },
+    action: { label: 'Manage your choices', url: r.manageUrl },
     after: [
-      'If you still want us to remove your data, you can ask again at any time from your account page.',
+      `If you still want us to remove your data, you can ask again at any time: sign in at ${ctx.baseUrl}/manage and open "Remove your data" on your account page.`,
       `If you did not cancel it, write to ${ctx.privacyContact}.`,
     ],
     manageUrl: r.manageUrl,

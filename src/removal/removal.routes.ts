@@ -37,7 +37,7 @@ export function removalRouter(svc: ServiceContext): Router {
 
   router.post('/account/removal', async (req, res) => {
     const outcome = await requestRemoval(svc, req.user!.id);
-    if (outcome.sent) return res.render('removal/sent', { ...common, title: 'Check your e-mail' });
+    if (outcome.sent) return res.render('removal/sent', { ...common, title: 'Check your e-mail', sentTo: outcome.sentTo });
     res.render('removal/index', {
       ...common,
       title: 'Remove your data',

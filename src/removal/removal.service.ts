@@ -27,7 +27,8 @@ const PER_MEMBER: Limit = { action: 'removal-link:member', windowSeconds: 3600, 
 
 const LINK_INVALID = 'This removal link has expired or was already used. Sign in and open "Remove your data" to ask for a new one.';
 
-export type RequestOutcome = { sent: true } | { sent: false; request: RemovalRequestRow };
+/** Mailed (and where to), or not because a confirmed or held request is already open. */
+export type RequestOutcome = { sent: true; sentTo: string } | { sent: false; request: RemovalRequestRow };
 export interface ConfirmOutcome {
   request: RemovalRequestRow;
   /** False when this link found the request already confirmed, held, cancelled or done. */
@@ -70,7 +71,7 @@ export async function requestRemoval(svc: ServiceContext, memberId: string): Pro
         graceDays: svc.config.removalGraceDays,
       }),
     );
-    return { sent: true };
+    return { sent: true, sentTo: member.email };
   });
 }
 

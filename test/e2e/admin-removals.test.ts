@@ -268,6 +268,7 @@ describe('carrying out a removal', () => {
       token_hash: 'p'.repeat(64),
       expires_at: ctx.db.raw(`now() + interval '1 day'`),
     });
+    await ctx.db('used_signup_links').insert({ token_hash: 'u'.repeat(64), member_id: memberId });
     // An earlier message, already sent, and one still queued (its job would run later).
     await ctx.db('email_messages').insert({
       kind: 'welcome',
@@ -346,6 +347,7 @@ describe('carrying out a removal', () => {
     expect(await ctx.db('member_tokens').where({ member_id: memberId })).toHaveLength(0);
     expect(await ctx.db('staff_change_notes').where({ member_id: memberId })).toHaveLength(0);
     expect(await ctx.db('pending_signups').whereRaw('token_hash = ?', ['p'.repeat(64)])).toHaveLength(0);
+    expect(await ctx.db('used_signup_links').where({ member_id: memberId })).toHaveLength(0);
     expect(await ctx.db('email_messages').where({ id: queuedEarlier }).first('status', 'recipient')).toEqual({
       status: 'cancelled',
       recipient: null,

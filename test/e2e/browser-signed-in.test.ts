@@ -74,7 +74,7 @@ describe('the signed-in members area in a real browser', () => {
 
     await page.goto(`${site.url}/account`);
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(`${site.url}/`);
+    await page.waitForURL(`${site.url}/signed-out`);
     await page.goto(`${site.url}/preferences`);
     await page.waitForURL(`${site.url}/manage`);
 

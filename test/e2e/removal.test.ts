@@ -169,7 +169,11 @@ describe('a member asks for removal, confirms it from the e-mail, and cancels it
     const text = (await mailTo('ada@example.org', SUBJECT.cancelled)).parsed.text ?? '';
     expect(text).toContain(`due to be carried out on ${formatRemovalDate(before.due_at)}, is cancelled`);
     expect(text).toContain('Nothing was removed');
-    expect(text).toContain('Ask for removal again');
+    // Issue 13.10: the cancellation's main action is the member's choices, not another removal.
+    const html = (await mailTo('ada@example.org', SUBJECT.cancelled)).parsed.html || '';
+    expect(text).toContain('Manage your choices');
+    expect(text).not.toContain('Ask for removal again');
+    expect(html).toMatch(/<a [^>]*href="http:\/\/assent\.test\/p\/[^"]+"[^>]*>\s*Manage your choices\s*<\/a>/);
     expect((await cancel(ada)).status).toBe(409);
   });
 

@@ -95,7 +95,8 @@ describe('signing in by e-mail link', () => {
   it('signs out, ending the session', async () => {
     const agent = await signedInAgent(ctx, memberId);
     const csrf = await csrfFrom(agent, '/account');
-    await agent.post('/signout').type('form').send({ _csrf: csrf }).expect(303);
+    await agent.post('/signout').type('form').send({ _csrf: csrf }).expect(303).expect('Location', '/signed-out');
+    expect((await agent.get('/signed-out').expect(200)).text).toContain('You are signed out');
     const after = await agent.get('/account').expect(303);
     expect(after.headers.location).toBe('/manage');
   });
