@@ -28,7 +28,6 @@ const PER_ADDRESS: Limit = { action: 'inquiry:address', windowSeconds: 3600, max
 const PER_NETWORK: Limit = { action: 'inquiry:network', windowSeconds: 3600, max: 10 };
 export const INQUIRIES_SHOWN = 200;
 
-
 export async function submitInquiry(svc: ServiceContext, input: InquiryForm, network: string): Promise<void> {
   await checkLimits(svc.db, [
     [PER_ADDRESS, input.email],

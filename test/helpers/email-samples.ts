@@ -22,7 +22,8 @@ import { removalCancelledEmail, removalConfirmedEmail, removalConfirmEmail } fro
 import { Links } from '../../src/shared/links.js';
 
 /**
- * One sample of every e-mail builder in src/**\/*.emails.ts, keyed by its exported name, with the
+ * One sample of every e-mail builder in src/**\/*.emails.ts, keyed by its exported name (and
+ * `name:variant` for a builder that makes more than one kind), with the
  * longest realistic inputs: real signed links (long, unbreakable), a long topic name and long
  * names. test/e2e/email-kinds.test.ts fails when a builder is exported that has no sample here.
  */
@@ -64,6 +65,7 @@ type Sample = (ctx: MailContext) => BuiltEmail;
 
 export const EMAIL_SAMPLES: Record<string, Sample> = {
   failedSignInsEmail: (ctx) => failedSignInsEmail(ctx, { ...member, name, staff: false, count: 12 }),
+  'failedSignInsEmail:staff': (ctx) => failedSignInsEmail(ctx, { to: member.to, memberId: null, name, staff: true, count: 12 }),
   recoveryCodeUsedEmail: (ctx) => recoveryCodeUsedEmail(ctx, { to: member.to, name, left: 1 }),
   twoFactorResetEmail: (ctx) => twoFactorResetEmail(ctx, { to: member.to, name }),
   bulletinEmail: (ctx) =>
@@ -80,7 +82,11 @@ export const EMAIL_SAMPLES: Record<string, Sample> = {
       name,
       changes: [
         { topic: { ...topic, kind: 'newsletter' }, from: null, to: 'opted_in' },
-        { topic: { id: 8, slug: 'offers', name: 'Offers from Example Events Ltd', kind: 'third_party_offer' }, from: 'opted_in', to: 'opted_out' },
+        {
+          topic: { id: 8, slug: 'offers', name: 'Offers from Example Events Ltd', kind: 'third_party_offer' },
+          from: 'opted_in',
+          to: 'opted_out',
+        },
       ] as never,
       manageUrl,
       how: 'on your preferences page, from a link we e-mailed you',
@@ -107,7 +113,12 @@ export const EMAIL_SAMPLES: Record<string, Sample> = {
   emailChangedNoticeEmail: (ctx) => emailChangedNoticeEmail(ctx, { ...member, name, newEmail: 'new.address@example.org' }),
   alreadyMemberEmail: (ctx) => alreadyMemberEmail(ctx, { ...member, name, manageUrl }),
   signupConfirmEmail: (ctx) =>
-    signupConfirmEmail(ctx, { to: member.to, chosen: [topic.name, 'Offers from Example Events Ltd'], url: action('/join/confirm'), expiryHours: 48 }),
+    signupConfirmEmail(ctx, {
+      to: member.to,
+      chosen: [topic.name, 'Offers from Example Events Ltd'],
+      url: action('/join/confirm'),
+      expiryHours: 48,
+    }),
   welcomeEmail: (ctx) => welcomeEmail(ctx, { ...member, name, chosen: [topic.name], manageUrl }),
   signInLinkEmail: (ctx) => signInLinkEmail(ctx, { ...member, name, url: action('/signin/link'), minutes: 15, manageUrl }),
   policyNoticeEmail: (ctx) =>
@@ -132,7 +143,8 @@ export const EMAIL_SAMPLES: Record<string, Sample> = {
     }),
   removalCompletedEmail: (ctx) => removalCompletedEmail(ctx, { ...member, name, completedAt: at, partners: ['Example Mutual'] }),
   removalHeldEmail: (ctx) => removalHeldEmail(ctx, { ...member, name, manageUrl }),
-  removalReleasedEmail: (ctx) => removalReleasedEmail(ctx, { ...member, name, manageUrl, dueAt: at, now: new Date('2026-07-01T00:00:00Z') }),
+  removalReleasedEmail: (ctx) =>
+    removalReleasedEmail(ctx, { ...member, name, manageUrl, dueAt: at, now: new Date('2026-07-01T00:00:00Z') }),
   removalConfirmEmail: (ctx) =>
     removalConfirmEmail(ctx, { ...member, name, manageUrl, url: action('/l/removal'), minutes: 60, graceDays: 30 }),
   removalConfirmedEmail: (ctx) => removalConfirmedEmail(ctx, { ...member, name, manageUrl, dueAt: at }),
