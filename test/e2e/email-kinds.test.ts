@@ -112,6 +112,16 @@ describe('every e-mail Assent can send', () => {
     }
   });
 
+  it('C4: what the home page promises: bulk mail (bulletins, the policy notice) carries an unsubscribe link and its headers; all other mail is transactional and says how to manage choices', () => {
+    const withUnsubscribe = built.filter(([, e]) => 'List-Unsubscribe' in e.headers).map(([, e]) => e.kind);
+    expect([...new Set(withUnsubscribe)].sort()).toEqual(['bulletin', 'policy_notice']);
+    for (const [name, e] of built) {
+      const bulk = 'List-Unsubscribe' in e.headers;
+      expect([name, /^Unsubscribe[^:\n]*: https:\/\/\S+\/unsubscribe\//m.test(footerOf(e.text))]).toEqual([name, bulk]);
+      if (!bulk) expect([name, /whatever your choices|went only to you|only say what a member/.test(e.text)]).toEqual([name, true]);
+    }
+  });
+
   it('no internal code shows in the text or the HTML', () => {
     const codes = internalCodes(built.map(([, e]) => e.kind));
     expect(codes).toEqual(expect.arrayContaining(['data_link', 'member_link', 'third_party_offer', 'opted_in']));
