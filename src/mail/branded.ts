@@ -28,7 +28,7 @@ export function fromHeader(mailFrom: string, senderName: string | null): FromHea
   const configured = addressparser(mailFrom)[0];
   const address = configured && 'address' in configured ? configured.address : undefined;
   const name = (senderName ?? '')
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   if (!address || !name) return mailFrom;

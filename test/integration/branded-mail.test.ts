@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BrandingCache } from '../../src/branding/branding.service.js';
 import { makeServiceContext, type ServiceContext } from '../../src/context.js';
@@ -6,6 +7,7 @@ import { requestDataLink } from '../../src/members/data.service.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { solidPng } from '../helpers/email-samples.js';
 import { insertMember } from '../helpers/fixtures.js';
+import { startSeededContext } from '../helpers/seeded.js';
 import type { CaughtMessage } from '../helpers/smtp.js';
 
 /**
@@ -100,6 +102,26 @@ describe('e-mail carries the organisation’s branding', () => {
       await ctx.stopWorker();
     }
   });
+});
+
+describe('the demo organisation (seeds/)', () => {
+  it('its caught mail wears the seeded branding: sender name, purple, and the logo inline', async () => {
+    const { ctx: demo } = await startSeededContext();
+    try {
+      const member = await demo.db('members').where({ status: 'active' }).whereNotNull('email').first('id', 'email');
+      const demoSvc = makeServiceContext(demo.config, demo.db);
+      await demoSvc.brand.refresh();
+      await requestDataLink(demoSvc, member.id);
+      const mail = await demo.smtp.waitFor((m) => m.envelopeTo.includes(member.email));
+      expect(mail.parsed.from?.name).toBe('Demo Society membership');
+      expect(mail.parsed.html).toContain('background:#5b2a86');
+      const inline = mail.parsed.attachments.find((a) => a.contentId === '<brand-logo>');
+      const seeded = readFileSync(new URL('../../seeds/assets/demo-logo.png', import.meta.url));
+      expect(Buffer.from(inline!.content as ArrayBuffer).equals(seeded)).toBe(true);
+    } finally {
+      await demo.close();
+    }
+  }, 60_000);
 });
 
 describe('the From header', () => {
