@@ -42,7 +42,13 @@ const smtp = new SMTPServer({
 await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
 const smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
 
-const ctx = { orgName: 'Bench Society', baseUrl: 'https://bench.example', privacyContact: 'privacy@bench.example' };
+const ctx = {
+  orgName: 'Bench Society',
+  baseUrl: 'https://bench.example',
+  privacyContact: 'privacy@bench.example',
+  timeZone: 'UTC',
+  brand: { colour: '#2f5d50', inlineLogo: false },
+};
 const [member] = await db('members').insert({ email: 'bench@example.org', status: 'active' }).returning('id');
 const memberId = (member as { id: string }).id;
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
 
 /**
@@ -34,14 +35,11 @@ Membership is open to people aged 16 and over. We do not knowingly collect data 
 
 We post every change at least one week before it takes effect, announce it on every page of this site and send a notice to every member.`;
 
-/** The demo organisation's logo (issue 13.11): an envelope with a tick, in its own colour. */
-const DEMO_LOGO = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64">
-<rect width="64" height="64" rx="12" fill="#5b2a86"/>
-<rect x="12" y="18" width="40" height="28" rx="3" fill="none" stroke="#fff" stroke-width="4"/>
-<path d="M13 20l19 14 19-14" fill="none" stroke="#fff" stroke-width="4" stroke-linejoin="round"/>
-<circle cx="48" cy="44" r="10" fill="#f2c14e"/>
-<path d="M43 44l3.5 3.5 6-7" fill="none" stroke="#3a1a56" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/>
-</svg>`;
+/**
+ * The demo organisation's logo (issue 13.11): an envelope with a tick, in its own colour, 128 px.
+ * A PNG, not an SVG, so that it shows in the demo's e-mail too (many mail programs show no SVG).
+ */
+const DEMO_LOGO = readFileSync(new URL('./assets/demo-logo.png', import.meta.url));
 
 export async function seed(knex: Knex): Promise<void> {
   const existing = await knex('policy_versions').first('id');
@@ -52,8 +50,8 @@ export async function seed(knex: Knex): Promise<void> {
     await trx('branding').insert({
       primary_colour: '#5b2a86',
       sender_name: 'Demo Society membership',
-      logo: Buffer.from(DEMO_LOGO),
-      logo_type: 'image/svg+xml',
+      logo: DEMO_LOGO,
+      logo_type: 'image/png',
     });
     const [policy] = await trx('policy_versions')
       .insert({

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
-import type { BuiltEmail, MailContext } from './mail/email.js';
+import { mailBrand, type BuiltEmail, type MailContext } from './mail/email.js';
 import { enqueueEmail, type OutboxOptions } from './mail/outbox.js';
 import { BrandingCache } from './branding/branding.service.js';
 import { Links } from './shared/links.js';
@@ -21,21 +21,26 @@ export interface ServiceContext {
   db: Db;
   keys: ServiceKeys;
   links: Links;
-  mail: MailContext;
+  /** Read afresh on each use: it carries the branding of the moment (issue 13.11). */
+  readonly mail: MailContext;
   outbox: OutboxOptions;
   /** The organisation's logo, colour and sender name (issue 13.11), from memory. */
   brand: BrandingCache;
 }
 
-export function makeServiceContext(config: Config, db: Db): ServiceContext {
+/** A process that also sends (the worker) passes its branding cache, so building and sending share one. */
+export function makeServiceContext(config: Config, db: Db, brand = new BrandingCache(db)): ServiceContext {
+  const mail = { orgName: config.orgName, baseUrl: config.baseUrl, privacyContact: config.privacyContact, timeZone: config.orgTimeZone };
   return {
     config,
     db,
     keys: Object.freeze({ suppression: suppressionKeys(config.secretKeys) }),
     links: new Links(config.baseUrl, config.secretKeys),
-    mail: { orgName: config.orgName, baseUrl: config.baseUrl, privacyContact: config.privacyContact },
+    get mail(): MailContext {
+      return { ...mail, brand: mailBrand(brand.current()) };
+    },
     outbox: { messageIdHost: new URL(config.baseUrl).hostname, maxAttempts: config.mailMaxAttempts },
-    brand: new BrandingCache(db),
+    brand,
   };
 }
 

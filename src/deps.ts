@@ -6,6 +6,7 @@ import { startEmbeddedPostgres } from './embedded/postgres.js';
 import { startMailCatcher } from './mail/catcher.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import type { OutboxOptions } from './mail/outbox.js';
+import { BrandingCache } from './branding/branding.service.js';
 import { CRONTAB, jobTasks } from './jobs.js';
 import { startWorker, type JobWorker } from './mail/worker.js';
 import { DatabaseWatch, isDatabaseUnavailable } from './shared/db-watch.js';
@@ -55,8 +56,13 @@ export async function startDevelopmentDatabase(config: Config, logger: Logger): 
   return startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'assent', logger });
 }
 
-/** The job runner of a process (npm start, or npm run worker). */
-export function startJobRunner(rt: Runtime): Promise<JobWorker> {
+/**
+ * The job runner of a process (npm start, or npm run worker). The features' jobs build messages
+ * and the send task sends them with one branding cache, read before the first job runs.
+ */
+export async function startJobRunner(rt: Runtime): Promise<JobWorker> {
+  const brand = new BrandingCache(rt.db);
+  await brand.refresh();
   return startWorker({
     watch: rt.watch,
     connectionString: rt.databaseUrl,
@@ -66,7 +72,8 @@ export function startJobRunner(rt: Runtime): Promise<JobWorker> {
     mailFrom: rt.config.mailFrom,
     logger: rt.logger,
     concurrency: rt.config.workerConcurrency,
-    tasks: jobTasks(rt.config, rt.db, rt.logger),
+    brand,
+    tasks: jobTasks(rt.config, rt.db, rt.logger, brand),
     crontab: CRONTAB,
   });
 }

@@ -1,4 +1,5 @@
 import type { TaskList } from 'graphile-worker';
+import type { BrandingCache } from './branding/branding.service.js';
 import { bulletinTasks } from './bulletins/bulletins.tasks.js';
 import type { Config } from './config.js';
 import { makeServiceContext } from './context.js';
@@ -21,8 +22,8 @@ import { pruneSendRate } from './mail/send-rate.js';
 /** Scheduled tasks (graphile-worker crontab lines: minute hour day month weekday task). */
 export const CRONTAB = ['*/15 * * * * maintenance', `7 * * * * ${CARRY_OUT_REMOVALS_TASK}`];
 
-export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
-  const svc = makeServiceContext(config, db);
+export function jobTasks(config: Config, db: Db, logger: Logger, brand?: BrandingCache): TaskList {
+  const svc = makeServiceContext(config, db, brand);
   return {
     [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(svc, logger),
     [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(svc),

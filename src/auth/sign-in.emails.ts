@@ -1,5 +1,11 @@
 import type { BuiltEmail, MailContext } from '../mail/email.js';
-import { memberMessageEmail } from '../mail/member-message.js';
+import { memberMessageEmail, type MemberMessage } from '../mail/member-message.js';
+
+/** The footer of mail about a staff account: staff may be members too, and manage that as members do. */
+const staffFooter = (ctx: MailContext): Pick<MemberMessage, 'manageNote' | 'why'> => ({
+  manageNote: `if you are also a member, sign in at ${ctx.baseUrl}/manage and we e-mail you a link to your preferences.`,
+  why: 'This e-mail is about your staff account, so we send it whatever your choices.',
+});
 
 /**
  * E-mails about an account's own sign-in (C11): transactional, to the account's address. They
@@ -27,6 +33,7 @@ export function failedSignInsEmail(
         ? `If it was not you, someone may be guessing your password: change it after you sign in at ${where}, and tell your administrator.`
         : `If it was not you, someone may be guessing your password: sign in with a link at ${where} and change it, or write to us at ${ctx.privacyContact}.`,
     ],
+    ...(d.staff ? staffFooter(ctx) : {}),
   });
 }
 
@@ -42,6 +49,7 @@ export function recoveryCodeUsedEmail(ctx: MailContext, d: { to: string; name: s
       'If you lost your device, ask an administrator to reset your two-factor sign-in, then set it up on your new device: that gives you new recovery codes too.',
     ],
     after: ['If it was not you, tell your administrator at once: your password and a recovery code are known to someone else.'],
+    ...staffFooter(ctx),
   });
 }
 
@@ -57,5 +65,6 @@ export function twoFactorResetEmail(ctx: MailContext, d: { to: string; name: str
       `At your next sign-in at ${ctx.baseUrl}/admin/login you set up two-factor sign-in again, on the device you will use from now on.`,
     ],
     after: ['If you did not ask for this, tell your administrator at once.'],
+    ...staffFooter(ctx),
   });
 }

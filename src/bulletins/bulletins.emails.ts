@@ -2,6 +2,7 @@ import { convert } from 'html-to-text';
 import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from '../mail/email.js';
 import { renderEmailTemplates } from '../mail/render.js';
 import { renderMarkdown } from '../shared/markdown.js';
+import { formatDay } from '../shared/time.js';
 
 /**
  * A bulletin as e-mail: pure builders, time passed in. The body is Markdown through the shared
@@ -56,8 +57,6 @@ export interface BulletinLinks {
   manage: string;
 }
 
-const day = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-
 /**
  * RFC 2919 List-Id, on one line like the other list headers: the topic's name as the phrase
  * (an encoded word when it is not plain ASCII) and its slug under the site's host as the id.
@@ -79,7 +78,7 @@ function render(ctx: MailContext, b: BulletinParts, r: { name: string | null; ch
     b,
     subject: b.subject,
     greeting: `Dear ${r.name ?? 'member'},`,
-    chosenOn: day(r.chosenAt),
+    chosenOn: formatDay(r.chosenAt, ctx.timeZone),
     unsubscribeUrl: links.unsubscribe.url,
     manageUrl: links.manage,
     test,

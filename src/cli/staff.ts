@@ -51,7 +51,9 @@ try {
   } else {
     const staff = await findActiveStaffUserByEmail(db, String(values.email ?? ''));
     if (!staff) throw new NotFoundError('There is no active staff user with that e-mail address.');
-    await resetStaffTwoFactor(makeServiceContext(config, db), null, staff.id);
+    const svc = makeServiceContext(config, db);
+    await svc.brand.refresh();
+    await resetStaffTwoFactor(svc, null, staff.id);
     console.log(`Two-factor sign-in of ${staff.email} was reset; they set it up again at their next sign-in.`);
   }
 } catch (err) {

@@ -22,7 +22,9 @@ export function preferencesChangedEmail(
     paragraphs: [`These changes to what we send you were recorded ${d.how}:`],
     list: d.changes.map(describeChange),
     action: { label: 'Review or undo these changes', url: d.manageUrl },
-    after: [`If you did not make these changes, use the button above to set your preferences back, or write to ${ctx.privacyContact}.`],
+    after: [
+      `If you did not make these changes, open your preferences with the link in this e-mail to set them back, or write to ${ctx.privacyContact}.`,
+    ],
     manageUrl: d.manageUrl,
   });
 }

@@ -2,9 +2,20 @@ import type { DbOrTx } from '../db.js';
 
 export type ConsentStatus = 'opted_in' | 'opted_out';
 export type TopicKind = 'newsletter' | 'announcement' | 'third_party_offer' | 'partner_data_sharing';
-export type LedgerSource =
-  'signup' | 'member_web' | 'member_link' | 'unsubscribe_link' | 'one_click' | 'staff' | 'import' | 'erasure' | 'system';
-export type LedgerChannel = 'web' | 'email' | 'phone' | 'post' | 'system';
+export const LEDGER_SOURCES = [
+  'signup',
+  'member_web',
+  'member_link',
+  'unsubscribe_link',
+  'one_click',
+  'staff',
+  'import',
+  'erasure',
+  'system',
+] as const;
+export type LedgerSource = (typeof LEDGER_SOURCES)[number];
+export const LEDGER_CHANNELS = ['web', 'email', 'phone', 'post', 'system'] as const;
+export type LedgerChannel = (typeof LEDGER_CHANNELS)[number];
 
 export interface TopicRow {
   id: number;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TopicKind } from './consent.repository.js';
+import { CHANNEL_NAMES as CHANNEL_WORDS, KIND_NAMES as KIND_WORDS } from '../shared/words.js';
 import { multiLineText, singleLineText } from '../shared/http/text.js';
 
 export const TOPIC_KINDS = ['newsletter', 'announcement', 'third_party_offer', 'partner_data_sharing'] as const;
@@ -7,13 +8,9 @@ export const TOPIC_CHANNELS = ['email', 'post', 'phone'] as const;
 /** These kinds name a partner (C1, C2). No topic of any kind is ever pre-ticked. */
 export const PARTNER_KINDS: readonly TopicKind[] = ['third_party_offer', 'partner_data_sharing'];
 
-export const KIND_NAMES: Record<TopicKind, string> = {
-  newsletter: 'Newsletter',
-  announcement: 'Announcement',
-  third_party_offer: 'Third-party offer',
-  partner_data_sharing: 'Partner data sharing',
-};
-export const CHANNEL_NAMES: Record<(typeof TOPIC_CHANNELS)[number], string> = { email: 'E-mail', post: 'Post', phone: 'Phone' };
+/** Their words live in shared/words.ts, with every other code's. */
+export const KIND_NAMES: Readonly<Record<TopicKind, string>> = KIND_WORDS;
+export const CHANNEL_NAMES: Readonly<Record<(typeof TOPIC_CHANNELS)[number], string>> = CHANNEL_WORDS;
 
 const optionalId = singleLineText()
   .optional()

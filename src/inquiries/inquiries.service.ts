@@ -28,8 +28,6 @@ const PER_ADDRESS: Limit = { action: 'inquiry:address', windowSeconds: 3600, max
 const PER_NETWORK: Limit = { action: 'inquiry:network', windowSeconds: 3600, max: 10 };
 export const INQUIRIES_SHOWN = 200;
 
-const dateOf = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-
 export async function submitInquiry(svc: ServiceContext, input: InquiryForm, network: string): Promise<void> {
   await checkLimits(svc.db, [
     [PER_ADDRESS, input.email],
@@ -65,7 +63,7 @@ export async function replyToInquiry(svc: ServiceContext, staffUserId: string, i
     const emailMessageId = await queueMail(
       trx,
       svc,
-      inquiryReplyEmail(svc.mail, { to: inquiry.email, name: inquiry.name, body, asked: dateOf(inquiry.created_at) }),
+      inquiryReplyEmail(svc.mail, { to: inquiry.email, name: inquiry.name, body, asked: inquiry.created_at }),
     );
     await insertReply(trx, { inquiryId: id, staffUserId, body, emailMessageId });
     await setInquiryStatus(trx, id, 'answered');

@@ -50,7 +50,23 @@ export interface CaughtMail {
   subject: string;
   headers: { key: string; value: string }[];
   text: string;
+  /** Inline images (cid:) are shown as data: URLs, as a mail program shows its inline attachments. */
   html: string | undefined;
+}
+
+/** Replaces each cid: reference to an inline image attachment with a data: URL of it. */
+function inlineImages(
+  html: string,
+  attachments: { contentId?: string; mimeType: string; content: ArrayBuffer | Uint8Array | string }[],
+): string {
+  let out = html;
+  for (const a of attachments) {
+    const cid = a.contentId?.replace(/^<|>$/g, '');
+    if (!cid || !a.mimeType.startsWith('image/') || typeof a.content === 'string') continue;
+    const bytes = a.content instanceof Uint8Array ? Buffer.from(a.content) : Buffer.from(a.content);
+    out = out.replaceAll(`cid:${cid}`, `data:${a.mimeType};base64,${bytes.toString('base64')}`);
+  }
+  return out;
 }
 
 export function listCaughtMailIds(dir: string, limit = 100): string[] {
@@ -79,11 +95,11 @@ export async function readCaughtMail(dir: string, id: string): Promise<CaughtMai
   return {
     id,
     receivedAt: new Date(Number(id.split('-')[0])),
-    from: parsed.from?.address ?? '',
+    from: parsed.from ? (parsed.from.name ? `${parsed.from.name} <${parsed.from.address ?? ''}>` : (parsed.from.address ?? '')) : '',
     to: (parsed.to ?? []).map((a) => a.address ?? a.name).join(', '),
     subject: parsed.subject ?? '(no subject)',
     headers: parsed.headers.map((h) => ({ key: h.key, value: h.value })),
     text: parsed.text ?? '',
-    html: parsed.html,
+    html: parsed.html === undefined ? undefined : inlineImages(parsed.html, parsed.attachments),
   };
 }

@@ -9,6 +9,29 @@ export interface MailContext {
   orgName: string;
   baseUrl: string;
   privacyContact: string;
+  /** The organisation's zone (ORG_TIMEZONE): every time in a message is written in it, with its name. */
+  timeZone: string;
+  /** The branding when the message is built (issue 13.11). */
+  brand: MailBrand;
+}
+
+/** The content id of the logo, attached inline by the send task (mail/branded.ts). */
+export const LOGO_CID = 'brand-logo';
+
+/**
+ * What a message's HTML needs of the branding: the primary colour (buttons, links, heading), and
+ * whether the logo goes in as an inline image. Only PNG and JPEG logos do: many mail programs
+ * (Outlook, Gmail) show no SVG, so with an SVG logo the heading shows the organisation's name alone.
+ */
+export interface MailBrand {
+  colour: string;
+  inlineLogo: boolean;
+}
+
+export const INLINE_LOGO_TYPES: readonly string[] = ['image/png', 'image/jpeg'];
+
+export function mailBrand(brand: { colour: string; logo: { type: string } | null }): MailBrand {
+  return { colour: brand.colour, inlineLogo: brand.logo !== null && INLINE_LOGO_TYPES.includes(brand.logo.type) };
 }
 
 export interface BuiltEmail {

@@ -3,8 +3,8 @@ import { renderEmailTemplates } from './render.js';
 
 /**
  * The one template behind every message to a member about their own account: a greeting,
- * paragraphs, an optional list (what changed), an optional button, and the footer with the
- * member's manage link. Builders in members/, consent/ and removal/ fill it in.
+ * paragraphs, an optional list (what changed), an optional button, and the footer that says how
+ * to manage one's choices (the member's manage link when the message may carry one). Builders in members/, consent/ and removal/ fill it in.
  */
 export interface MemberMessage {
   kind: string;
@@ -18,6 +18,10 @@ export interface MemberMessage {
   /** Said after the button: how to undo, or what to do if this was not you. */
   after?: string[];
   manageUrl?: string;
+  /** Without a manage link, how the footer says the choices are managed (a default says: sign in at /manage). */
+  manageNote?: string;
+  /** Transactional mail: why it is sent whatever the choices (a default says: it is about your own account). */
+  why?: string;
   /** Only for non-transactional mail. */
   unsubscribe?: UnsubscribeLink;
   /** See BuiltEmail: facts the send task acts on. */

@@ -3,6 +3,7 @@ import type { Db } from '../db.js';
 import { untilDatabaseAnswers, type DatabaseWatch } from '../shared/db-watch.js';
 import type { Logger } from '../shared/logger.js';
 import { isSuppressed, type SuppressionKeys } from '../shared/suppression.js';
+import { fromHeader, withInlineLogo, type BrandSource } from './branded.js';
 import type { Mailer } from './mailer.js';
 import { addSendJob } from './outbox.js';
 import { takeSendSlot, type SendRate } from './send-rate.js';
@@ -35,6 +36,8 @@ export interface SendEmailDeps {
   sendRate?: SendRate;
   /** Attempts of a send job added again to wait for its rate slot. */
   maxAttempts?: number;
+  /** The branding's sender name and logo (issue 13.11); MAIL_FROM alone and no logo without it. */
+  brand?: BrandSource;
 }
 
 /** A permanent refusal: the SMTP server answered 5xx, so retrying cannot help. */
@@ -96,13 +99,16 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
       if (msg.scrub_after_send) await scrubMessage(deps.db, id);
     };
     const attempt = helpers.job.attempts;
+    const brand = deps.brand?.current() ?? { senderName: null, logo: null };
+    const { html, attachments } = withInlineLogo(msg.html_body, brand);
     try {
       await deps.mailer.sendMail({
-        from: deps.mailFrom,
+        from: fromHeader(deps.mailFrom, brand.senderName),
         to: msg.recipient,
         subject: msg.subject,
         text: msg.text_body,
-        html: msg.html_body,
+        html,
+        attachments,
         messageId: msg.message_id,
         headers: Object.fromEntries(Object.entries(msg.headers).map(([k, value]) => [k, { prepared: true, value }])),
       });

@@ -1,6 +1,7 @@
 import { Router, type Response } from 'express';
 import { requireMember } from '../auth/passport.js';
 import type { ServiceContext } from '../context.js';
+import { memberWords } from '../shared/words.js';
 import {
   checkDataLink,
   DATA_DOWNLOAD_MINUTES,
@@ -45,6 +46,7 @@ export function dataRouter(svc: ServiceContext): Router {
     res.render('account/data', {
       title: TITLE,
       data,
+      words: memberWords,
       downloadAction: `/l/data-json/${downloadToken}`,
       downloadMinutes: DATA_DOWNLOAD_MINUTES,
     });

@@ -1,5 +1,6 @@
 import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from '../mail/email.js';
 import { renderEmailTemplates } from '../mail/render.js';
+import { formatDateTime, formatDay } from '../shared/time.js';
 
 /**
  * The policy change notice (C7, C8): non-transactional, so it carries the member's unsubscribe
@@ -18,10 +19,11 @@ export interface PolicyNoticeData {
   unsubscribe: UnsubscribeLink;
 }
 
-function renderNotice(ctx: MailContext, d: Omit<PolicyNoticeData, 'to' | 'memberId'>, subjectPrefix = '') {
-  const effective = d.effectiveAt.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-  const subject = `${subjectPrefix}${ctx.orgName}: our privacy policy changes on ${effective}`;
-  return { subject, ...renderEmailTemplates('policy-notice', { ctx, d, effective, subject, policyUrl: `${ctx.baseUrl}/privacy` }) };
+/** The subject names the day, the body the time with its zone, both in the organisation's zone. */
+function renderNotice(ctx: MailContext, d: Omit<PolicyNoticeData, 'to' | 'memberId'>, test = false) {
+  const subject = `${test ? '[Test] ' : ''}${ctx.orgName}: our privacy policy changes on ${formatDay(d.effectiveAt, ctx.timeZone)}`;
+  const effective = formatDateTime(d.effectiveAt, ctx.timeZone);
+  return { subject, ...renderEmailTemplates('policy-notice', { ctx, d, effective, subject, test, policyUrl: `${ctx.baseUrl}/privacy` }) };
 }
 
 export function policyNoticeEmail(ctx: MailContext, d: PolicyNoticeData): BuiltEmail {
@@ -47,7 +49,7 @@ export function policyNoticeTestEmail(
   const { subject, html, text } = renderNotice(
     ctx,
     { ...d, memberName: 'Alex Example', manageUrl, unsubscribe: { url: manageUrl, token: 'sample' } },
-    '[Test] ',
+    true,
   );
   return composeEmail({ kind: 'policy_notice_test', to, memberId: null, subject, html, text }, ctx, { transactional: true });
 }

@@ -23,7 +23,7 @@ export function removalCompletedEmail(ctx: MailContext, r: Recipient & { complet
     subject: `${ctx.orgName}: your data has been removed`,
     greeting: greeting(r),
     paragraphs: [
-      `As you asked, we removed your data on ${formatRemovalDate(r.completedAt)}. We erased your name, e-mail address, postal address, phone number and password, your sign-in links and sessions, and the content of the e-mails we sent you.`,
+      `As you asked, we removed your data on ${formatRemovalDate(r.completedAt, ctx.timeZone)}. We erased your name, e-mail address, postal address, phone number and password, your sign-in links and sessions, and the content of the e-mails we sent you.`,
       'What we keep:',
     ],
     list: [
@@ -38,6 +38,8 @@ export function removalCompletedEmail(ctx: MailContext, r: Recipient & { complet
       'This is the last e-mail we send you. If you join again one day, you will need to confirm your address afresh.',
       `Questions about your data: ${ctx.privacyContact}.`,
     ],
+    manageNote: `nothing is left to manage, as your data is removed. To join again one day, go to ${ctx.baseUrl}/join.`,
+    why: 'This e-mail confirms what you asked of us, so we send it whatever your choices.',
   });
 }
 
@@ -60,7 +62,7 @@ export function removalHeldEmail(ctx: MailContext, r: Recipient & { manageUrl: s
 
 /** C14: the hold is lifted; the removal goes ahead on its date, and the member can still cancel it. */
 export function removalReleasedEmail(ctx: MailContext, r: Recipient & { manageUrl: string; dueAt: Date; now: Date }): BuiltEmail {
-  const when = r.dueAt.getTime() <= r.now.getTime() ? 'within the next hour' : `on ${formatRemovalDate(r.dueAt)}`;
+  const when = r.dueAt.getTime() <= r.now.getTime() ? 'within the next hour' : `on ${formatRemovalDate(r.dueAt, ctx.timeZone)}`;
   return memberMessageEmail(ctx, {
     kind: 'removal_released',
     to: r.to,

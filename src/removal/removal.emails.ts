@@ -1,5 +1,6 @@
 import type { BuiltEmail, MailContext } from '../mail/email.js';
 import { memberMessageEmail } from '../mail/member-message.js';
+import { formatDay } from '../shared/time.js';
 
 /**
  * What carrying out a removal does (C6), in the member's words. The account page, the link page and
@@ -13,9 +14,9 @@ export const REMOVAL_MEANS: readonly string[] = [
   'We send you one last e-mail to say it is done.',
 ];
 
-/** Dates in pages and mail: day, month name and year, in UTC so every node writes the same. */
-export function formatRemovalDate(d: Date): string {
-  return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+/** Dates in pages and mail: day, month name and year, in the organisation's zone (ORG_TIMEZONE). */
+export function formatRemovalDate(d: Date, zone: string): string {
+  return formatDay(d, zone);
 }
 
 export function graceText(days: number): string {
@@ -40,7 +41,7 @@ export function removalConfirmEmail(ctx: MailContext, r: Recipient & { url: stri
     subject: `${ctx.orgName}: please confirm that we should remove your data`,
     greeting: greeting(r),
     paragraphs: [
-      `You asked us to remove your data. Nothing happens unless you confirm with the button below. The link works once, for ${r.minutes} minutes.`,
+      `You asked us to remove your data. Nothing happens unless you confirm with the link in this e-mail. The link works once, for ${r.minutes} minutes.`,
       `Once you confirm, we carry out the removal ${graceText(r.graceDays)}, and you can cancel it until then. When we carry it out:`,
     ],
     list: [...REMOVAL_MEANS],
@@ -55,7 +56,7 @@ export function removalConfirmEmail(ctx: MailContext, r: Recipient & { url: stri
 
 /** C14: states the date the removal will be carried out and how to cancel it before then. */
 export function removalConfirmedEmail(ctx: MailContext, r: Recipient & { dueAt: Date }): BuiltEmail {
-  const date = formatRemovalDate(r.dueAt);
+  const date = formatRemovalDate(r.dueAt, ctx.timeZone);
   return memberMessageEmail(ctx, {
     kind: 'removal_confirmed',
     to: r.to,
@@ -76,7 +77,7 @@ export function removalConfirmedEmail(ctx: MailContext, r: Recipient & { dueAt: 
 /** C14: states what was cancelled and how to undo that (ask again); the button leads to the member's choices (issue 13.10). */
 export function removalCancelledEmail(ctx: MailContext, r: Recipient & { dueAt: Date | null }): BuiltEmail {
   const what = r.dueAt
-    ? `Your request to remove your data, due to be carried out on ${formatRemovalDate(r.dueAt)}, is cancelled.`
+    ? `Your request to remove your data, due to be carried out on ${formatRemovalDate(r.dueAt, ctx.timeZone)}, is cancelled.`
     : 'Your request to remove your data, which you had not yet confirmed, is cancelled.';
   return memberMessageEmail(ctx, {
     kind: 'removal_cancelled',

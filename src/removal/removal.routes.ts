@@ -27,7 +27,7 @@ export function removalRouter(svc: ServiceContext): Router {
     means: REMOVAL_MEANS,
     grace: graceText(svc.config.removalGraceDays),
     minutes: REMOVAL_LINK_MINUTES,
-    formatDate: formatRemovalDate,
+    formatDate: (d: Date) => formatRemovalDate(d, svc.config.orgTimeZone),
   };
 
   router.get('/account/removal', async (req, res) => {

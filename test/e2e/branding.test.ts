@@ -51,7 +51,7 @@ describe('branding', () => {
     const css = await request(ctx.app).get('/brand.css').expect(200);
     expect(css.text).toContain('--accent: #5b2a86;');
     const logo = await request(ctx.app).get('/brand/logo').expect(200);
-    expect(logo.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(logo.headers['content-type']).toMatch(/^image\/png/);
     expect((await request(ctx.app).get('/').expect(200)).text).toContain('class="brand-logo"');
     expect((await admin.get('/admin/branding').expect(200)).text).toContain('Demo Society membership');
   });

@@ -4,6 +4,11 @@ import { readFileSync } from 'node:fs';
 import { insertStaffUser } from '../../src/auth/staff.repository.js';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
 import { hashToken } from '../../src/shared/secrets.js';
+import { randomUUID } from 'node:crypto';
+import { LEDGER_SOURCES } from '../../src/consent/consent.repository.js';
+import { TOPIC_KINDS } from '../../src/consent/topics.schemas.js';
+import { insertEmailMessage } from '../../src/mail/outbox.repository.js';
+import { EMAIL_KIND_NAMES } from '../../src/shared/words.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { axeViolations, launchBrowser, serve } from '../helpers/browser.js';
 import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
@@ -33,7 +38,8 @@ const downloadPath = (html: string) => {
 };
 
 beforeAll(async () => {
-  ctx = await startTestContext();
+  // Times on the data page are in the organisation's zone (issue 13.6).
+  ctx = await startTestContext({ ORG_TIMEZONE: 'Europe/London' });
   await ctx.startWorker();
   memberId = await insertMember(ctx.db, 'grace@example.org', 'Grace Hopper');
   await ctx
@@ -194,6 +200,52 @@ describe('a member sees and downloads everything we hold about them', () => {
     expect(res.text).toContain('<strong>None:</strong> we have never disclosed your data to a partner.');
     expect(res.text).not.toContain('Grace Hopper');
     expect(res.text).toContain('Not set');
+  });
+});
+
+describe('the data page reads as words (issue 13.6)', () => {
+  it('shows codes as human words and times in ORG_TIMEZONE with the zone named, winter and summer', async () => {
+    const id = await insertMember(ctx.db, 'ada@example.org', 'Ada');
+    const policyId = await insertPolicy(ctx.db, { version: '4.0' });
+    const offers = await insertTopic(ctx.db, { slug: 'event-offers', kind: 'third_party_offer', policyId, partner: 'Events Ltd' });
+    await recordConsent(ctx.db, { memberId: id, topicId: offers, policyId, to: 'opted_in', source: 'member_link', channel: 'web' });
+    await ctx
+      .db('members')
+      .where({ id })
+      .update({ confirmed_at: new Date('2026-11-29T14:05:00Z') });
+    await ctx.db('removal_requests').insert({
+      member_id: id,
+      status: 'unconfirmed',
+      requested_at: new Date('2026-07-14T23:30:00Z'),
+    });
+    const emailId = randomUUID();
+    await insertEmailMessage(ctx.db, {
+      id: emailId,
+      kind: 'data_link',
+      recipient: 'ada@example.org',
+      member_id: id,
+      topic_id: null,
+      message_id: `<${emailId}@assent.test>`,
+      subject: 'Test Society: your link to see your data',
+      text_body: 'x',
+      html_body: '<p>x</p>',
+      headers: {},
+    });
+
+    const token = await issueMemberToken(ctx.db, id, 'data', 30, { use: 'page' });
+    const html = (await linkPost(request(ctx.app), `/l/data/${token}`).expect(200)).text;
+    expect(html).toContain('<td>29 November 2026, 14:05 Greenwich Mean Time</td>');
+    expect(html).toContain('<td>15 July 2026, 00:30 British Summer Time</td>');
+    expect(html).toContain('(Offer from a partner: Events Ltd, by e-mail)');
+    expect(html).toContain('You, from a link in an e-mail, on the website');
+    expect(html).toContain('(Link to see your data)');
+    expect(html).toContain('Waiting for your confirmation');
+    expect(html).not.toMatch(/\bUTC\b/);
+    const codes = [...TOPIC_KINDS, ...LEDGER_SOURCES, ...Object.keys(EMAIL_KIND_NAMES), 'opted_in', 'opted_out'].filter((c) =>
+      c.includes('_'),
+    );
+    const shown = codes.filter((c) => new RegExp(`(?<![A-Za-z0-9_-])${c}(?![A-Za-z0-9_-])`).test(html));
+    expect(shown).toEqual([]);
   });
 });
 

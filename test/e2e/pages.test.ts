@@ -16,6 +16,7 @@ import { errorHandler } from '../../src/shared/http/error-handler.js';
 import { viewsDir } from '../../src/shared/paths.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
 import { sampleNotice } from '../helpers/emails.js';
+import { solidPng } from '../helpers/email-samples.js';
 import { insertPolicy } from '../helpers/fixtures.js';
 
 let ctx: TestContext;
@@ -30,6 +31,14 @@ describe('public pages', () => {
     const res = await request(ctx.app).get('/').expect(200);
     expect(res.text).toContain('Test Society');
     for (const href of ['/join', '/manage', '/privacy']) expect(res.text).toContain(`href="${href}"`);
+  });
+
+  it('C4: the home page promises an unsubscribe link in bulk mail only, and a way to manage choices in every e-mail (proven for every kind in email-kinds.test.ts)', async () => {
+    const res = await request(ctx.app).get('/').expect(200);
+    expect(res.text).toContain(
+      'Every newsletter, announcement, offer and policy notice we send has a link to unsubscribe, which works without signing in. Every other e-mail is about your own account or a question you asked us, and says how to manage your choices.',
+    );
+    expect(res.text).not.toContain('Every e-mail we send has a link to unsubscribe');
   });
 
   it('C7: /privacy shows the version in force and the public history of versions', async () => {
@@ -187,13 +196,15 @@ describe('the development mail catcher', () => {
     const catcher = await startMailCatcher(dir, createLogger('silent'));
     const mailer = createMailer(catcher.smtpUrl, { devCatcher: true });
     const notice = sampleNotice('ada@example.org', '00000000-0000-4000-8000-000000000000');
+    const logo = solidPng(20, 10, [91, 42, 134]);
     await mailer.sendMail({
-      from: 'no-reply@assent.test',
+      from: { name: 'Demo Society membership', address: 'no-reply@assent.test' },
       to: notice.to,
       subject: notice.subject,
       text: notice.text,
-      html: notice.html,
+      html: notice.html.replace(/(<body[^>]*>)/, '$1<img src="cid:brand-logo" alt="">'),
       headers: notice.headers,
+      attachments: [{ filename: 'logo.png', content: logo, contentType: 'image/png', cid: 'brand-logo', contentDisposition: 'inline' }],
     });
     mailer.close();
     await catcher.stop();
@@ -216,6 +227,10 @@ describe('the development mail catcher', () => {
     expect(show.text).toContain(`src="/dev/mail/${id}/html"`);
     const html = await request(app).get(`/dev/mail/${id}/html`).expect(200);
     expect(html.text).toContain('Review my choices');
+    // The branding shows as a mail program shows it: the sender's name, and the inline logo.
+    expect(show.text).toContain('Demo Society membership &lt;no-reply@assent.test&gt;');
+    expect(html.text).toContain(`src="data:image/png;base64,${logo.toString('base64')}"`);
+    expect(html.text).not.toContain('cid:');
     expect(html.headers['content-security-policy']).toContain("default-src 'none'");
     await request(app).get('/dev/mail/not-an-id').expect(404);
   });

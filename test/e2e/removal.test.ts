@@ -122,15 +122,15 @@ describe('a member asks for removal, confirms it from the e-mail, and cancels it
     expect(Math.abs(days - 10)).toBeLessThan(0.05);
     expect(Math.abs(row.confirmed_at.getTime() - Date.now())).toBeLessThan(60_000);
     expect(res.text).toContain('Your removal request is confirmed');
-    expect(res.text).toContain(formatRemovalDate(row.due_at));
+    expect(res.text).toContain(formatRemovalDate(row.due_at, 'UTC'));
   });
 
   it('C14: the confirmation e-mail states the date it will be carried out and how to cancel before then', async () => {
     const [row] = await requestsOf(adaId);
     const mail = await mailTo('ada@example.org', SUBJECT.confirmed);
     const text = mail.parsed.text ?? '';
-    expect(text).toContain(`We will carry it out on ${formatRemovalDate(row.due_at)}.`);
-    expect(text).toContain(`To cancel before ${formatRemovalDate(row.due_at)}, sign in`);
+    expect(text).toContain(`We will carry it out on ${formatRemovalDate(row.due_at, 'UTC')}.`);
+    expect(text).toContain(`To cancel before ${formatRemovalDate(row.due_at, 'UTC')}, sign in`);
     expect(text).toContain('http://assent.test/account/removal');
     expect(text).toContain('privacy@assent.test');
   });
@@ -145,7 +145,7 @@ describe('a member asks for removal, confirms it from the e-mail, and cancels it
     const [row] = await requestsOf(adaId);
     const page = (await ada.get('/account/removal').expect(200)).text;
     expect(page).toContain(
-      `We will remove your data on <time datetime="${row.due_at.toISOString()}">${formatRemovalDate(row.due_at)}</time>`,
+      `We will remove your data on <time datetime="${row.due_at.toISOString()}">${formatRemovalDate(row.due_at, 'UTC')}</time>`,
     );
     expect(page).toContain('Cancel my removal request');
     expect(page).not.toContain('Ask us to remove my data');
@@ -167,7 +167,7 @@ describe('a member asks for removal, confirms it from the e-mail, and cancels it
     expect(page).toContain('Your removal request is cancelled.');
     expect(page).toContain('Ask us to remove my data');
     const text = (await mailTo('ada@example.org', SUBJECT.cancelled)).parsed.text ?? '';
-    expect(text).toContain(`due to be carried out on ${formatRemovalDate(before.due_at)}, is cancelled`);
+    expect(text).toContain(`due to be carried out on ${formatRemovalDate(before.due_at, 'UTC')}, is cancelled`);
     expect(text).toContain('Nothing was removed');
     // Issue 13.10: the cancellation's main action is the member's choices, not another removal.
     const html = (await mailTo('ada@example.org', SUBJECT.cancelled)).parsed.html || '';

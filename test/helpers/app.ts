@@ -1,3 +1,4 @@
+import { BrandingCache } from '../../src/branding/branding.service.js';
 import type { Express } from 'express';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
@@ -68,7 +69,11 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
     logger,
     logLines,
     async startWorker() {
+      // As deps.ts's startJobRunner: one branding cache, read before the first job, for building and sending.
+      const brand = new BrandingCache(database.db);
+      await brand.refresh();
       runner = await startWorker({
+        brand,
         connectionString: database.url,
         config,
         db: database.db,
@@ -77,7 +82,7 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
         logger,
         concurrency: 2,
         pollInterval: 200,
-        tasks: jobTasks(config, database.db, logger),
+        tasks: jobTasks(config, database.db, logger, brand),
         crontab: CRONTAB,
       });
       return runner;

@@ -56,18 +56,28 @@ export async function launchBrowser(opts: { cookies: boolean }): Promise<Browsin
   };
 }
 
-/** Runs axe-core's WCAG 2.1 A and AA rules on the page; returns the violations, summarised. */
-export async function axeViolations(page: Page): Promise<string[]> {
+/**
+ * Runs axe-core's WCAG 2.1 A and AA rules on the page; returns the violations, summarised. With
+ * `impacts`, only violations of those impacts (such as serious and critical) are returned.
+ */
+export async function axeViolations(page: Page, opts: { impacts?: readonly string[] } = {}): Promise<string[]> {
   await page.evaluate(axeSource);
   const result = await page.evaluate(async () => {
     const axe = (
       window as unknown as {
-        axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> };
+        axe: {
+          run(
+            ctx: Document,
+            o: object,
+          ): Promise<{ violations: { id: string; help: string; impact: string | null; nodes: { target: string[] }[] }[] }>;
+        };
       }
     ).axe;
     return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
   });
-  return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  return result.violations
+    .filter((v) => !opts.impacts || opts.impacts.includes(v.impact ?? ''))
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
 /** Serves the app on an ephemeral loopback port for the browser. */

@@ -1,7 +1,13 @@
 import { policyNoticeEmail } from '../../src/policies/policies.emails.js';
 import type { BuiltEmail, MailContext } from '../../src/mail/email.js';
 
-export const mailCtx: MailContext = { orgName: 'Test Society', baseUrl: 'http://assent.test', privacyContact: 'privacy@assent.test' };
+export const mailCtx: MailContext = {
+  orgName: 'Test Society',
+  baseUrl: 'http://assent.test',
+  privacyContact: 'privacy@assent.test',
+  timeZone: 'UTC',
+  brand: { colour: '#2f5d50', inlineLogo: false },
+};
 
 /** A real non-transactional message (the policy notice) addressed to a member. */
 export function sampleNotice(to: string, memberId: string, over: Partial<BuiltEmail> = {}): BuiltEmail {

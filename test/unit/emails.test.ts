@@ -22,7 +22,13 @@ import { removalCancelledEmail, removalConfirmedEmail, removalConfirmEmail } fro
  * E-mail builders are pure functions (DESIGN rule 8): the same data gives the same message, time
  * is an argument, and only non-transactional mail carries the unsubscribe headers (C4).
  */
-const ctx: MailContext = { orgName: 'Test Society', baseUrl: 'https://members.example', privacyContact: 'privacy@example.org' };
+const ctx: MailContext = {
+  orgName: 'Test Society',
+  baseUrl: 'https://members.example',
+  privacyContact: 'privacy@example.org',
+  timeZone: 'UTC',
+  brand: { colour: '#2f5d50', inlineLogo: false },
+};
 const m = { to: 'ada@example.org', memberId: '0b9f3c1e-5d2a-4c7b-9e61-2f0a8d4b7c35', name: 'Ada Lovelace' };
 const manageUrl = 'https://members.example/p/token';
 const topic = { id: 1, slug: 'bulletin', name: 'Monthly bulletin', kind: 'newsletter' } as never;
