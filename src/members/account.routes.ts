@@ -40,7 +40,7 @@ export function accountRouter(svc: ServiceContext): Router {
       title: 'Your account',
       member,
       removal,
-      formatDate: formatRemovalDate,
+      formatDate: (d: Date) => formatRemovalDate(d, svc.config.orgTimeZone),
       notice: NOTICES.get(String(req.query.notice)),
     });
   });

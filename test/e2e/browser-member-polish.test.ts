@@ -144,7 +144,7 @@ describe('the member pages of issue 13.10 in a real browser', () => {
     const { due_at: dueAt } = (await ctx.db('removal_requests').where({ status: 'confirmed' }).first('due_at')) as { due_at: Date };
     await page.goto(`${site.url}/account`);
     const pending = page.locator('#pending-removal');
-    expect(await pending.innerText()).toContain(`We will remove your data on ${formatRemovalDate(dueAt)}`);
+    expect(await pending.innerText()).toContain(`We will remove your data on ${formatRemovalDate(dueAt, ctx.config.orgTimeZone)}`);
     expect(await pending.locator('time').getAttribute('datetime')).toBe(dueAt.toISOString());
     await check('account with a pending removal');
 
