@@ -14,7 +14,7 @@ import {
   emailInUseEmail,
   verifyNewEmail,
 } from '../../src/members/details.emails.js';
-import { alreadyMemberEmail, signupConfirmEmail, welcomeEmail } from '../../src/members/join.emails.js';
+import { alreadyMemberEmail, preferencesLinkEmail, signupConfirmEmail, welcomeEmail } from '../../src/members/join.emails.js';
 import { signInLinkEmail } from '../../src/members/signin.emails.js';
 import { policyNoticeEmail, policyNoticeTestEmail } from '../../src/policies/policies.emails.js';
 import { removalCompletedEmail, removalHeldEmail, removalReleasedEmail } from '../../src/removal/erasure.emails.js';
@@ -112,6 +112,7 @@ export const EMAIL_SAMPLES: Record<string, Sample> = {
   emailChangedEmail: (ctx) => emailChangedEmail(ctx, { ...member, name, oldEmail: 'old.address@example.org', manageUrl }),
   emailChangedNoticeEmail: (ctx) => emailChangedNoticeEmail(ctx, { ...member, name, newEmail: 'new.address@example.org' }),
   alreadyMemberEmail: (ctx) => alreadyMemberEmail(ctx, { ...member, name, manageUrl }),
+  preferencesLinkEmail: (ctx) => preferencesLinkEmail(ctx, { ...member, name, manageUrl }),
   signupConfirmEmail: (ctx) =>
     signupConfirmEmail(ctx, {
       to: member.to,
