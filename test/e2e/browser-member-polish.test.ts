@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestContext } from '../helpers/app.js';
-import { axeViolations, type Browsing } from '../helpers/browser.js';
+import { checkAtWidths, type Browsing } from '../helpers/browser.js';
 import { openSite, startSeededContext, type BrowsedSite } from '../helpers/seeded.js';
 import { linkIn } from '../helpers/session.js';
 import { formatRemovalDate } from '../../src/removal/removal.emails.js';
@@ -36,15 +36,8 @@ describe('the member pages of issue 13.10 in a real browser', () => {
   it('C9 C14 C6: addresses on every check-your-e-mail page, a used join link, the header, the pending removal, danger buttons, signed out; axe-clean at 1280 and 375 px', async () => {
     const page = await browser.context.newPage();
     const violations: Record<string, string[]> = {};
-    const check = async (label: string) => {
-      for (const width of [1280, 375]) {
-        await page.setViewportSize({ width, height: 800 });
-        violations[`${label} @${width}`] = await axeViolations(page);
-        const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
-        expect({ label, width, fits: scrollWidth <= width }).toEqual({ label, width, fits: true });
-      }
-      await page.setViewportSize({ width: 1280, height: 800 });
-    };
+    const check = async (label: string) =>
+      expect({ label, overflowing: await checkAtWidths(page, label, violations) }).toEqual({ label, overflowing: [] });
     const lead = () => page.locator('main').innerText();
     const isDanger = async (name: string | RegExp) => {
       const button = page.getByRole('button', { name });

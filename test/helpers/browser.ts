@@ -80,6 +80,21 @@ export async function axeViolations(page: Page, opts: { impacts?: readonly strin
     .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
+/**
+ * Checks the page at a desktop and a phone width: files axe-core's violations under
+ * "label @width" and returns the widths at which the page scrolls sideways (none, for a member page).
+ */
+export async function checkAtWidths(page: Page, label: string, violations: Record<string, string[]>): Promise<number[]> {
+  const overflowing: number[] = [];
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: 800 });
+    violations[`${label} @${width}`] = await axeViolations(page);
+    if (await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth)) overflowing.push(width);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  return overflowing;
+}
+
 /** Serves the app on an ephemeral loopback port for the browser. */
 export async function serve(app: Express): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = await new Promise((resolve) => {
