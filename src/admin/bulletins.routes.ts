@@ -1,3 +1,4 @@
+import { withLogoAsDataUrl } from '../mail/branded.js';
 import { Router, type Request } from 'express';
 import { NotFoundError } from '../shared/errors.js';
 import { formView, parseForm } from '../shared/http/forms.js';
@@ -92,7 +93,7 @@ export function bulletinsAdminRouter(svc: ServiceContext): Router {
 
   router.get('/admin/bulletins/:id/preview/html', guardFor('GET', '/admin/bulletins/:id/preview/html'), async (req, res) => {
     const preview = await previewBulletin(svc, idParam(req));
-    res.set('Content-Security-Policy', PREVIEW_CSP).type('html').send(preview.html);
+    res.set('Content-Security-Policy', PREVIEW_CSP).type('html').send(withLogoAsDataUrl(preview.html, svc.brand.current()));
   });
 
   router.post('/admin/bulletins/:id/test', guardFor('POST', '/admin/bulletins/:id/test'), async (req, res) => {

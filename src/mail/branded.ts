@@ -62,3 +62,10 @@ export function withInlineLogo(html: string, brand: SenderBrand): { html: string
 }
 
 const LOGO_IMG = new RegExp(`<img [^>]*src="cid:${LOGO_CID}"[^>]*>`, 'g');
+
+/** The HTML as a preview page shows it: the inline logo as a data: URL, since there is no attachment to point at. */
+export function withLogoAsDataUrl(html: string, brand: SenderBrand): string {
+  const { html: out, attachments } = withInlineLogo(html, brand);
+  const logo = attachments[0];
+  return logo ? out.replaceAll(`cid:${LOGO_CID}`, `data:${logo.contentType};base64,${logo.content.toString('base64')}`) : out;
+}

@@ -60,6 +60,8 @@ export function signupConfirmEmail(ctx: MailContext, d: { to: string; chosen: st
     list: d.chosen,
     action: { label: 'Confirm my membership', url: d.url },
     after: ['If you did not ask to join, ignore this e-mail and nothing happens.'],
+    manageNote: `once you have confirmed, sign in at ${ctx.baseUrl}/manage any time and we e-mail you a link to your preferences.`,
+    why: 'This e-mail asks you to confirm a sign-up made with your address, so we send it whatever your choices.',
   });
 }
 

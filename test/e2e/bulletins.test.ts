@@ -225,7 +225,7 @@ describe('sending to the topic', () => {
       expect(text).toContain(`Dear ${name.toUpperCase()},`);
       expect(text).toMatch(/You get this because you chose "Research digest" on \d{1,2} [A-Z][a-z]+ \d{4}\./);
       expect(text).toContain(`Unsubscribe from Research digest: ${https}`);
-      expect(text).toMatch(new RegExp(`Manage all your choices: ${BASE}/p/\\S+`));
+      expect(text).toMatch(new RegExp(`Manage your choices \\(what we send you, your details, your data\\): ${BASE}/p/\\S+`));
       expect(text).toContain(`View in your browser: ${BASE}/bulletins/research-digest/${bulletinId}`);
       expect(text).toContain('Test Society, 1 Society Street, Exampletown EX1 2AB');
       const html = msg!.parsed.html!;
