@@ -16,5 +16,9 @@ for (const name of names) {
   const { workload } = (await import(`./workloads/${name}.js`)) as { workload: Workload };
   results.push(...(await workload.run(options)));
 }
-console.log(`${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 console.log(formatTable(results));

@@ -76,11 +76,21 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
     await insertOptedInMembers(db, { count: total, topicId, policyId, prefix: 'member', domain: 'bench.example' });
     const keys = suppressionKeys([SECRET]);
     for (let i = 1; i <= 100; i++) await suppressAddress(db, `member${i * 7}@bench.example`, keys);
-    await db('members').whereIn('email', ['member3@bench.example', 'member5@bench.example']).update({ email_undeliverable_at: db.fn.now() });
+    await db('members')
+      .whereIn('email', ['member3@bench.example', 'member5@bench.example'])
+      .update({ email_undeliverable_at: db.fn.now() });
     await db.raw('VACUUM ANALYZE');
-    notes.push(`fill: ${total.toLocaleString('en-GB')} members with their ledger event and consent, in SQL, ${((performance.now() - tFill) / 1000).toFixed(1)} s`);
+    notes.push(
+      `fill: ${total.toLocaleString('en-GB')} members with their ledger event and consent, in SQL, ${((performance.now() - tFill) / 1000).toFixed(1)} s`,
+    );
 
-    const config = loadConfig({ NODE_ENV: 'test', BASE_URL: 'http://127.0.0.1', DATABASE_URL: url, SECRET_KEYS: SECRET, LOG_LEVEL: 'warn' });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      BASE_URL: 'http://127.0.0.1',
+      DATABASE_URL: url,
+      SECRET_KEYS: SECRET,
+      LOG_LEVEL: 'warn',
+    });
     const sessionPool = new pg.Pool({ connectionString: url, max: 2 });
     const server = http.createServer(buildApp({ config, db, logger, sessionPool }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -125,11 +135,16 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
       const c = await ceiling();
       const a = await app();
       if (a.rows !== c.rows) throw new Error(`the app exported ${a.rows} rows, COPY ${c.rows}`);
-      if (i === 0) notes.push(`${a.rows.toLocaleString('en-GB')} rows each (${(a.bytes / MiB).toFixed(1)} MiB from the app, ${(c.bytes / MiB).toFixed(1)} MiB from COPY)`);
+      if (i === 0)
+        notes.push(
+          `${a.rows.toLocaleString('en-GB')} rows each (${(a.bytes / MiB).toFixed(1)} MiB from the app, ${(c.bytes / MiB).toFixed(1)} MiB from COPY)`,
+        );
       rssGrowth = Math.max(rssGrowth, a.rssGrowth);
       rounds.push({ ceiling: c.rows / (c.ms / 1000), app: a.rows / (a.ms / 1000) });
     }
-    notes.push(`RSS growth of the serving process during an export: at most ${(rssGrowth / MiB).toFixed(0)} MiB (target < 50 MiB for 1,000,000 rows)`);
+    notes.push(
+      `RSS growth of the serving process during an export: at most ${(rssGrowth / MiB).toFixed(0)} MiB (target < 50 MiB for 1,000,000 rows)`,
+    );
 
     await copyClient.end();
     server.closeAllConnections();
