@@ -78,6 +78,7 @@ const schema = z.object({
     .optional(),
   DKIM_PRIVATE_KEY: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
 });
 
 export type TrustProxy = boolean | number | string;
@@ -128,6 +129,8 @@ export interface Config {
   readonly sendRate: { readonly perSecond: number; readonly perHour: number };
   /** When set, nodemailer DKIM-signs every message. */
   readonly dkim: DkimConfig | undefined;
+  /** SMTP connections the mailer of each process keeps open at most (its pool). */
+  readonly smtpMaxConnections: number;
 }
 
 export interface DkimConfig {
@@ -220,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     orgAddress: (e.ORG_ADDRESS ?? '').trim() || '1 Example Street, Exampletown (set ORG_ADDRESS)',
     sendRate: Object.freeze({ perSecond: e.SEND_RATE_PER_SECOND, perHour: e.SEND_RATE_PER_HOUR }),
     dkim,
+    smtpMaxConnections: e.SMTP_MAX_CONNECTIONS,
   });
 }
 

@@ -96,7 +96,7 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
         WORKER_CONCURRENCY: String(connections),
         SMTP_MAX_CONNECTIONS: String(connections),
       });
-      const mailer = createMailer(sink.url, { devCatcher: true });
+      const mailer = createMailer(sink.url, { devCatcher: true, maxConnections: config.smtpMaxConnections });
       const runner = await startWorker({
         connectionString: url,
         config,
