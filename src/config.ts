@@ -79,6 +79,7 @@ const schema = z.object({
   DKIM_PRIVATE_KEY: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
   SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
+  WORKER_LOCAL_QUEUE: int(0, 1000).default(0),
 });
 
 export type TrustProxy = boolean | number | string;
@@ -131,6 +132,8 @@ export interface Config {
   readonly dkim: DkimConfig | undefined;
   /** SMTP connections the mailer of each process keeps open at most (its pool). */
   readonly smtpMaxConnections: number;
+  /** Jobs a runner claims at once into its local queue (graphile-worker localQueue); 0 or 1: one at a time. */
+  readonly workerLocalQueue: number;
 }
 
 export interface DkimConfig {
@@ -224,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sendRate: Object.freeze({ perSecond: e.SEND_RATE_PER_SECOND, perHour: e.SEND_RATE_PER_HOUR }),
     dkim,
     smtpMaxConnections: e.SMTP_MAX_CONNECTIONS,
+    workerLocalQueue: e.WORKER_LOCAL_QUEUE,
   });
 }
 

@@ -17,22 +17,23 @@ const JOB_WAITS_FOR_DATABASE_MS = 60_000;
 const GIVE_UP_WAIT_MS = 120_000;
 
 /**
- * Jobs are claimed in batches: the runner locks up to this many at once into a local queue and
- * hands them to its free slots without asking the database each time (graphile-worker's
- * localQueue). Twice the concurrency keeps every slot fed between fetches; a job waiting in a
- * runner's local queue is locked, so another runner cannot take it meanwhile (they are returned on
- * stop, and a dead runner's are unlocked by the heartbeat like its running ones).
+ * With WORKER_LOCAL_QUEUE of 2 or more, jobs are claimed in batches: the runner locks that many at
+ * once into a local queue and hands them to its free slots without asking the database each time
+ * (graphile-worker's localQueue; concurrency × 2 is a good size for bulk sending). The trade-off:
+ * a job waiting in one runner's local queue is locked, so another runner cannot take it meanwhile;
+ * they are returned on stop, and a dead runner's are unlocked by the heartbeat like its running
+ * ones (and run again: none of them had started). Off by default.
+ *
+ * Completions and failures are recorded in batches (delay 0: those that come in the same turn of
+ * the event loop, as the send jobs whose sent marks were committed together do).
  */
-export function localQueueSize(concurrency: number): number {
-  return Math.max(2, concurrency * 2);
+function batching(localQueue: number) {
+  return {
+    completeJobBatchDelay: 0,
+    failJobBatchDelay: 0,
+    ...(localQueue >= 2 ? { localQueue: { size: localQueue } } : {}),
+  };
 }
-
-/**
- * Completions and failures are recorded in batches, those that come within this many ms in one
- * statement. Small, so that a job is not left locked after it is done for long; a completion lost
- * in a crash only runs the job again, and every task may run again.
- */
-const COMPLETE_BATCH_DELAY_MS = 2;
 
 export interface WorkerOptions extends Omit<SendEmailDeps, 'suppressionKeys'> {
   /** For the scheduled tasks that act as a service (carrying out removals) and the suppression check. */
@@ -171,13 +172,7 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
       logger: graphileLogger(logger, watch),
       events,
       taskList,
-      preset: {
-        worker: {
-          completeJobBatchDelay: COMPLETE_BATCH_DELAY_MS,
-          failJobBatchDelay: COMPLETE_BATCH_DELAY_MS,
-          localQueue: { size: localQueueSize(opts.concurrency) },
-        },
-      },
+      preset: { worker: batching(opts.config.workerLocalQueue) },
     });
     runner.promise.then(
       () => markDone(gaveUp),
