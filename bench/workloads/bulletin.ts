@@ -1,5 +1,5 @@
 /**
- * One bulletin to 10,000 members (BENCH_QUICK: 2,000) through the real path (confirm → snapshot
+ * One bulletin to 10,000 members (BENCH_QUICK: 1,000) through the real path (confirm → snapshot
  * batches → dispatcher → send jobs with the consent re-check and the rate-limit slot → SMTP), with
  * the rate limits set high, into a local SMTP sink (a process of its own); against a raw nodemailer
  * pool of the same 8 SMTP connections sending the very same messages (read back from the outbox)
@@ -32,7 +32,7 @@ const BODY = [
 ].join('\n');
 
 async function run(options: BenchOptions): Promise<WorkloadResult[]> {
-  const total = options.quick ? 2000 : 10_000;
+  const total = options.quick ? 1000 : 10_000;
   const logger = createLogger('warn');
   const database = await benchDatabase('bulletin', logger);
   const { db, url } = database;
