@@ -78,6 +78,8 @@ const schema = z.object({
     .optional(),
   DKIM_PRIVATE_KEY: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
+  WORKER_LOCAL_QUEUE: int(0, 1000).default(0),
 });
 
 export type TrustProxy = boolean | number | string;
@@ -128,6 +130,10 @@ export interface Config {
   readonly sendRate: { readonly perSecond: number; readonly perHour: number };
   /** When set, nodemailer DKIM-signs every message. */
   readonly dkim: DkimConfig | undefined;
+  /** SMTP connections the mailer of each process keeps open at most (its pool). */
+  readonly smtpMaxConnections: number;
+  /** Jobs a runner claims at once into its local queue (graphile-worker localQueue); 0 or 1: one at a time. */
+  readonly workerLocalQueue: number;
 }
 
 export interface DkimConfig {
@@ -220,6 +226,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     orgAddress: (e.ORG_ADDRESS ?? '').trim() || '1 Example Street, Exampletown (set ORG_ADDRESS)',
     sendRate: Object.freeze({ perSecond: e.SEND_RATE_PER_SECOND, perHour: e.SEND_RATE_PER_HOUR }),
     dkim,
+    smtpMaxConnections: e.SMTP_MAX_CONNECTIONS,
+    workerLocalQueue: e.WORKER_LOCAL_QUEUE,
   });
 }
 

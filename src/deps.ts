@@ -113,7 +113,11 @@ export async function startRuntime(config: Config, logger: Logger, watch = new D
     smtpUrl = catcher.smtpUrl;
     stops.push(catcher.stop);
   }
-  const mailer = createMailer(smtpUrl, { devCatcher: devMailDir !== undefined, dkim: config.dkim });
+  const mailer = createMailer(smtpUrl, {
+    devCatcher: devMailDir !== undefined,
+    dkim: config.dkim,
+    maxConnections: config.smtpMaxConnections,
+  });
   stops.push(async () => mailer.close());
 
   return {

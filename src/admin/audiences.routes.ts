@@ -1,16 +1,10 @@
 import { Router } from 'express';
 import { audienceChoices, exportAudience } from '../consent/audience.service.js';
-import { streamCsv } from '../exports/csv.js';
+import { streamCopyCsv } from '../exports/copy.js';
 import { NotFoundError } from '../shared/errors.js';
 import { parseNumericId } from '../shared/ids.js';
 import type { ServiceContext } from '../context.js';
 import { guardFor } from './guards.js';
-
-const COLUMNS = [
-  { key: 'member_id', header: 'member_id' },
-  { key: 'email', header: 'email' },
-  { key: 'name', header: 'name' },
-];
 
 /** C12: audience lists hold only members opted in to the topic with a deliverable, unsuppressed address. */
 export function audiencesAdminRouter(svc: ServiceContext): Router {
@@ -25,7 +19,7 @@ export function audiencesAdminRouter(svc: ServiceContext): Router {
     if (topicId === undefined) throw new NotFoundError('There is no such current topic.');
     await exportAudience(svc, req.user!.id, topicId, {
       head: req.method === 'HEAD',
-      send: (rows, filename) => streamCsv(req, res, rows, { filename, columns: COLUMNS }),
+      send: (csv, filename) => streamCopyCsv(req, res, svc.db, csv, { filename }),
     });
   });
 

@@ -1,5 +1,5 @@
-import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
+import type { CopyCsv } from '../exports/copy.js';
 import type { SuppressionKeys } from '../shared/suppression.js';
 
 export interface AudienceTopicRow {
@@ -18,28 +18,39 @@ export interface AudienceTopicRow {
  * HMAC-SHA256(key, lower-cased trimmed address) under any of its lookup keys (see
  * shared/suppression.ts); pgcrypto computes the same hash here, so the check runs in the query and
  * the list can be streamed. Addresses are validated as ASCII on the way in, where lower() and
- * JavaScript's toLowerCase() agree. The keys travel as a bound parameter, never in the SQL text.
+ * JavaScript's toLowerCase() agree. Each key gets its own equality NOT EXISTS, which PostgreSQL
+ * plans as a hash anti-join (a join against unnest(keys) was a sub-plan run once per member).
+ * `key(i)` is the SQL that yields the i-th key: a bound parameter or a setting, never the key itself.
  */
-const DELIVERABLE = `
+function deliverable(keyCount: number, key: (i: number) => string): string {
+  const notSuppressed = Array.from(
+    { length: keyCount },
+    (_, i) => `
+  AND NOT EXISTS (SELECT 1 FROM suppression_list s
+                  WHERE s.address_hash = encode(hmac(lower(btrim(m.email::text)), ${key(i)}, 'sha256'), 'hex'))`,
+  ).join('');
+  return `
   c.status = 'opted_in'
   AND m.status = 'active'
   AND m.email IS NOT NULL
-  AND m.email_undeliverable_at IS NULL
-  AND NOT EXISTS (
-    SELECT 1 FROM unnest(CAST(:keys AS text[])) AS k(key)
-    JOIN suppression_list s ON s.address_hash = encode(hmac(lower(btrim(m.email::text)), k.key, 'sha256'), 'hex')
-  )`;
+  AND m.email_undeliverable_at IS NULL${notSuppressed}`;
+}
+
+/** The keys as named bindings (:key0, :key1 …) for deliverable(). */
+function keyBindings(keys: SuppressionKeys): Record<string, string> {
+  return Object.fromEntries(keys.lookup.map((k, i) => [`key${i}`, k]));
+}
 
 /** Current (not retired) topics with the size of their deliverable audience. */
 export async function audienceTopics(db: DbOrTx, keys: SuppressionKeys): Promise<AudienceTopicRow[]> {
   const { rows } = await db.raw<{ rows: AudienceTopicRow[] }>(
     `SELECT t.id, t.slug, t.name, t.kind, t.channel, p.name AS partner,
             (SELECT count(*) FROM consents c JOIN members m ON m.id = c.member_id
-             WHERE c.topic_id = t.id AND ${DELIVERABLE}) AS deliverable
+             WHERE c.topic_id = t.id AND ${deliverable(keys.lookup.length, (i) => `CAST(:key${i} AS text)`)}) AS deliverable
      FROM topics t LEFT JOIN partners p ON p.id = t.partner_id
      WHERE t.retired_at IS NULL
      ORDER BY t.sort_order, t.id`,
-    { keys: [...keys.lookup] },
+    keyBindings(keys),
   );
   return rows;
 }
@@ -48,12 +59,28 @@ export async function findCurrentTopic(db: DbOrTx, id: number): Promise<{ id: nu
   return db('topics').where({ id }).whereNull('retired_at').first('id', 'slug') as Promise<{ id: number; slug: string } | undefined>;
 }
 
-/** The audience of one topic, for streaming (no ORDER BY: a sort would hold back the first row). */
-export function audienceRowsQuery(db: DbOrTx, topicId: number, keys: SuppressionKeys): Knex.Raw {
-  return db.raw(
-    `SELECT m.id AS member_id, m.email::text AS email, m.name
+/**
+ * A cell as the export has always written it: one that a spreadsheet would read as a formula
+ * (starting with = + - @, tab or carriage return, or the full-width = + - @) gets a leading
+ * apostrophe, and an empty one is written empty, unquoted, as csv-stringify's escape_formulas did.
+ */
+function cell(expr: string): string {
+  return `CASE WHEN left(${expr}, 1) IN ('=', '+', '-', '@', chr(9), chr(13), chr(65309), chr(65291), chr(65293), chr(65312))
+    THEN '''' || ${expr} ELSE NULLIF(${expr}, '') END`;
+}
+
+/**
+ * The audience of one topic as CSV made by PostgreSQL (member_id, email, name), for streaming (no
+ * ORDER BY: a sort would hold back the first row). The keys are transaction-local settings.
+ */
+export function audienceCsvCopy(topicId: number, keys: SuppressionKeys): CopyCsv {
+  if (!Number.isSafeInteger(topicId)) throw new Error('a topic id is an integer');
+  const setting = (i: number) => `assent.suppression_key_${i}`;
+  return {
+    sql: `COPY (SELECT m.id AS member_id, ${cell('m.email::text')} AS email, ${cell('m.name')} AS name
      FROM consents c JOIN members m ON m.id = c.member_id
-     WHERE c.topic_id = :topicId AND ${DELIVERABLE}`,
-    { topicId, keys: [...keys.lookup] },
-  );
+     WHERE c.topic_id = ${topicId} AND ${deliverable(keys.lookup.length, (i) => `current_setting('${setting(i)}')`)}
+    ) TO STDOUT WITH (FORMAT csv, HEADER)`,
+    settings: Object.fromEntries(keys.lookup.map((k, i) => [setting(i), k])),
+  };
 }

@@ -1,8 +1,8 @@
-import type { Knex } from 'knex';
 import { appendAudit } from '../audit/audit.repository.js';
 import { NotFoundError } from '../shared/errors.js';
 import type { ServiceContext } from '../context.js';
-import { audienceRowsQuery, audienceTopics, findCurrentTopic } from './audience.repository.js';
+import type { CopyCsv } from '../exports/copy.js';
+import { audienceCsvCopy, audienceTopics, findCurrentTopic } from './audience.repository.js';
 
 /** The topics an audience can be exported for, each with the size of its audience now (C12). */
 export function audienceChoices(svc: ServiceContext) {
@@ -12,8 +12,8 @@ export function audienceChoices(svc: ServiceContext) {
 export interface AudienceSink {
   /** A HEAD request: nothing is sent, nothing audited. */
   head: boolean;
-  /** Streams the rows out; says how many went and whether the client took them all. */
-  send(rows: Knex.Raw, filename: string): Promise<{ rows: number; completed: boolean }>;
+  /** Streams the CSV out; says how many rows went and whether the client took them all. */
+  send(csv: CopyCsv, filename: string): Promise<{ rows: number; completed: boolean }>;
 }
 
 /**
@@ -27,7 +27,7 @@ export async function exportAudience(svc: ServiceContext, staffUserId: string, t
   if (!topic) throw new NotFoundError('There is no such current topic.');
   if (!sink.head) await appendAudit(svc.db, { staffUserId, action: 'audience.export_started', details: { topicId: topic.id } });
   const result = await sink.send(
-    audienceRowsQuery(svc.db, topic.id, svc.keys.suppression),
+    audienceCsvCopy(topic.id, svc.keys.suppression),
     `audience-${topic.slug}-${new Date().toISOString().slice(0, 10)}.csv`,
   );
   if (sink.head) return;

@@ -15,6 +15,14 @@ export interface CsvResult {
   completed: boolean;
 }
 
+/** A CSV download's status and headers: no Content-Length (chunked), never cached. */
+export function csvHeaders(res: Response, filename: string): void {
+  res.status(200);
+  res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+  res.setHeader('Content-Disposition', `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
+  res.setHeader('Cache-Control', 'no-store');
+}
+
 /** Rows fetched from the server-side cursor per round trip; also the most rows buffered at once. */
 const BATCH = 1000;
 
@@ -31,10 +39,7 @@ export async function streamCsv(
   query: Knex.Raw,
   opts: { filename: string; columns: CsvColumn[] },
 ): Promise<CsvResult> {
-  res.status(200);
-  res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-  res.setHeader('Content-Disposition', `attachment; filename="${opts.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
-  res.setHeader('Cache-Control', 'no-store');
+  csvHeaders(res, opts.filename);
   if (req.method === 'HEAD') {
     res.end();
     return { rows: 0, completed: false };

@@ -18,15 +18,16 @@ export const DKIM_SIGNED_HEADERS =
   'Content-ID:Content-Description:In-Reply-To:References:List-Id:List-Unsubscribe:List-Unsubscribe-Post';
 
 /**
- * A pooled SMTP transport. The development catcher speaks plain SMTP on loopback, so TLS
- * upgrades are not attempted there; real servers negotiate STARTTLS as usual. With DKIM
- * settings, every message is signed.
+ * A pooled SMTP transport of at most `maxConnections` connections (SMTP_MAX_CONNECTIONS, 5 by
+ * default). The development catcher speaks plain SMTP on loopback, so TLS upgrades are not
+ * attempted there; real servers negotiate STARTTLS as usual. With DKIM settings, every message is
+ * signed.
  */
-export function createMailer(smtpUrl: string, opts: { devCatcher?: boolean; dkim?: DkimOptions } = {}): Mailer {
+export function createMailer(smtpUrl: string, opts: { devCatcher?: boolean; dkim?: DkimOptions; maxConnections?: number } = {}): Mailer {
   return nodemailer.createTransport({
     url: smtpUrl,
     pool: true,
-    maxConnections: 5,
+    maxConnections: opts.maxConnections ?? 5,
     ...(opts.devCatcher ? { ignoreTLS: true } : {}),
     ...(opts.dkim ? { dkim: { ...opts.dkim, headerFieldNames: DKIM_SIGNED_HEADERS } } : {}),
   } as TransportOptions);

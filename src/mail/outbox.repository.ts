@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db.js';
+import { suppressedInSql, type SuppressionKeys } from '../shared/suppression.js';
 
 export type EmailStatus = 'queued' | 'sent' | 'failed' | 'cancelled';
 
@@ -49,19 +50,41 @@ export async function insertEmailMessage(
   await db('email_messages').insert({ ...row, headers: JSON.stringify(row.headers) });
 }
 
-export async function findEmailMessage(db: DbOrTx, id: string): Promise<EmailMessageRow | undefined> {
-  return db<EmailMessageRow>('email_messages').where({ id }).first();
+/** A message about to be sent, with what decides whether it still may be (C3, C6). */
+export interface MessageToSend extends EmailMessageRow {
+  /** On the suppression list under any lookup key, as PostgreSQL hashes the recipient (see hashableInSql). */
+  suppressed: boolean;
+  /** Not a topic's mail, or the member is still opted in to the topic. */
+  still_opted_in: boolean;
+}
+
+/** The row, the suppression check and the consent check of one send, in one statement. */
+export async function findMessageToSend(db: DbOrTx, id: string, keys: SuppressionKeys): Promise<MessageToSend | undefined> {
+  const { rows } = await db.raw<{ rows: MessageToSend[] }>(
+    `SELECT e.*,
+       e.recipient IS NOT NULL AND ${suppressedInSql('e.recipient')} AS suppressed,
+       e.topic_id IS NULL OR e.member_id IS NULL OR EXISTS (
+         SELECT 1 FROM consents c WHERE c.member_id = e.member_id AND c.topic_id = e.topic_id AND c.status = 'opted_in'
+       ) AS still_opted_in
+     FROM email_messages e WHERE e.id = :id`,
+    { id, suppressionKeys: [...keys.lookup] },
+  );
+  return rows[0];
 }
 
 /**
- * A message withdrawn (its bulletin cancelled) while its send was already under way has gone all
- * the same: the row says what happened.
+ * Marks messages sent, in one statement (sent-marks.ts batches them). A message withdrawn (its
+ * bulletin cancelled) while its send was already under way has gone all the same: the row says
+ * what happened.
  */
-export async function markSent(db: DbOrTx, id: string, attempts: number): Promise<number> {
-  return db('email_messages')
-    .where({ id })
-    .where((w) => w.where({ status: 'queued' }).orWhere({ status: 'cancelled', cancel_reason: 'withdrawn' }))
-    .update({ status: 'sent', sent_at: db.fn.now(), attempts, last_error: null, updated_at: db.fn.now() });
+export async function markManySent(db: DbOrTx, sends: readonly { id: string; attempts: number }[]): Promise<void> {
+  await db.raw(
+    `UPDATE email_messages e
+     SET status = 'sent', sent_at = now(), attempts = v.attempts, last_error = NULL, updated_at = now()
+     FROM unnest(CAST(? AS uuid[]), CAST(? AS int[])) AS v(id, attempts)
+     WHERE e.id = v.id AND (e.status = 'queued' OR (e.status = 'cancelled' AND e.cancel_reason = 'withdrawn'))`,
+    [sends.map((x) => x.id), sends.map((x) => x.attempts)],
+  );
 }
 
 export async function markAttemptFailed(
@@ -99,12 +122,6 @@ export type NewEmailMessage = Pick<
 export async function insertEmailMessages(db: DbOrTx, rows: readonly NewEmailMessage[]): Promise<void> {
   if (rows.length === 0) return;
   await db('email_messages').insert(rows.map((row) => ({ ...row, headers: JSON.stringify(row.headers) })));
-}
-
-/** True while the member is opted in to the topic; mail for a topic is only sent then (C3). */
-export async function isStillOptedIn(db: DbOrTx, memberId: string, topicId: number): Promise<boolean> {
-  const row = await db('consents').where({ member_id: memberId, topic_id: topicId, status: 'opted_in' }).first('member_id');
-  return row !== undefined;
 }
 
 /**

@@ -2,20 +2,13 @@ import type { Task } from 'graphile-worker';
 import type { Db } from '../db.js';
 import { untilDatabaseAnswers, type DatabaseWatch } from '../shared/db-watch.js';
 import type { Logger } from '../shared/logger.js';
-import { isSuppressed, type SuppressionKeys } from '../shared/suppression.js';
+import { hashableInSql, isSuppressed, type SuppressionKeys } from '../shared/suppression.js';
 import { fromHeader, withInlineLogo, type BrandSource } from './branded.js';
 import type { Mailer } from './mailer.js';
 import { addSendJob } from './outbox.js';
 import { takeSendSlot, type SendRate } from './send-rate.js';
-import {
-  findEmailMessage,
-  isStillOptedIn,
-  markAddressUndeliverable,
-  markAttemptFailed,
-  markCancelled,
-  markSent,
-  scrubMessage,
-} from './outbox.repository.js';
+import { findMessageToSend, markAddressUndeliverable, markAttemptFailed, markCancelled, scrubMessage } from './outbox.repository.js';
+import { SentMarks } from './sent-marks.js';
 
 export interface SendEmailDeps {
   db: Db;
@@ -56,8 +49,13 @@ const RECORD_WAITS_FOR_DATABASE_MS = 120_000;
  * backoff; on the last attempt the row ends as failed with the reason. Once the SMTP server has
  * answered, what it said is recorded even if the database is away for a while: the job waits for
  * it, since running the job again after a successful send would send the message twice.
+ *
+ * Round trips per message: one statement reads the row with its suppression and consent checks,
+ * the sent marks of messages sent at about the same time share one UPDATE (sent-marks.ts), and the
+ * runner claims and completes jobs in batches (worker.ts).
  */
 export function makeSendEmailTask(deps: SendEmailDeps): Task {
+  const sentMarks = new SentMarks(deps.db);
   return async (payload, helpers) => {
     const record = <T>(step: () => Promise<T>): Promise<T> =>
       deps.watch
@@ -69,19 +67,21 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
         : step();
     const id = (payload as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') return;
-    const msg = await findEmailMessage(deps.db, id);
+    const msg = await findMessageToSend(deps.db, id, deps.suppressionKeys);
     // A held message (a paced bulk send not yet released, or paused) is released with a new job.
     if (!msg || msg.status !== 'queued' || msg.held) return;
     if (!msg.recipient) {
       await markCancelled(deps.db, id, 'no_address');
       return;
     }
-    if (!msg.reaches_suppressed && (await isSuppressed(deps.db, msg.recipient, deps.suppressionKeys))) {
+    // PostgreSQL hashed the address as we do unless it is not plain ASCII: then ask again, hashed here.
+    const suppressed = hashableInSql(msg.recipient) ? msg.suppressed : await isSuppressed(deps.db, msg.recipient, deps.suppressionKeys);
+    if (!msg.reaches_suppressed && suppressed) {
       await markCancelled(deps.db, id, 'suppressed');
       deps.logger.info({ event: 'email.cancelled_suppressed', emailId: id });
       return;
     }
-    if (msg.topic_id !== null && msg.member_id !== null && !(await isStillOptedIn(deps.db, msg.member_id, msg.topic_id))) {
+    if (!msg.still_opted_in) {
       await markCancelled(deps.db, id, 'opted_out');
       deps.logger.info({ event: 'email.cancelled_opted_out', emailId: id });
       return;
@@ -124,7 +124,7 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
       await record(afterwards);
       return;
     }
-    await record(() => markSent(deps.db, id, attempt));
+    await record(() => sentMarks.mark(id, attempt));
     await record(afterwards);
     deps.logger.info({ event: 'email.sent', emailId: id, kind: msg.kind, attempt });
   };

@@ -16,6 +16,25 @@ const JOB_WAITS_FOR_DATABASE_MS = 60_000;
 /** How long a runner that gave up may take to finish the jobs in its hands before it is replaced anyway. */
 const GIVE_UP_WAIT_MS = 120_000;
 
+/**
+ * With WORKER_LOCAL_QUEUE of 2 or more, jobs are claimed in batches: the runner locks that many at
+ * once into a local queue and hands them to its free slots without asking the database each time
+ * (graphile-worker's localQueue; concurrency × 2 is a good size for bulk sending). The trade-off:
+ * a job waiting in one runner's local queue is locked, so another runner cannot take it meanwhile;
+ * they are returned on stop, and a dead runner's are unlocked by the heartbeat like its running
+ * ones (and run again: none of them had started). Off by default.
+ *
+ * Completions and failures are recorded in batches (delay 0: those that come in the same turn of
+ * the event loop, as the send jobs whose sent marks were committed together do).
+ */
+function batching(localQueue: number) {
+  return {
+    completeJobBatchDelay: 0,
+    failJobBatchDelay: 0,
+    ...(localQueue >= 2 ? { localQueue: { size: localQueue } } : {}),
+  };
+}
+
 export interface WorkerOptions extends Omit<SendEmailDeps, 'suppressionKeys'> {
   /** For the scheduled tasks that act as a service (carrying out removals) and the suppression check. */
   config: Config;
@@ -153,7 +172,7 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
       logger: graphileLogger(logger, watch),
       events,
       taskList,
-      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+      preset: { worker: batching(opts.config.workerLocalQueue) },
     });
     runner.promise.then(
       () => markDone(gaveUp),

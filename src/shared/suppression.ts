@@ -54,6 +54,21 @@ export async function unsuppressAddress(db: DbOrTx, email: string, keys: Suppres
   await db('suppression_list').whereIn('address_hash', lookupHashes(email, keys)).delete();
 }
 
+/**
+ * SQL that is true when the address in the column `address` is on the list under any of the keys,
+ * bound as a text[] at :suppressionKeys; for a single row (one index probe per key). PostgreSQL's
+ * lower(btrim()) agrees with normaliseAddress only on printable ASCII: check hashableInSql first.
+ */
+export function suppressedInSql(address: string): string {
+  return `EXISTS (SELECT 1 FROM suppression_list s WHERE s.address_hash IN (
+    SELECT encode(hmac(lower(btrim(${address})), k, 'sha256'), 'hex') FROM unnest(CAST(:suppressionKeys AS text[])) AS k))`;
+}
+
+/** True when PostgreSQL hashes this address as addressHash() does (printable ASCII only). */
+export function hashableInSql(email: string): boolean {
+  return /^[\x20-\x7e]*$/.test(email);
+}
+
 /** The addresses among these that are on the suppression list (C6), in one query. */
 export async function suppressedAmong(db: DbOrTx, keys: SuppressionKeys, emails: readonly string[]): Promise<Set<string>> {
   const byHash = new Map<string, string>();

@@ -68,6 +68,32 @@ describe('suppression at send time', () => {
       expect(ctx.smtp.messages.filter((m) => sentTo(m, address))).toHaveLength(0);
     }
   });
+  it('C6: the check made in the same statement as the read matches however the address is written; a non-ASCII one is checked as before', async () => {
+    // PostgreSQL hashes plain ASCII (lower-cased, trimmed) as the list does; other addresses are hashed in the process.
+    await suppressAddress(ctx.db, ' Mixed.Case@Example.org', svc.keys.suppression);
+    await suppressAddress(ctx.db, 'Zoë@example.org', svc.keys.suppression);
+    for (const address of ['MIXED.case@example.ORG', 'zoë@example.org']) {
+      const id = await ctx.db.transaction((trx) =>
+        enqueueEmail(
+          trx,
+          composeEmail(
+            { kind: 'topic_mailing', to: address, memberId: null, subject: 'Monthly bulletin', html: '<p>News</p>', text: 'News' },
+            svc.mail,
+            { transactional: false, unsubscribe: { url: 'http://assent.test/u/x', token: 'x' } },
+          ),
+          ctx.outbox,
+        ),
+      );
+      await waitUntil(
+        async () => (await ctx.db('email_messages').where({ id }).first('status')).status !== 'queued',
+        'the message to be decided',
+      );
+      expect([address, await ctx.db('email_messages').where({ id }).first('status', 'last_error')]).toEqual([
+        address,
+        { status: 'cancelled', last_error: 'suppressed' },
+      ]);
+    }
+  });
 });
 
 describe('a permanent refusal', () => {
