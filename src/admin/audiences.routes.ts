@@ -10,6 +10,8 @@ const COLUMNS = [
   { key: 'member_id', header: 'member_id' },
   { key: 'email', header: 'email' },
   { key: 'name', header: 'name' },
+  { key: 'unsubscribe_url', header: 'unsubscribe_url' },
+  { key: 'manage_url', header: 'manage_url' },
 ];
 
 /** C12: audience lists hold only members opted in to the topic with a deliverable, unsuppressed address. */
@@ -25,7 +27,13 @@ export function audiencesAdminRouter(svc: ServiceContext): Router {
     if (topicId === undefined) throw new NotFoundError('There is no such current topic.');
     await exportAudience(svc, req.user!.id, topicId, {
       head: req.method === 'HEAD',
-      send: (rows, filename) => streamCsv(req, res, rows, { filename, columns: COLUMNS }),
+      // Each row carries the member's links for this topic, for the sending tool's footer and List-Unsubscribe (issue 12).
+      send: (rows, filename) =>
+        streamCsv(req, res, rows, {
+          filename,
+          columns: COLUMNS,
+          map: (row) => ({ ...row, ...svc.links.forRecipient(String(row.member_id), topicId) }),
+        }),
     });
   });
 

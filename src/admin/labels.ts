@@ -57,6 +57,7 @@ export const SOURCE_NAMES: Record<string, string> = {
   import: 'Import',
   erasure: 'Erasure',
   system: 'Assent',
+  api: 'Another system, through the API',
 };
 
 export const STATUS_NAMES: Record<string, Record<string, string>> = {

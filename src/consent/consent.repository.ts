@@ -3,7 +3,7 @@ import type { DbOrTx } from '../db.js';
 export type ConsentStatus = 'opted_in' | 'opted_out';
 export type TopicKind = 'newsletter' | 'announcement' | 'third_party_offer' | 'partner_data_sharing';
 export type LedgerSource =
-  'signup' | 'member_web' | 'member_link' | 'unsubscribe_link' | 'one_click' | 'staff' | 'import' | 'erasure' | 'system';
+  'signup' | 'member_web' | 'member_link' | 'unsubscribe_link' | 'one_click' | 'staff' | 'import' | 'erasure' | 'system' | 'api';
 export type LedgerChannel = 'web' | 'email' | 'phone' | 'post' | 'system';
 
 export interface TopicRow {
@@ -91,14 +91,16 @@ export interface ConsentEvent {
   reference?: string | null;
   /** An opt-out from a bulletin's own unsubscribe link: which bulletin (counted on its progress page). */
   viaBulletinId?: number | null;
+  /** The API key of an opt-out another system recorded (source 'api'; its name is the channel detail). */
+  apiKeyId?: string | null;
 }
 
 /** Appends the ledger event and moves the current state to it, in one statement. */
 export async function recordConsentEvent(db: DbOrTx, e: ConsentEvent): Promise<void> {
   await db.raw(
     `WITH event AS (
-       INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference, via_bulletin_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM bulletins WHERE id = ?))
+       INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference, via_bulletin_id, api_key_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM bulletins WHERE id = ?), ?)
        RETURNING id, member_id, topic_id, to_status, policy_version_id
      )
      INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id, updated_at)
@@ -106,7 +108,18 @@ export async function recordConsentEvent(db: DbOrTx, e: ConsentEvent): Promise<v
      ON CONFLICT (member_id, topic_id) DO UPDATE
        SET status = EXCLUDED.status, policy_version_id = EXCLUDED.policy_version_id,
            last_event_id = EXCLUDED.last_event_id, updated_at = EXCLUDED.updated_at`,
-    [e.memberId, e.topicId, e.from, e.to, e.source, e.channel, e.policyVersionId, e.reference ?? null, e.viaBulletinId ?? null],
+    [
+      e.memberId,
+      e.topicId,
+      e.from,
+      e.to,
+      e.source,
+      e.channel,
+      e.policyVersionId,
+      e.reference ?? null,
+      e.viaBulletinId ?? null,
+      e.apiKeyId ?? null,
+    ],
   );
 }
 
