@@ -6,9 +6,10 @@ import type { Knex } from 'knex';
  * about the feed and no change can miss it. Rows hold ids only, never personal data (C10).
  *
  * Each row records the id of the transaction that wrote it (tx). A poller's cursor is a position
- * (tx, id), and a read returns only rows of transactions older than every transaction still
- * running (pg_snapshot_xmin): those are all committed and visible, and any row committed later
- * has a greater tx, so a cursor never moves past a row that was not yet visible.
+ * (tx, id), and a read returns only rows of transactions older than every transaction of this
+ * database still running: those are all committed and visible, and any row committed later has a
+ * greater tx, so a cursor never moves past a row that was not yet visible (the read is in
+ * src/integrations/api.repository.ts).
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`

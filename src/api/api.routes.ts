@@ -74,17 +74,18 @@ export function apiRouter(svc: ServiceContext): Router {
   v1.get(
     '/members/:id',
     operation(svc, OPS.member, async (req, res, facts) => {
-      const { id } = valid(MemberPath, req.params);
-      facts.memberId = id;
-      res.json(await apiMember(svc, id));
+      const member = await apiMember(svc, valid(MemberPath, req.params).id);
+      facts.memberId = member.id;
+      res.json(member);
     }),
   );
   v1.get(
     '/members/:id/ledger',
     operation(svc, OPS.ledger, async (req, res, facts) => {
       const { id } = valid(MemberPath, req.params);
+      const page = await apiLedger(svc, id, valid(PageQuery, req.query));
       facts.memberId = id;
-      res.json(await apiLedger(svc, id, valid(PageQuery, req.query)));
+      res.json(page);
     }),
   );
   v1.get(
@@ -105,8 +106,9 @@ export function apiRouter(svc: ServiceContext): Router {
     '/members/:id/opt-out',
     operation(svc, OPS.optOut, async (req, res, facts) => {
       const { id } = valid(MemberPath, req.params);
+      const done = await apiOptOut(svc, res.locals.apiKey!, id, valid(OptOutRequest, req.body));
       facts.memberId = id;
-      res.json(await apiOptOut(svc, res.locals.apiKey!, id, valid(OptOutRequest, req.body)));
+      res.json(done);
     }),
   );
   v1.post(

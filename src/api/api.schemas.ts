@@ -71,11 +71,9 @@ export const LedgerEvent = z
     topic_name: z.string(),
     from: status.nullable(),
     to: status,
-    source: z
-      .string()
-      .meta({
-        description: 'Who acted: signup, member_web, member_link, unsubscribe_link, one_click, staff, import, erasure, system, api.',
-      }),
+    source: z.string().meta({
+      description: 'Who acted: signup, member_web, member_link, unsubscribe_link, one_click, staff, import, erasure, system, api.',
+    }),
     channel: z.string(),
     api_key: z.string().nullable().meta({ description: 'The name of the API key that recorded an opt-out (source api).' }),
     policy_version: z.string(),

@@ -52,16 +52,30 @@ export interface ChangeRow {
 }
 
 /**
- * The changes after a position (tx, id), in that order, from transactions older than every one
- * still running: those are committed and visible, and anything committed later sorts after them
- * (see the migration that creates api_changes).
+ * The changes after a position (tx, id), in that order, from transactions of this database older
+ * than every one of its transactions still running: those are committed and visible, and anything
+ * committed later sorts after them (see the migration that creates api_changes). Transactions of
+ * other databases on the same server never write here: they are left out of the bound, so a long
+ * one elsewhere does not hold the feed back. A transaction the snapshot saw running that has ended
+ * since counts as running, for this read only.
  */
 export async function changesAfter(db: DbOrTx, after: { tx: string; id: number }, limit: number): Promise<ChangeRow[]> {
   const { rows } = await db.raw<{ rows: ChangeRow[] }>(
-    `SELECT c.id, c.tx::text AS tx, c.kind, c.member_id, c.created_at,
+    `WITH snap AS (SELECT pg_current_snapshot() AS s),
+     elsewhere AS (
+       SELECT l.transactionid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock'
+         AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())
+     ),
+     bound AS (
+       SELECT coalesce(min(x), pg_snapshot_xmax((SELECT s FROM snap))) AS safe
+       FROM pg_snapshot_xip((SELECT s FROM snap)) AS x
+       WHERE NOT EXISTS (SELECT 1 FROM elsewhere e WHERE e.transactionid = x::xid)
+     )
+     SELECT c.id, c.tx::text AS tx, c.kind, c.member_id, c.created_at,
             e.topic_id, e.from_status, e.to_status, e.source
      FROM api_changes c LEFT JOIN consent_ledger e ON e.id = c.ledger_id
-     WHERE (c.tx, c.id) > (?::xid8, ?::bigint) AND c.tx < pg_snapshot_xmin(pg_current_snapshot())
+     WHERE (c.tx, c.id) > (?::xid8, ?::bigint) AND c.tx < (SELECT safe FROM bound)
      ORDER BY c.tx, c.id
      LIMIT ?`,
     [after.tx, after.id, limit],

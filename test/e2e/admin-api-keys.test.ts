@@ -15,7 +15,11 @@ afterAll(() => ctx.close());
 
 async function makeKey(agent: Agent, body: Record<string, unknown>, status: number) {
   const _csrf = await csrfFrom(agent, '/admin/api-keys');
-  return agent.post('/admin/api-keys').type('form').send({ _csrf, ...body }).expect(status);
+  return agent
+    .post('/admin/api-keys')
+    .type('form')
+    .send({ _csrf, ...body })
+    .expect(status);
 }
 
 describe('API keys (admin screen)', () => {
@@ -41,7 +45,10 @@ describe('API keys (admin screen)', () => {
     expect(list.text).toMatch(/Newsletter tool<\/th>[\s\S]*?read, opt-out[\s\S]*?<td>Never<\/td>\s*<td>Live<\/td>/);
 
     const audit = await ctx.db('audit_log').where({ action: 'api_key.created' }).first();
-    expect(audit).toMatchObject({ staff_user_id: admin.id, details: { apiKeyId: keyId, name: 'Newsletter tool', scopes: ['read', 'opt-out'] } });
+    expect(audit).toMatchObject({
+      staff_user_id: admin.id,
+      details: { apiKeyId: keyId, name: 'Newsletter tool', scopes: ['read', 'opt-out'] },
+    });
   });
 
   it('the list shows when a key was last used', async () => {
@@ -70,7 +77,12 @@ describe('API keys (admin screen)', () => {
     expect(ask.text).toContain('Revoke the API key “Newsletter tool”?');
     expect((await ctx.db('api_keys').where({ id: keyId }).first()).revoked_at).toBeNull();
 
-    await admin.agent.post(`/admin/api-keys/${keyId}/revoke`).type('form').send({ _csrf, confirmed: 'yes' }).expect(303).expect('Location', '/admin/api-keys?revoked');
+    await admin.agent
+      .post(`/admin/api-keys/${keyId}/revoke`)
+      .type('form')
+      .send({ _csrf, confirmed: 'yes' })
+      .expect(303)
+      .expect('Location', '/admin/api-keys?revoked');
     const res = await request(ctx.app).get('/api/v1/topics').set('Authorization', `Bearer ${key}`).expect(401);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     const list = await admin.agent.get('/admin/api-keys?revoked').expect(200);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Links } from '../../src/shared/links.js';
 import { suppressAddress, suppressionKeys } from '../../src/shared/suppression.js';
 import { TEST_SECRET, startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertOptedInMembers, insertPolicy, insertTopic, recordConsent, suppressLegacy } from '../helpers/fixtures.js';
@@ -88,11 +89,15 @@ describe('audience export', () => {
     expect(res.headers['cache-control']).toBe('no-store');
 
     const [header, ...rows] = parseLines(res.text);
-    expect(header).toEqual(['member_id', 'email', 'name']);
+    expect(header).toEqual(['member_id', 'email', 'name', 'unsubscribe_url', 'manage_url']);
     expect(rows).toHaveLength(BULK + 2);
     const byId = new Map(rows.map((r) => [r[0], r]));
-    expect(byId.get(m.formula)).toEqual([m.formula, 'formula@example.org', "'@SUM(1+1)"]);
-    expect(byId.get(m.mixed)).toEqual([m.mixed, 'Mixed.Case@Example.org', 'Mixed Case']);
+    expect(byId.get(m.formula)!.slice(0, 3)).toEqual([m.formula, 'formula@example.org', "'@SUM(1+1)"]);
+    expect(byId.get(m.mixed)!.slice(0, 3)).toEqual([m.mixed, 'Mixed.Case@Example.org', 'Mixed Case']);
+    // Issue 12: each row carries the member's signed links for this topic (the unsubscribe one is topic-scoped).
+    const links = new Links(ctx.config.baseUrl, ctx.config.secretKeys);
+    expect(byId.get(m.mixed)![3]).toBe(links.unsubscribe(m.mixed, news).url);
+    expect(links.readManage(byId.get(m.mixed)![4]!.replace(`${ctx.config.baseUrl}/p/`, ''))?.memberId).toBe(m.mixed);
     for (const absent of [m.out, m.pending, m.bounced, m.suppressed, m.suppressedOld, m.legacy, m.legacyOld, m.elsewhere])
       expect(byId.has(absent)).toBe(false);
     expect(new Set(rows.map((r) => r[0])).size).toBe(rows.length);
