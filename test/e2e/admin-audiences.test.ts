@@ -96,7 +96,7 @@ describe('audience export', () => {
     expect(byId.get(m.mixed)!.slice(0, 3)).toEqual([m.mixed, 'Mixed.Case@Example.org', 'Mixed Case']);
     // Issue 12: each row carries the member's signed links for this topic (the unsubscribe one is topic-scoped).
     const links = new Links(ctx.config.baseUrl, ctx.config.secretKeys);
-    expect(byId.get(m.mixed)![3]).toBe(links.unsubscribe(m.mixed, news).url);
+    expect(byId.get(m.mixed)![3]).toBe(links.unsubscribe(m.mixed!, news).url);
     expect(links.readManage(byId.get(m.mixed)![4]!.replace(`${ctx.config.baseUrl}/p/`, ''))?.memberId).toBe(m.mixed);
     for (const absent of [m.out, m.pending, m.bounced, m.suppressed, m.suppressedOld, m.legacy, m.legacyOld, m.elsewhere])
       expect(byId.has(absent)).toBe(false);

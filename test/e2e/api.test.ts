@@ -320,16 +320,14 @@ describe('opting out from another system', () => {
       ).rejects.toThrow(/consent_ledger_api_is_opt_out|C1/);
     }
     await expect(
-      ctx
-        .db('consent_ledger')
-        .insert({
-          member_id: m.dee,
-          topic_id: news,
-          to_status: 'opted_out',
-          source: 'api',
-          channel: 'system',
-          policy_version_id: policyId,
-        }),
+      ctx.db('consent_ledger').insert({
+        member_id: m.dee,
+        topic_id: news,
+        to_status: 'opted_out',
+        source: 'api',
+        channel: 'system',
+        policy_version_id: policyId,
+      }),
     ).rejects.toThrow(/consent_ledger_api_names_key/);
   });
 });
