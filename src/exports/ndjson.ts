@@ -18,6 +18,10 @@ export async function streamNdjson(
   res.status(200);
   res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
+  if (res.req.method === 'HEAD') {
+    res.end();
+    return { rows: 0, completed: false };
+  }
   let rows = 0;
   const lines = new Transform({
     writableObjectMode: true,

@@ -6,7 +6,7 @@ import { createApiKey } from '../../src/integrations/api-keys.service.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { responseChecker } from '../helpers/openapi.js';
-import { createStaff } from '../helpers/staff.js';
+import { createStaff, signedInStaff } from '../helpers/staff.js';
 
 let ctx: TestContext;
 let check: ReturnType<typeof responseChecker>;
@@ -413,8 +413,11 @@ describe('the audit log', () => {
       [null, m.ada, { apiKeyId: key.read.id, key: 'Reader', method: 'GET', route: '/api/v1/members/{id}', status: 200 }],
       [null, null, { apiKeyId: key.read.id, key: 'Reader', method: 'GET', route: '/api/v1/members/{id}', status: 404 }],
     ]);
-    const page = await request(ctx.app).get('/admin/audit').expect(303);
-    expect(page.headers.location).toBe('/admin/login');
+    const { agent } = await signedInStaff(ctx, 'api-auditor@example.org', 'auditor');
+    const page = await agent.get('/admin/audit?action=api.called').expect(200);
+    expect(page.text).toContain('API key “Reader”');
+    expect(page.text).toContain('The API key “Reader” called GET /api/v1/members/{id}: answered 200.');
+    expect(page.text).toContain('The API key “CRM opt-outs” called POST /api/v1/suppressions: refused (no suppress scope).');
   });
 });
 
