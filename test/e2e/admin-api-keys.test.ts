@@ -66,6 +66,8 @@ describe('API keys (admin screen)', () => {
     const odd = await makeKey(admin.agent, { name: 'Odd', scopes: ['read', 'opt-in'] }, 422);
     expect(odd.text).toContain('Choose among the scopes listed.');
     expect(odd.text).toContain('value="Odd"');
+    for (const bad of ['Tool\u0000', 'Tool\r\nX', 'Tool\u2028X'])
+      expect((await makeKey(admin.agent, { name: bad, scopes: 'read' }, 422)).text).toContain('Use plain text on one line');
     const twice = await makeKey(admin.agent, { name: 'newsletter tool ', scopes: 'read' }, 422);
     expect(twice.text).toContain('A live key already has this name.');
     expect(await ctx.db('api_keys').count({ n: '*' }).first()).toEqual({ n: 1 });
