@@ -80,6 +80,7 @@ const schema = z.object({
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
   SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
   WORKER_LOCAL_QUEUE: int(0, 1000).default(0),
+  API_RATE_PER_MINUTE: int(1, 100000).default(600),
 });
 
 export type TrustProxy = boolean | number | string;
@@ -134,6 +135,8 @@ export interface Config {
   readonly smtpMaxConnections: number;
   /** Jobs a runner claims at once into its local queue (graphile-worker localQueue); 0 or 1: one at a time. */
   readonly workerLocalQueue: number;
+  /** REST API calls one key may make per minute (issue 12). */
+  readonly apiRatePerMinute: number;
 }
 
 export interface DkimConfig {
@@ -228,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dkim,
     smtpMaxConnections: e.SMTP_MAX_CONNECTIONS,
     workerLocalQueue: e.WORKER_LOCAL_QUEUE,
+    apiRatePerMinute: e.API_RATE_PER_MINUTE,
   });
 }
 

@@ -145,6 +145,10 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/inquiries/:id', roles: CASEWORK },
   { method: 'POST', path: '/admin/inquiries/:id/reply', roles: CASEWORK },
   { method: 'POST', path: '/admin/inquiries/:id/close', roles: CASEWORK },
+  // API keys for other systems (src/admin/api-keys.routes.ts)
+  { method: 'GET', path: '/admin/api-keys', roles: ADMIN },
+  { method: 'POST', path: '/admin/api-keys', roles: ADMIN },
+  { method: 'POST', path: '/admin/api-keys/:id/revoke', roles: ADMIN },
 ];
 
 /** A route of ADMIN_ROUTES as "METHOD /path", e.g. "POST /admin/members/:id/change". */
@@ -193,6 +197,7 @@ export const ADMIN_AREAS: readonly AdminArea[] = [
   { href: '/admin/audit', label: 'Audit log', nav: 'Audit log', hint: 'What staff did, newest first.' },
   { href: '/admin/staff', label: 'Staff accounts', nav: 'Staff', hint: 'Add staff, set roles, disable an account.' },
   { href: '/admin/branding', label: 'Branding', nav: 'Branding', hint: 'Logo, colour and sender name on every page and e-mail.' },
+  { href: '/admin/api-keys', label: 'API keys', nav: 'API keys', hint: 'Keys for other systems to call the REST API; revoke one.' },
   { href: '/admin/password', label: 'Your account: password', nav: 'Your password', hint: 'Change your password.', own: true },
   {
     href: '/admin/totp/setup',

@@ -123,6 +123,18 @@ const ACTIONS: Record<string, ActionText> = {
   'bulletin.resumed': { name: 'Bulletin resumed', sentence: () => 'Resumed a bulletin’s sending.' },
   'bulletin.cancelled': { name: 'Bulletin cancelled', sentence: () => 'Cancelled a bulletin’s sending.' },
   'bulletin.retried': { name: 'Bulletin failures retried', sentence: () => 'Put a bulletin’s failed messages back in the queue.' },
+  'api_key.created': {
+    name: 'API key made',
+    sentence: (d) => `Made the API key ${quoted(d.name)} (scopes: ${Array.isArray(d.scopes) ? d.scopes.join(', ') : '?'}).`,
+  },
+  'api_key.revoked': { name: 'API key revoked', sentence: (d) => `Revoked the API key ${quoted(d.name)}.` },
+  'api.called': {
+    name: 'API call',
+    sentence: (d) =>
+      `The API key ${quoted(d.key)} called ${String(d.method ?? '?')} ${String(d.route ?? '?')}: ${
+        d.refused ? `refused (${String(d.refused)})` : `answered ${num(d.status)}`
+      }${typeof d.rows === 'number' ? `, ${plural(d.rows, 'row')}` : ''}.`,
+  },
 };
 
 /** Every action with a sentence (for the test that keeps the list complete). */

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import type { CopyCsv } from '../exports/copy.js';
 import type { SuppressionKeys } from '../shared/suppression.js';
@@ -57,6 +58,16 @@ export async function audienceTopics(db: DbOrTx, keys: SuppressionKeys): Promise
 
 export async function findCurrentTopic(db: DbOrTx, id: number): Promise<{ id: number; slug: string } | undefined> {
   return db('topics').where({ id }).whereNull('retired_at').first('id', 'slug') as Promise<{ id: number; slug: string } | undefined>;
+}
+
+/** The audience of one topic as rows (member_id, email, name), for the REST API's streamed audience (issue 12). */
+export function audienceRowsQuery(db: DbOrTx, topicId: number, keys: SuppressionKeys): Knex.Raw {
+  return db.raw(
+    `SELECT m.id AS member_id, m.email::text AS email, m.name
+     FROM consents c JOIN members m ON m.id = c.member_id
+     WHERE c.topic_id = :topicId AND ${deliverable(keys.lookup.length, (i) => `CAST(:key${i} AS text)`)}`,
+    { topicId, ...keyBindings(keys) },
+  );
 }
 
 /**

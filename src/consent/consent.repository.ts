@@ -12,6 +12,7 @@ export const LEDGER_SOURCES = [
   'import',
   'erasure',
   'system',
+  'api',
 ] as const;
 export type LedgerSource = (typeof LEDGER_SOURCES)[number];
 export const LEDGER_CHANNELS = ['web', 'email', 'phone', 'post', 'system'] as const;
@@ -102,14 +103,16 @@ export interface ConsentEvent {
   reference?: string | null;
   /** An opt-out from a bulletin's own unsubscribe link: which bulletin (counted on its progress page). */
   viaBulletinId?: number | null;
+  /** The API key of an opt-out another system recorded (source 'api'; its name is the channel detail). */
+  apiKeyId?: string | null;
 }
 
 /** Appends the ledger event and moves the current state to it, in one statement. */
 export async function recordConsentEvent(db: DbOrTx, e: ConsentEvent): Promise<void> {
   await db.raw(
     `WITH event AS (
-       INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference, via_bulletin_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM bulletins WHERE id = ?))
+       INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference, via_bulletin_id, api_key_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM bulletins WHERE id = ?), ?)
        RETURNING id, member_id, topic_id, to_status, policy_version_id
      )
      INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id, updated_at)
@@ -117,7 +120,18 @@ export async function recordConsentEvent(db: DbOrTx, e: ConsentEvent): Promise<v
      ON CONFLICT (member_id, topic_id) DO UPDATE
        SET status = EXCLUDED.status, policy_version_id = EXCLUDED.policy_version_id,
            last_event_id = EXCLUDED.last_event_id, updated_at = EXCLUDED.updated_at`,
-    [e.memberId, e.topicId, e.from, e.to, e.source, e.channel, e.policyVersionId, e.reference ?? null, e.viaBulletinId ?? null],
+    [
+      e.memberId,
+      e.topicId,
+      e.from,
+      e.to,
+      e.source,
+      e.channel,
+      e.policyVersionId,
+      e.reference ?? null,
+      e.viaBulletinId ?? null,
+      e.apiKeyId ?? null,
+    ],
   );
 }
 

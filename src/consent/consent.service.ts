@@ -28,6 +28,8 @@ export interface ChoiceSource {
   reference?: string | null;
   /** The bulletin whose unsubscribe link was used (a topic-scoped opt-out only). */
   viaBulletinId?: number | null;
+  /** The API key of an opt-out another system recorded (source 'api'). */
+  apiKeyId?: string | null;
 }
 
 export interface PreferenceItem {
@@ -128,6 +130,7 @@ const HOW: Partial<Record<LedgerSource, string>> = {
   unsubscribe_link: 'from the unsubscribe link in one of our e-mails',
   one_click: "with your mail program's unsubscribe button",
   staff: 'by our staff, at your request',
+  api: 'in another of our systems, which passed your request on to us',
 };
 
 /**

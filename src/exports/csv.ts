@@ -37,7 +37,7 @@ export async function streamCsv(
   req: Request,
   res: Response,
   query: Knex.Raw,
-  opts: { filename: string; columns: CsvColumn[] },
+  opts: { filename: string; columns: CsvColumn[]; map?: (row: Record<string, unknown>) => Record<string, unknown> },
 ): Promise<CsvResult> {
   csvHeaders(res, opts.filename);
   if (req.method === 'HEAD') {
@@ -50,7 +50,7 @@ export async function streamCsv(
     highWaterMark: BATCH,
     transform(row: unknown, _enc, done) {
       rows++;
-      done(null, row);
+      done(null, opts.map ? opts.map(row as Record<string, unknown>) : row);
     },
   });
   const csv = stringify({ header: true, columns: opts.columns, escape_formulas: true });

@@ -40,6 +40,8 @@ export interface ChoiceHistoryEntry {
   channel: string;
   policyVersion: string;
   requestReference: string | null;
+  /** The name of the API key that recorded an opt-out from another system. */
+  apiKey: string | null;
 }
 
 export interface SentEmail {
@@ -120,9 +122,11 @@ export async function gatherMemberData(db: DbOrTx, memberId: string, opts: { any
     db('consent_ledger as e')
       .join('topics as t', 't.id', 'e.topic_id')
       .join('policy_versions as p', 'p.id', 'e.policy_version_id')
+      .leftJoin('api_keys as ak', 'ak.id', 'e.api_key_id')
       .where('e.member_id', memberId)
       .orderBy('e.id', 'desc')
       .select({
+        apiKey: 'ak.name',
         at: 'e.created_at',
         topic: 't.name',
         from: 'e.from_status',

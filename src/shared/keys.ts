@@ -19,7 +19,9 @@ export type KeyPurpose =
   /** Staff recovery codes, stored as keyed hashes. */
   | 'recovery-codes'
   /** The per-page nonce of link-confirmation forms. */
-  | 'link-confirm';
+  | 'link-confirm'
+  /** API keys, stored as keyed hashes (issue 12). */
+  | 'api-keys';
 
 const SALT = 'assent-key-separation';
 

@@ -51,6 +51,15 @@ export class Links {
     return { url: `${this.baseUrl}/unsubscribe/${token}`, token };
   }
 
+  /**
+   * The two links a sending tool puts in a message to one member about one topic (issue 12): the
+   * topic-scoped unsubscribe URL (the same one the one-click POST accepts, for List-Unsubscribe)
+   * and the cookieless preference page.
+   */
+  forRecipient(memberId: string, topicId: number): { unsubscribe_url: string; manage_url: string } {
+    return { unsubscribe_url: this.unsubscribe(memberId, topicId).url, manage_url: this.manage(memberId) };
+  }
+
   /** A single-use link: the random token is the credential, looked up by its hash. */
   action(path: string, token: string): string {
     return `${this.baseUrl}${path}/${token}`;

@@ -42,7 +42,16 @@ export async function isSuppressed(db: DbOrTx, email: string, keys: SuppressionK
   return row !== undefined;
 }
 
-export async function suppressAddress(db: DbOrTx, email: string, keys: SuppressionKeys, reason: 'erased' = 'erased'): Promise<void> {
+/** Why an address is on the list: erased (C6), or reported by another system as bounced, complained of or suppressed by hand. */
+export type SuppressionReason = 'erased' | 'bounce' | 'complaint' | 'manual';
+
+/** An address already listed keeps its first reason. */
+export async function suppressAddress(
+  db: DbOrTx,
+  email: string,
+  keys: SuppressionKeys,
+  reason: SuppressionReason = 'erased',
+): Promise<void> {
   await db('suppression_list')
     .insert({ address_hash: addressHash(email, keys.write), reason })
     .onConflict('address_hash')

@@ -58,6 +58,7 @@ export const SOURCE_NAMES: Readonly<Record<string, string>> = {
   import: 'Import',
   erasure: 'Erasure',
   system: 'Assent',
+  api: 'Another system, through the API',
 };
 
 /** Ledger sources as the member reads them: who made the change. */
@@ -71,6 +72,7 @@ export const MEMBER_SOURCE_NAMES: Readonly<Record<string, string>> = {
   import: 'Imported from our earlier records',
   erasure: 'Removal of your data',
   system: 'Automatically',
+  api: 'Another of our systems, at your request',
 };
 
 /**

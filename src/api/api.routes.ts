@@ -1,0 +1,133 @@
+import express, { Router, type Request } from 'express';
+import type { z } from 'zod';
+import type { ServiceContext } from '../context.js';
+import { streamCsv } from '../exports/csv.js';
+import { streamNdjson } from '../exports/ndjson.js';
+import {
+  apiAudience,
+  apiChanges,
+  apiLedger,
+  apiMember,
+  apiMemberByEmail,
+  apiOptOut,
+  apiSuppress,
+  apiTopics,
+} from '../integrations/api.service.js';
+import { ValidationError } from '../shared/errors.js';
+import { MemberLookup, MemberPath, OptOutRequest, PageQuery, SuppressionRequest, TopicPath } from './api.schemas.js';
+import { apiKeyAuth, operation } from './api-auth.js';
+import { API_OPERATIONS as OPS, openApiDocument } from './openapi.js';
+import { ApiProblem, PROBLEM_TYPES, problemHandler } from './problem.js';
+import { referencePage } from './reference.js';
+
+/** Request parts are validated with the schemas the document is generated from; a miss is a 422 problem, field by field. */
+function valid<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const errors: Record<string, string> = {};
+  for (const issue of result.error.issues) errors[issue.path.join('.') || 'body'] ??= issue.message;
+  throw new ValidationError(errors, {}, 'The request did not validate.');
+}
+
+const CSV_COLUMNS = ['member_id', 'email', 'name', 'unsubscribe_url', 'manage_url'].map((key) => ({ key, header: key }));
+
+/**
+ * The REST API, /api/v1 (issue 12): JSON in and out, Bearer API keys, no session, no cookies, no
+ * CSRF (it is mounted before them). The document and its reference page are public; every other
+ * call needs a key with the operation's scope, is rate-limited per key and audited (C11).
+ */
+export function apiRouter(svc: ServiceContext): Router {
+  const router = Router();
+  const base = svc.config.baseUrl;
+  const api = Router();
+  router.use('/api', api);
+  api.use(express.json({ limit: '16kb', type: ['application/json', 'application/*+json'] }));
+  api.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  api.get('/v1/openapi.json', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').json(openApiDocument(base));
+  });
+  api.get('/v1/docs', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').render('api/reference', referencePage(openApiDocument(base), PROBLEM_TYPES));
+  });
+
+  const v1 = Router();
+  api.use('/v1', apiKeyAuth(svc), v1);
+
+  v1.get(
+    '/topics',
+    operation(svc, OPS.topics, async (_req, res) => {
+      res.json({ items: await apiTopics(svc), next_cursor: null });
+    }),
+  );
+  v1.get(
+    '/members',
+    operation(svc, OPS.memberByEmail, async (req, res, facts) => {
+      const member = await apiMemberByEmail(svc, valid(MemberLookup, req.query).email);
+      facts.memberId = member.id;
+      res.json(member);
+    }),
+  );
+  v1.get(
+    '/members/:id',
+    operation(svc, OPS.member, async (req, res, facts) => {
+      const member = await apiMember(svc, valid(MemberPath, req.params).id);
+      facts.memberId = member.id;
+      res.json(member);
+    }),
+  );
+  v1.get(
+    '/members/:id/ledger',
+    operation(svc, OPS.ledger, async (req, res, facts) => {
+      const { id } = valid(MemberPath, req.params);
+      const page = await apiLedger(svc, id, valid(PageQuery, req.query));
+      facts.memberId = id;
+      res.json(page);
+    }),
+  );
+  v1.get(
+    '/topics/:id/audience',
+    operation(svc, OPS.audience, async (req, res, facts) => {
+      const { id } = valid(TopicPath, req.params);
+      const format = req.accepts(['application/x-ndjson', 'text/csv']);
+      if (!format) throw new ApiProblem(406, 'not_acceptable', 'Ask for application/x-ndjson or text/csv.');
+      const { topic, query, withLinks } = await apiAudience(svc, id);
+      const sent =
+        format === 'text/csv'
+          ? await streamCsv(req, res, query, { filename: `audience-${topic.slug}.csv`, columns: CSV_COLUMNS, map: withLinks })
+          : await streamNdjson(res, query, withLinks);
+      facts.rows = sent.rows;
+    }),
+  );
+  v1.post(
+    '/members/:id/opt-out',
+    operation(svc, OPS.optOut, async (req, res, facts) => {
+      const { id } = valid(MemberPath, req.params);
+      const done = await apiOptOut(svc, res.locals.apiKey!, id, valid(OptOutRequest, req.body));
+      facts.memberId = id;
+      res.json(done);
+    }),
+  );
+  v1.post(
+    '/suppressions',
+    operation(svc, OPS.suppress, async (req, res) => {
+      await apiSuppress(svc, valid(SuppressionRequest, req.body));
+      res.status(204).end();
+    }),
+  );
+  v1.get(
+    '/changes',
+    operation(svc, OPS.changes, async (req, res) => {
+      res.json(await apiChanges(svc, valid(PageQuery, req.query)));
+    }),
+  );
+
+  api.use((req: Request) => {
+    throw new ApiProblem(404, 'not_found', `There is no ${req.method} ${req.baseUrl}${req.path} in this API.`);
+  });
+  api.use(problemHandler(base));
+  return router;
+}
