@@ -3,7 +3,7 @@ import type { DbOrTx } from '../db.js';
 export type ConsentStatus = 'opted_in' | 'opted_out';
 export type TopicKind = 'newsletter' | 'announcement' | 'third_party_offer' | 'partner_data_sharing';
 export type LedgerSource =
-  'signup' | 'member_web' | 'member_link' | 'unsubscribe_link' | 'one_click' | 'staff' | 'import' | 'erasure' | 'system';
+  'signup' | 'member_web' | 'member_link' | 'unsubscribe_link' | 'one_click' | 'staff' | 'import' | 'erasure' | 'system' | 'complaint';
 export type LedgerChannel = 'web' | 'email' | 'phone' | 'post' | 'system';
 
 export interface TopicRow {

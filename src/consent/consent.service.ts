@@ -21,6 +21,7 @@ import {
 } from './consent.repository.js';
 import { preferencesChangedEmail } from './consent.emails.js';
 import { topicBulletinFacts } from '../bulletins/bulletins.repository.js';
+import { recordWebhookEvent } from '../integrations/webhooks.events.js';
 
 export interface ChoiceSource {
   source: LedgerSource;
@@ -101,6 +102,13 @@ export async function applyChoices(
     await recordConsentEvent(trx, { memberId, topicId, from, to, policyVersionId, ...by });
     changes.push({ topic, from, to });
   }
+  if (changes.length > 0)
+    await recordWebhookEvent(trx, 'consent.changed', {
+      member_id: memberId,
+      source: by.source,
+      channel: by.channel,
+      changes: changes.map((c) => ({ topic: c.topic.slug, from: c.from ?? 'opted_out', to: c.to })),
+    });
   return changes;
 }
 
@@ -128,6 +136,7 @@ const HOW: Partial<Record<LedgerSource, string>> = {
   unsubscribe_link: 'from the unsubscribe link in one of our e-mails',
   one_click: "with your mail program's unsubscribe button",
   staff: 'by our staff, at your request',
+  complaint: 'because your mail provider told us you reported one of our e-mails as spam',
 };
 
 /**
