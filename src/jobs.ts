@@ -12,6 +12,8 @@ import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from './removal/era
 import type { Logger } from './shared/logger.js';
 import { pruneRateLimits } from './shared/rate-limit.js';
 import { pruneSendRate } from './mail/send-rate.js';
+import { DELIVER_WEBHOOK_TASK } from './integrations/webhooks.events.js';
+import { makeDeliverWebhookTask } from './integrations/webhooks.deliver.js';
 
 /**
  * The one place that knows every job the workers run, and when the scheduled ones run. Sending
@@ -27,6 +29,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
     [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(svc, logger),
     [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(svc),
     ...bulletinTasks(svc),
+    [DELIVER_WEBHOOK_TASK]: makeDeliverWebhookTask(svc, logger),
     maintenance: async () => {
       await runMaintenance(db, config);
     },

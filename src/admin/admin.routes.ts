@@ -14,6 +14,7 @@ import { topicsAdminRouter } from './topics.routes.js';
 import { policiesAdminRouter } from './policies.routes.js';
 import { bulletinsAdminRouter } from './bulletins.routes.js';
 import { brandingAdminRouter } from './branding.routes.js';
+import { webhooksAdminRouter } from './webhooks.routes.js';
 import { staffAccountRoutes, staffSignInRoutes } from './staff-auth.routes.js';
 
 export { ADMIN_ROUTES, type AdminRoute } from './guards.js';
@@ -58,6 +59,7 @@ export function adminRouter(svc: ServiceContext): Router {
   router.use(bulletinsAdminRouter(svc));
   router.use(staffAdminRouter(svc));
   router.use(removalsAdminRouter(svc));
+  router.use(webhooksAdminRouter(svc));
   router.use(membersAdminRouter(svc));
   router.use(inquiriesAdminRouter(svc));
   router.use(brandingAdminRouter(svc));

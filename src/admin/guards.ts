@@ -145,6 +145,14 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/inquiries/:id', roles: CASEWORK },
   { method: 'POST', path: '/admin/inquiries/:id/reply', roles: CASEWORK },
   { method: 'POST', path: '/admin/inquiries/:id/close', roles: CASEWORK },
+  // Outgoing webhooks (src/admin/webhooks.routes.ts): an endpoint receives member ids, so admins only
+  { method: 'GET', path: '/admin/webhooks', roles: ADMIN },
+  { method: 'GET', path: '/admin/webhooks/new', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks', roles: ADMIN },
+  { method: 'GET', path: '/admin/webhooks/:id', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks/:id/deliveries/:delivery/resend', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks/:id/enable', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks/:id/delete', roles: ADMIN },
 ];
 
 /** A route of ADMIN_ROUTES as "METHOD /path", e.g. "POST /admin/members/:id/change". */
@@ -193,6 +201,7 @@ export const ADMIN_AREAS: readonly AdminArea[] = [
   { href: '/admin/audit', label: 'Audit log', nav: 'Audit log', hint: 'What staff did, newest first.' },
   { href: '/admin/staff', label: 'Staff accounts', nav: 'Staff', hint: 'Add staff, set roles, disable an account.' },
   { href: '/admin/branding', label: 'Branding', nav: 'Branding', hint: 'Logo, colour and sender name on every page and e-mail.' },
+  { href: '/admin/webhooks', label: 'Webhooks', nav: 'Webhooks', hint: 'Tell other systems of changes; see each delivery and resend.' },
   { href: '/admin/password', label: 'Your account: password', nav: 'Your password', hint: 'Change your password.', own: true },
   {
     href: '/admin/totp/setup',

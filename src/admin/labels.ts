@@ -45,6 +45,7 @@ export const EMAIL_KIND_NAMES: Record<string, string> = {
   staff_recovery_code_used: 'Recovery code used',
   staff_totp_reset: 'Two-factor sign-in reset',
   welcome: 'Welcome',
+  webhook_disabled: 'Webhook endpoint disabled',
 };
 
 export const SOURCE_NAMES: Record<string, string> = {
@@ -57,6 +58,7 @@ export const SOURCE_NAMES: Record<string, string> = {
   import: 'Import',
   erasure: 'Erasure',
   system: 'Assent',
+  complaint: 'Spam complaint, reported by the sending service',
 };
 
 export const STATUS_NAMES: Record<string, Record<string, string>> = {
@@ -65,6 +67,13 @@ export const STATUS_NAMES: Record<string, Record<string, string>> = {
   removal: { unconfirmed: 'Not confirmed', confirmed: 'Confirmed', cancelled: 'Cancelled', held: 'On hold', completed: 'Carried out' },
   bulletin: { draft: 'Draft', scheduled: 'Scheduled', sending: 'Sending', paused: 'Paused', sent: 'Sent', cancelled: 'Cancelled' },
   consent: { opted_in: 'Opted in', opted_out: 'Opted out' },
+  webhook: { pending: 'Being tried', delivered: 'Delivered', failed: 'Failed' },
+  feedback: {
+    hard_bounce: 'Bounced (permanent)',
+    soft_bounce: 'Bounced (temporary)',
+    complaint: 'Spam complaint',
+    delivery: 'Delivered',
+  },
 };
 
 const CHANGE_CHANNELS: Record<string, string> = { ...CHANNEL_NAMES, web: 'Website', system: 'Assent' };

@@ -123,6 +123,13 @@ const ACTIONS: Record<string, ActionText> = {
   'bulletin.resumed': { name: 'Bulletin resumed', sentence: () => 'Resumed a bulletin’s sending.' },
   'bulletin.cancelled': { name: 'Bulletin cancelled', sentence: () => 'Cancelled a bulletin’s sending.' },
   'bulletin.retried': { name: 'Bulletin failures retried', sentence: () => 'Put a bulletin’s failed messages back in the queue.' },
+  'webhook.created': {
+    name: 'Webhook endpoint added',
+    sentence: (d) => `Added webhook endpoint ${String(d.endpointId)}, for ${list(d.events) || 'no events'}.`,
+  },
+  'webhook.resent': { name: 'Webhook resent', sentence: (d) => `Resent a delivery to webhook endpoint ${String(d.endpointId)}.` },
+  'webhook.enabled': { name: 'Webhook endpoint enabled', sentence: (d) => `Enabled webhook endpoint ${String(d.endpointId)} again.` },
+  'webhook.deleted': { name: 'Webhook endpoint deleted', sentence: (d) => `Deleted webhook endpoint ${String(d.endpointId)}.` },
 };
 
 /** Every action with a sentence (for the test that keeps the list complete). */
