@@ -10,7 +10,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE webhook_endpoints (
       id             serial PRIMARY KEY,
-      url            text NOT NULL CHECK (length(url) <= 2000 AND url ~ '^https?://'),
+      url            text NOT NULL CHECK (length(url) <= 2000 AND (url LIKE 'https://%' OR url LIKE 'http://%')),
       description    text NOT NULL DEFAULT '' CHECK (length(description) <= 200),
       events         text[] NOT NULL CHECK (cardinality(events) > 0),
       secret         text NOT NULL,

@@ -167,8 +167,9 @@ export async function setPreferences(
 export async function unsubscribe(
   svc: ServiceContext,
   input: { memberId: string; scope: number | 'all' } & ChoiceSource,
+  db: DbOrTx = svc.db,
 ): Promise<ConsentChange[]> {
-  return inTransaction(svc.db, async (trx) => {
+  return inTransaction(db, async (trx) => {
     await lockActive(trx, input.memberId);
     const consents = await currentConsents(trx, input.memberId);
     const ids = input.scope === 'all' ? [...consents.keys()] : [input.scope];
