@@ -29,6 +29,7 @@ import { removalRouter } from './removal/removal.routes.js';
 import { contactRouter } from './inquiries/contact.routes.js';
 import { bulletinsRouter } from './bulletins/bulletins.routes.js';
 import { brandingRouter } from './branding/branding.routes.js';
+import { inboundRouter } from './integrations/inbound.routes.js';
 import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
 import { purposeKeys } from './shared/keys.js';
@@ -110,6 +111,8 @@ export function buildApp(deps: AppDeps): Express {
   if (config.isProduction) app.use(requireHttps(config.baseUrl));
   app.use(express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false }));
   app.use(brandingRouter(svc));
+  // Bounce and complaint reports from the sending service: signed or authenticated, no session (issue 12.4).
+  app.use(inboundRouter(svc, deps.logger));
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 200 }));
 
   // Sessions hold only an opaque id in the cookie (C9); nothing is stored until a form or a
