@@ -5,6 +5,7 @@ import { markAddressUndeliverable } from '../mail/outbox.repository.js';
 import { addressHash } from '../shared/suppression.js';
 import {
   countSoftBounce,
+  feedbackOf,
   findMessageByMessageId,
   insertFeedback,
   lockMemberByAddress,
@@ -100,4 +101,32 @@ async function actOn(
       return 'opted_out';
     }
   }
+}
+
+const OUTCOME_NOTES: Record<FeedbackOutcome, string> = {
+  recorded: 'Recorded; nothing more to do.',
+  marked_undeliverable: 'The address was marked undeliverable: no mail goes to it until the member changes it.',
+  opted_out: 'The member was opted out of every topic and sent a confirmation. Check with the member before opting them in again.',
+  counted: 'Counted as a temporary failure.',
+  reset: 'Delivered.',
+  no_member: 'No member has this address.',
+};
+
+/**
+ * For the member's record (issue 12.4): whether the address is deliverable, the temporary
+ * failures in a row, and the reports received, each with a note for staff saying what was done.
+ */
+export async function deliverabilityOf(svc: ServiceContext, memberId: string) {
+  const [member, reports] = await Promise.all([
+    svc.db('members').where({ id: memberId }).first('email_undeliverable_at', 'soft_bounces_in_row') as Promise<
+      { email_undeliverable_at: Date | null; soft_bounces_in_row: number } | undefined
+    >,
+    feedbackOf(svc.db, memberId),
+  ]);
+  return {
+    undeliverableAt: member?.email_undeliverable_at ?? null,
+    softBouncesInRow: member?.soft_bounces_in_row ?? 0,
+    softBounceLimit: svc.config.bounces.softBounceLimit,
+    reports: reports.map((r) => ({ ...r, note: OUTCOME_NOTES[r.outcome] })),
+  };
 }
