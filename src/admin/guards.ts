@@ -150,7 +150,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/webhooks/new', roles: ADMIN },
   { method: 'POST', path: '/admin/webhooks', roles: ADMIN },
   { method: 'GET', path: '/admin/webhooks/:id', roles: ADMIN },
-  { method: 'POST', path: '/admin/webhooks/:id/deliveries/:delivery/resend', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks/deliveries/:id/resend', roles: ADMIN },
   { method: 'POST', path: '/admin/webhooks/:id/enable', roles: ADMIN },
   { method: 'POST', path: '/admin/webhooks/:id/delete', roles: ADMIN },
 ];

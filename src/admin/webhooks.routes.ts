@@ -93,12 +93,11 @@ export function webhooksAdminRouter(svc: ServiceContext): Router {
     });
   });
 
-  router.post('/admin/webhooks/:id/deliveries/:delivery/resend', guardFor('POST', '/admin/webhooks/:id/deliveries/:delivery/resend'), async (req, res) => {
-    const id = endpointId(req);
-    const delivery = parseNumericId(String(req.params.delivery));
+  router.post('/admin/webhooks/deliveries/:id/resend', guardFor('POST', '/admin/webhooks/deliveries/:id/resend'), async (req, res) => {
+    const delivery = parseNumericId(String(req.params.id));
     if (delivery === undefined) throw new NotFoundError('There is no such delivery.');
-    await resendDelivery(svc, req.user!.id, id, delivery);
-    res.redirect(303, `/admin/webhooks/${id}?resent`);
+    const endpoint = await resendDelivery(svc, req.user!.id, delivery);
+    res.redirect(303, `/admin/webhooks/${endpoint}?resent`);
   });
 
   router.post('/admin/webhooks/:id/enable', guardFor('POST', '/admin/webhooks/:id/enable'), async (req, res) => {

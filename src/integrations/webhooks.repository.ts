@@ -160,6 +160,11 @@ export async function resetDelivery(db: DbOrTx, endpointId: number, id: number):
   );
 }
 
+export async function endpointOfDelivery(db: DbOrTx, deliveryId: number): Promise<number | undefined> {
+  const row = (await db('webhook_deliveries').where({ id: deliveryId }).first('endpoint_id')) as { endpoint_id: number } | undefined;
+  return row?.endpoint_id;
+}
+
 /** The endpoint answered: it is not failing any more. */
 export async function clearFailing(db: DbOrTx, endpointId: number): Promise<void> {
   await db('webhook_endpoints').where({ id: endpointId }).whereNotNull('failing_since').update({ failing_since: null });

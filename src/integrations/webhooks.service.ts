@@ -9,6 +9,7 @@ import {
   deliveryLog,
   DELIVERY_STATUSES,
   enableEndpoint,
+  endpointOfDelivery,
   findEndpoint,
   insertEndpoint,
   listEndpoints,
@@ -68,15 +69,18 @@ export async function endpointPage(svc: ServiceContext, id: number, status?: Del
 }
 
 /** Sends a delivery that ended (delivered or failed) again, from its first attempt. */
-export async function resendDelivery(svc: ServiceContext, staffUserId: string, endpointId: number, deliveryId: number): Promise<void> {
-  await inTransaction(svc.db, async (trx) => {
+export async function resendDelivery(svc: ServiceContext, staffUserId: string, deliveryId: number): Promise<number> {
+  return inTransaction(svc.db, async (trx) => {
+    const endpointId = await endpointOfDelivery(trx, deliveryId);
+    if (endpointId === undefined) throw new NotFoundError('There is no such delivery.');
     const endpoint = await findEndpoint(trx, endpointId);
     if (!endpoint) throw new NotFoundError(NOT_FOUND);
     if (!endpoint.enabled) throw new ConflictError('This endpoint is disabled: enable it first, then resend.');
     if (!(await resetDelivery(trx, endpointId, deliveryId)))
-      throw new ConflictError('That delivery is still being tried, or is not one of this endpoint’s.');
+      throw new ConflictError('That delivery is still being tried: wait for its next attempt.');
     await addDeliveryJob(trx, deliveryId);
     await appendAudit(trx, { staffUserId, action: 'webhook.resent', details: { endpointId, deliveryId } });
+    return endpointId;
   });
 }
 

@@ -119,10 +119,10 @@ describe('outgoing webhooks', () => {
     expect(page.text).toContain('consent.changed');
     expect(page.text).toContain('Delivered');
     const [first] = (await deliveriesOf(endpointId)) as { id: number; event_id: string }[];
-    expect(page.text).toContain(`/admin/webhooks/${endpointId}/deliveries/${first!.id}/resend`);
+    expect(page.text).toContain(`/admin/webhooks/deliveries/${first!.id}/resend`);
     const _csrf = await csrfFrom(admin.agent, `/admin/webhooks/${endpointId}`);
     await admin.agent
-      .post(`/admin/webhooks/${endpointId}/deliveries/${first!.id}/resend`)
+      .post(`/admin/webhooks/deliveries/${first!.id}/resend`)
       .type('form')
       .send({ _csrf })
       .expect(303)
