@@ -14,6 +14,7 @@ import { pruneRateLimits } from './shared/rate-limit.js';
 import { pruneSendRate } from './mail/send-rate.js';
 import { DELIVER_WEBHOOK_TASK } from './integrations/webhooks.events.js';
 import { makeDeliverWebhookTask } from './integrations/webhooks.deliver.js';
+import { pruneWebhookLog } from './integrations/webhooks.repository.js';
 
 /**
  * The one place that knows every job the workers run, and when the scheduled ones run. Sending
@@ -39,7 +40,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
 /**
  * One scheduled job for the whole cluster (graphile-worker cron runs it on one worker):
  * purges expired sign-ups (C15), spent link tokens, old rate-limit windows, old send-rate seconds
- * and sessions, and the questions from the public closed longer ago than their retention (C12).
+ * and sessions, webhook events older than the delivery log keeps, and the questions from the public closed longer ago than their retention (C12).
  */
 export async function runMaintenance(
   db: Db,
@@ -50,6 +51,7 @@ export async function runMaintenance(
   await pruneMemberTokens(db);
   await pruneRateLimits(db);
   await pruneSendRate(db);
+  await pruneWebhookLog(db);
   await db('sessions').where('expire', '<', db.fn.now()).delete();
   return { signupsPurged, inquiriesPurged };
 }

@@ -191,3 +191,14 @@ export async function activeAdmins(db: DbOrTx): Promise<{ email: string; name: s
     { email: string; name: string }[]
   >;
 }
+
+/** How long the delivery log keeps an event once none of its deliveries is still being tried. */
+export const WEBHOOK_LOG_DAYS = 30;
+
+/** Maintenance: events older than the log keeps, with nothing pending, go with their deliveries. */
+export async function pruneWebhookLog(db: DbOrTx): Promise<number> {
+  return db('webhook_events as e')
+    .where('e.created_at', '<', db.raw(`now() - make_interval(days => ?)`, [WEBHOOK_LOG_DAYS]))
+    .whereNotExists(db('webhook_deliveries as d').whereRaw('d.event_id = e.id').where('d.status', 'pending').select(db.raw('1')))
+    .delete();
+}

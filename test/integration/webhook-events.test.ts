@@ -6,6 +6,7 @@ import { createPolicyDraft, publishPolicy } from '../../src/policies/versions.se
 import { carryOutRemovalNow } from '../../src/removal/erasure.service.js';
 import { confirmRemovalRequest, openRemovalRequest } from '../../src/removal/removal.repository.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/integrations/webhooks.events.js';
+import { pruneWebhookLog } from '../../src/integrations/webhooks.repository.js';
 import { hashToken, newSecretToken } from '../../src/shared/secrets.js';
 import { addressHash } from '../../src/shared/suppression.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
@@ -79,5 +80,17 @@ describe('webhook events are written by the services, in their transactions', ()
     await publishPolicy(svc, staffId, draft.id, effective);
     const [event] = await eventsOf('policy.published');
     expect(event!.data).toMatchObject({ policy_version_id: draft.id, version: '2.0', introduces_new_use: false, effective_at: effective.toISOString() });
+  });
+
+  it('maintenance drops events older than the delivery log keeps, unless a delivery is still being tried', async () => {
+    const endpoint = (await ctx.db('webhook_endpoints').where({ enabled: true }).first('id')) as { id: number };
+    for (const [id, status] of [['msg_old_done', 'failed'], ['msg_old_pending', 'pending']] as const) {
+      await ctx.db('webhook_events').insert({ id, type: 'member.updated', payload: JSON.stringify({}), created_at: ctx.db.raw(`now() - interval '31 days'`) });
+      await ctx.db('webhook_deliveries').insert({ event_id: id, endpoint_id: endpoint.id, status });
+    }
+    expect(await pruneWebhookLog(ctx.db)).toBe(1);
+    expect(await ctx.db('webhook_events').where({ id: 'msg_old_done' })).toHaveLength(0);
+    expect(await ctx.db('webhook_deliveries').where({ event_id: 'msg_old_done' })).toHaveLength(0);
+    expect(await ctx.db('webhook_events').where({ id: 'msg_old_pending' })).toHaveLength(1);
   });
 });
