@@ -86,10 +86,7 @@ const schema = z.object({
   WEBHOOK_DISABLE_AFTER_HOURS: int(1, 24 * 30).default(72),
   WEBHOOK_TIMEOUT_SECONDS: int(1, 60).default(10),
   SES_SNS_TOPIC_ARNS: z.string().optional(),
-  SNS_CERT_HOST_PATTERN: z
-    .string()
-    .refine(validRegExp, { message: 'must be a regular expression' })
-    .optional(),
+  SNS_CERT_HOST_PATTERN: z.string().refine(validRegExp, { message: 'must be a regular expression' }).optional(),
   POSTMARK_WEBHOOK_USER: z.string().optional(),
   POSTMARK_WEBHOOK_PASSWORD: z.string().optional(),
   SOFT_BOUNCE_LIMIT: int(1, 100).default(3),
@@ -292,7 +289,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
     }),
     bounces: Object.freeze({
-      sesTopicArns: Object.freeze((e.SES_SNS_TOPIC_ARNS ?? '').split(',').map((v) => v.trim()).filter(Boolean)),
+      sesTopicArns: Object.freeze(
+        (e.SES_SNS_TOPIC_ARNS ?? '')
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      ),
       snsCertHostPattern: new RegExp(e.SNS_CERT_HOST_PATTERN ?? DEFAULT_SNS_CERT_HOST_PATTERN),
       postmark:
         e.POSTMARK_WEBHOOK_USER && e.POSTMARK_WEBHOOK_PASSWORD

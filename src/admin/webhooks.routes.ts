@@ -16,6 +16,7 @@ import {
   resendDelivery,
   WEBHOOK_EVENT_TYPES,
 } from '../integrations/webhooks.service.js';
+import { askToConfirm, isConfirmed } from './confirm-step.js';
 import { guardFor } from './guards.js';
 
 declare module 'express-session' {
@@ -107,7 +108,21 @@ export function webhooksAdminRouter(svc: ServiceContext): Router {
   });
 
   router.post('/admin/webhooks/:id/delete', guardFor('POST', '/admin/webhooks/:id/delete'), async (req, res) => {
-    await deleteWebhookEndpoint(svc, req.user!.id, endpointId(req));
+    const id = endpointId(req);
+    if (!isConfirmed(req)) {
+      const { endpoint } = await endpointPage(svc, id);
+      return askToConfirm(res, {
+        heading: `Delete webhook endpoint ${id}?`,
+        consequences: [
+          `Events are no longer sent to ${endpoint.url}, and deliveries still being tried stop.`,
+          'Its delivery log goes with it. This cannot be undone: to send events there again, add the endpoint anew (with a new secret).',
+        ],
+        action: `/admin/webhooks/${id}/delete`,
+        button: 'Delete the endpoint',
+        back: `/admin/webhooks/${id}`,
+      });
+    }
+    await deleteWebhookEndpoint(svc, req.user!.id, id);
     res.redirect(303, '/admin/webhooks?deleted');
   });
 

@@ -14,7 +14,9 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'n
 function sesMessageId(mail: Json): string | null {
   const common = str(obj(mail.commonHeaders).messageId);
   if (common) return common;
-  const header = arr(mail.headers).map(obj).find((h) => str(h.name).toLowerCase() === 'message-id');
+  const header = arr(mail.headers)
+    .map(obj)
+    .find((h) => str(h.name).toLowerCase() === 'message-id');
   return header ? str(header.value) || null : null;
 }
 
@@ -74,7 +76,14 @@ export function postmarkReports(body: Json): MailReport[] {
   const base = { provider: 'postmark' as const, messageId: postmarkMessageId(body) };
   if (recordType === 'Bounce' || recordType === 'SpamComplaint') {
     const type = str(body.Type);
-    const kind = recordType === 'SpamComplaint' || type === 'SpamComplaint' ? 'complaint' : POSTMARK_HARD.has(type) ? 'hard_bounce' : POSTMARK_SOFT.has(type) ? 'soft_bounce' : null;
+    const kind =
+      recordType === 'SpamComplaint' || type === 'SpamComplaint'
+        ? 'complaint'
+        : POSTMARK_HARD.has(type)
+          ? 'hard_bounce'
+          : POSTMARK_SOFT.has(type)
+            ? 'soft_bounce'
+            : null;
     if (!kind) return [];
     return [{ ...base, providerEventId: str(body.ID) || str(body.MessageID), kind, detail: type, address: str(body.Email) }];
   }

@@ -48,16 +48,18 @@ export async function markMessageFeedback(db: DbOrTx, id: string, kind: Feedback
 }
 
 /** The member whose address this is now (active or not yet confirmed), locked for the change. */
-export async function lockMemberByAddress(db: DbOrTx, address: string): Promise<{ id: string; status: string; email_undeliverable_at: Date | null } | undefined> {
+export async function lockMemberByAddress(
+  db: DbOrTx,
+  address: string,
+): Promise<{ id: string; status: string; email_undeliverable_at: Date | null } | undefined> {
   return db('members').where({ email: address }).whereNot('status', 'erased').forUpdate().first('id', 'status', 'email_undeliverable_at');
 }
 
 /** One more temporary failure in a row; returns the count. */
 export async function countSoftBounce(db: DbOrTx, memberId: string): Promise<number> {
-  const [r] = (await db('members')
-    .where({ id: memberId })
-    .increment('soft_bounces_in_row', 1)
-    .returning('soft_bounces_in_row')) as { soft_bounces_in_row: number }[];
+  const [r] = (await db('members').where({ id: memberId }).increment('soft_bounces_in_row', 1).returning('soft_bounces_in_row')) as {
+    soft_bounces_in_row: number;
+  }[];
   return r!.soft_bounces_in_row;
 }
 
@@ -72,5 +74,7 @@ export async function feedbackOf(db: DbOrTx, memberId: string, limit = 20): Prom
     .whereNot('kind', 'delivery')
     .orderBy('received_at', 'desc')
     .limit(limit)
-    .select('id', 'provider', 'kind', 'detail', 'member_id', 'email_message_id', 'outcome', 'received_at') as unknown as Promise<MailFeedbackRow[]>;
+    .select('id', 'provider', 'kind', 'detail', 'member_id', 'email_message_id', 'outcome', 'received_at') as unknown as Promise<
+    MailFeedbackRow[]
+  >;
 }

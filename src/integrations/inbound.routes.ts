@@ -91,7 +91,10 @@ export function inboundRouter(svc: ServiceContext, logger: Logger): Router {
     if (sns.Type === 'SubscriptionConfirmation') {
       const status = await confirmSubscription(String(sns.SubscribeURL), cfg.snsCertHostPattern).catch(() => 0);
       logger.info({ event: 'inbound.ses_subscription_confirmed', ok: status >= 200 && status < 300 });
-      return void res.status(status >= 200 && status < 300 ? 200 : 502).type('text').send(status ? 'Subscription confirmed.' : 'Could not confirm.');
+      return void res
+        .status(status >= 200 && status < 300 ? 200 : 502)
+        .type('text')
+        .send(status ? 'Subscription confirmed.' : 'Could not confirm.');
     }
     if (sns.Type === 'Notification') {
       const message = parseJson(sns.Message);

@@ -100,7 +100,14 @@ async function disableIfFailingTooLong(
       await queueMail(
         trx,
         svc,
-        webhookDisabledEmail(svc.mail, { to: admin.email, name: admin.name, endpointId: endpoint.id, url: endpoint.url, failingSince, lastError }),
+        webhookDisabledEmail(svc.mail, {
+          to: admin.email,
+          name: admin.name,
+          endpointId: endpoint.id,
+          url: endpoint.url,
+          failingSince,
+          lastError,
+        }),
       );
     }
     logger.warn({ event: 'webhook.endpoint_disabled', endpointId: endpoint.id });
@@ -151,4 +158,3 @@ export function makeDeliverWebhookTask(svc: ServiceContext, logger: Logger): Tas
     await deliverOnce(svc, id, logger);
   };
 }
-

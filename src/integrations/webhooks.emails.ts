@@ -16,6 +16,8 @@ export function webhookDisabledEmail(
       `The webhook endpoint ${d.url} has failed every delivery since ${d.failingSince.toISOString().replace('T', ' ').slice(0, 16)} UTC, so Assent has stopped sending to it. The last answer was: ${d.lastError}`,
       'Events recorded from now on are not sent to it. Deliveries that were waiting are kept in its delivery log, marked failed.',
     ],
-    after: [`Once the receiver works again, enable the endpoint and resend what it missed at ${ctx.baseUrl}/admin/webhooks/${d.endpointId}.`],
+    after: [
+      `Once the receiver works again, enable the endpoint and resend what it missed at ${ctx.baseUrl}/admin/webhooks/${d.endpointId}.`,
+    ],
   });
 }

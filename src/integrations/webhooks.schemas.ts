@@ -22,7 +22,9 @@ export const WebhookEndpointForm = z.object({
   events: z.preprocess(
     asList,
     z
-      .array(z.enum(WEBHOOK_EVENT_TYPES as unknown as [WebhookEventType, ...WebhookEventType[]], { message: 'Choose events from the list.' }))
+      .array(
+        z.enum(WEBHOOK_EVENT_TYPES as unknown as [WebhookEventType, ...WebhookEventType[]], { message: 'Choose events from the list.' }),
+      )
       .min(1, 'Choose at least one event.'),
   ),
 });

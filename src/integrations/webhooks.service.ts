@@ -49,7 +49,13 @@ export async function createEndpoint(
   }
   const secret = newSecret();
   const id = await inTransaction(svc.db, async (trx) => {
-    const id = await insertEndpoint(trx, { url: url.toString(), description: input.description, events: input.events, secret, created_by: staffUserId });
+    const id = await insertEndpoint(trx, {
+      url: url.toString(),
+      description: input.description,
+      events: input.events,
+      secret,
+      created_by: staffUserId,
+    });
     await appendAudit(trx, { staffUserId, action: 'webhook.created', details: { endpointId: id, events: input.events } });
     return id;
   });

@@ -51,7 +51,10 @@ export async function checkedAddresses(url: URL, allowPrivate: boolean): Promise
   if (addresses.length === 0) throw new TargetRefused(`The host ${host} has no address.`);
   if (!allowPrivate) {
     const bad = addresses.find((a) => !isPublicAddress(a.address));
-    if (bad) throw new TargetRefused(`The host ${host} resolves to ${bad.address}, a ${rangeOf(bad.address)} address: webhooks go to public addresses only.`);
+    if (bad)
+      throw new TargetRefused(
+        `The host ${host} resolves to ${bad.address}, a ${rangeOf(bad.address)} address: webhooks go to public addresses only.`,
+      );
   }
   return addresses;
 }

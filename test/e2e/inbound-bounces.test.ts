@@ -46,7 +46,13 @@ beforeAll(async () => {
     [reader2.id, otherTopicId, policyId, reader2.id, otherTopicId, policyId],
   );
   const editor = await createStaff(ctx, 'bounce-editor@example.org', 'editor');
-  bulletinId = await createBulletin(svc, editor, { topic_id: topicId, subject: 'Feedback test', preheader: '', body: 'Hello.', web_version: false });
+  bulletinId = await createBulletin(svc, editor, {
+    topic_id: topicId,
+    subject: 'Feedback test',
+    preheader: '',
+    body: 'Hello.',
+    web_version: false,
+  });
   await ctx.startWorker();
   await confirmSend(svc, editor, bulletinId, { when: 'now', at: undefined, audience: 5 });
   await ctx.smtp.waitForCount(5, 20000);
@@ -85,7 +91,13 @@ function sesMail(to: string) {
       { name: 'Message-ID', value: `<${messageId}>` },
       { name: 'Content-Type', value: 'text/plain; charset=UTF-8' },
     ],
-    commonHeaders: { from: ['"Test Society" <no-reply@assent.test>'], date: 'Sun, 29 Nov 2026 14:59:37 +0000', to: [to], messageId: `<${messageId}>`, subject: 'Feedback test' },
+    commonHeaders: {
+      from: ['"Test Society" <no-reply@assent.test>'],
+      date: 'Sun, 29 Nov 2026 14:59:37 +0000',
+      to: [to],
+      messageId: `<${messageId}>`,
+      subject: 'Feedback test',
+    },
   };
 }
 
@@ -132,7 +144,8 @@ function snsNotification(message: unknown, id: string) {
 }
 
 // SNS posts JSON with Content-Type text/plain.
-const postSns = (body: unknown) => request(ctx.app).post('/inbound/ses').set('Content-Type', 'text/plain; charset=UTF-8').send(JSON.stringify(body));
+const postSns = (body: unknown) =>
+  request(ctx.app).post('/inbound/ses').set('Content-Type', 'text/plain; charset=UTF-8').send(JSON.stringify(body));
 
 describe('Amazon SES through SNS', () => {
   it('confirms the SNS subscription of an allowed topic, after checking its signature', async () => {
@@ -161,7 +174,10 @@ describe('Amazon SES through SNS', () => {
   });
 
   it('C12, C6, C3: a hard bounce marks the address undeliverable and counts on the bulletin it answered; a repeat changes nothing', async () => {
-    const body = snsNotification(sesBounce('reader1@example.com', 'Permanent', '00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa068a-000001'), 'm-bounce-1');
+    const body = snsNotification(
+      sesBounce('reader1@example.com', 'Permanent', '00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa068a-000001'),
+      'm-bounce-1',
+    );
     await postSns(body).expect(200);
     await postSns(body).expect(200);
     const m = await member('reader1@example.com');
@@ -176,9 +192,14 @@ describe('Amazon SES through SNS', () => {
   });
 
   it('C14: a complaint opts the member out of every topic (ledger source complaint) and mails them the confirmation; staff see a note', async () => {
-    await postSns(snsNotification(sesComplaint('reader2@example.com', '0000013786031775-163e3910-53eb-4c8e-a04a-f29debf88a84-000001'), 'm-complaint-1')).expect(200);
+    await postSns(
+      snsNotification(sesComplaint('reader2@example.com', '0000013786031775-163e3910-53eb-4c8e-a04a-f29debf88a84-000001'), 'm-complaint-1'),
+    ).expect(200);
     const m = await member('reader2@example.com');
-    const consents = (await ctx.db('consents').where({ member_id: m.id }).select('topic_id', 'status')) as { topic_id: number; status: string }[];
+    const consents = (await ctx.db('consents').where({ member_id: m.id }).select('topic_id', 'status')) as {
+      topic_id: number;
+      status: string;
+    }[];
     expect(consents.sort((a, b) => a.topic_id - b.topic_id)).toEqual([
       { topic_id: topicId, status: 'opted_out' },
       { topic_id: otherTopicId, status: 'opted_out' },
@@ -186,7 +207,10 @@ describe('Amazon SES through SNS', () => {
     const ledger = await ctx.db('consent_ledger').where({ member_id: m.id, source: 'complaint' });
     expect(ledger).toHaveLength(2);
     expect(ledger.every((e: { channel: string; to_status: string }) => e.channel === 'email' && e.to_status === 'opted_out')).toBe(true);
-    const confirmation = await ctx.smtp.waitFor((msg) => msg.envelopeTo.includes('reader2@example.com') && /spam/.test(msg.parsed.text ?? ''), 15000);
+    const confirmation = await ctx.smtp.waitFor(
+      (msg) => msg.envelopeTo.includes('reader2@example.com') && /spam/.test(msg.parsed.text ?? ''),
+      15000,
+    );
     expect(confirmation.parsed.text).toContain('feedback-news');
     expect((await bulletinCounts(ctx.db, bulletinId)).complaints).toBe(1);
 
@@ -200,13 +224,25 @@ describe('Amazon SES through SNS', () => {
     const m = await member('reader4@example.com');
     const policy = (await ctx.db('policy_versions').first('id')) as { id: number };
     await expect(
-      ctx.db('consent_ledger').insert({ member_id: m.id, topic_id: otherTopicId, to_status: 'opted_in', source: 'complaint', channel: 'email', policy_version_id: policy.id }),
+      ctx.db('consent_ledger').insert({
+        member_id: m.id,
+        topic_id: otherTopicId,
+        to_status: 'opted_in',
+        source: 'complaint',
+        channel: 'email',
+        policy_version_id: policy.id,
+      }),
     ).rejects.toThrow(/consent_ledger_complaint_only_opts_out/);
   });
 });
 
 describe('Postmark', () => {
-  const postmark = (body: unknown, auth = POSTMARK) => request(ctx.app).post('/inbound/postmark').auth(auth.user, auth.password).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  const postmark = (body: unknown, auth = POSTMARK) =>
+    request(ctx.app)
+      .post('/inbound/postmark')
+      .auth(auth.user, auth.password)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(body));
 
   /** The shape of Postmark's bounce webhook (its documentation's example), for one of our messages. */
   function postmarkBounce(to: string, type: string, id: number) {
@@ -243,7 +279,17 @@ describe('Postmark', () => {
   it('C12: soft bounces are counted; the configured number in a row marks the address undeliverable; a delivery resets the count', async () => {
     await postmark(postmarkBounce('reader3@example.com', 'SoftBounce', 101)).expect(200);
     expect((await member('reader3@example.com')).soft_bounces_in_row).toBe(1);
-    await postmark({ RecordType: 'Delivery', ServerID: 23, MessageStream: 'outbound', MessageID: 'd-1', Recipient: 'reader3@example.com', Tag: '', DeliveredAt: '2026-11-29T16:40:00Z', Details: 'Test delivery webhook details', Metadata: {} }).expect(200);
+    await postmark({
+      RecordType: 'Delivery',
+      ServerID: 23,
+      MessageStream: 'outbound',
+      MessageID: 'd-1',
+      Recipient: 'reader3@example.com',
+      Tag: '',
+      DeliveredAt: '2026-11-29T16:40:00Z',
+      Details: 'Test delivery webhook details',
+      Metadata: {},
+    }).expect(200);
     expect((await member('reader3@example.com')).soft_bounces_in_row).toBe(0);
     await postmark(postmarkBounce('reader3@example.com', 'SoftBounce', 102)).expect(200);
     expect((await member('reader3@example.com')).email_undeliverable_at).toBeNull();
@@ -266,7 +312,12 @@ describe('Postmark', () => {
   });
 
   it('C14: a spam complaint opts the member out, as with SES', async () => {
-    await postmark({ ...postmarkBounce('reader5@example.com', 'SpamComplaint', 301), RecordType: 'SpamComplaint', TypeCode: 512, Name: 'Spam complaint' }).expect(200);
+    await postmark({
+      ...postmarkBounce('reader5@example.com', 'SpamComplaint', 301),
+      RecordType: 'SpamComplaint',
+      TypeCode: 512,
+      Name: 'Spam complaint',
+    }).expect(200);
     const m = await member('reader5@example.com');
     expect(await ctx.db('consents').where({ member_id: m.id, status: 'opted_in' })).toHaveLength(0);
     expect(await ctx.db('consent_ledger').where({ member_id: m.id, source: 'complaint' })).toHaveLength(1);

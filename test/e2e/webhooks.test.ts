@@ -64,7 +64,11 @@ describe('outgoing webhooks', () => {
 
   it('refuses a form without events or with a URL that is not one, field by field, input kept', async () => {
     const _csrf = await csrfFrom(admin.agent, '/admin/webhooks/new');
-    const res = await admin.agent.post('/admin/webhooks').type('form').send({ _csrf, url: 'not a url', description: 'kept words' }).expect(422);
+    const res = await admin.agent
+      .post('/admin/webhooks')
+      .type('form')
+      .send({ _csrf, url: 'not a url', description: 'kept words' })
+      .expect(422);
     expect(res.text).toContain('Enter a full URL starting with https://');
     expect(res.text).toContain('Choose at least one event.');
     expect(res.text).toContain('kept words');
@@ -76,10 +80,14 @@ describe('outgoing webhooks', () => {
     await updateDetails(svc, memberId, { name: 'Grace B. Hopper', postal_address: null, phone: '+1 555 0100' });
     await ctx.startWorker();
     await waitFor(async () => receiver.events.length >= 2 && receiver.failNext === 0, 'both events to arrive', 30000);
-    const rows = await waitFor(async () => {
-      const r = await deliveriesOf(endpointId);
-      return r.every((d: { status: string }) => d.status === 'delivered') && r;
-    }, 'the deliveries to be recorded delivered', 15000);
+    const rows = await waitFor(
+      async () => {
+        const r = await deliveriesOf(endpointId);
+        return r.every((d: { status: string }) => d.status === 'delivered') && r;
+      },
+      'the deliveries to be recorded delivered',
+      15000,
+    );
     await new Promise((r) => setTimeout(r, 2500));
     await ctx.stopWorker();
 
@@ -136,12 +144,16 @@ describe('outgoing webhooks', () => {
   });
 
   it('an endpoint failing for 3 days is disabled and every admin is told by e-mail', async () => {
-    await ctx.db('webhook_endpoints').where({ id: endpointId }).update({ failing_since: ctx.db.raw(`now() - interval '73 hours'`) });
+    await ctx
+      .db('webhook_endpoints')
+      .where({ id: endpointId })
+      .update({ failing_since: ctx.db.raw(`now() - interval '73 hours'`) });
     receiver.failNext = 1;
     await setPreferences(svc, { memberId, optedIn: [], source: 'member_web', channel: 'web' });
     await ctx.startWorker();
     const mail = await waitFor(
-      async () => ctx.smtp.messages.find((m) => m.envelopeTo.includes('hooks-admin@example.org') && /disabled/.test(m.parsed.subject ?? '')),
+      async () =>
+        ctx.smtp.messages.find((m) => m.envelopeTo.includes('hooks-admin@example.org') && /disabled/.test(m.parsed.subject ?? '')),
       'the admin to be told',
       20000,
     );
@@ -207,7 +219,8 @@ describe('SSRF: webhooks reach public addresses only (outside development and te
       expect(result).toEqual({ ok: false, code: null, error: expect.stringContaining('loopback address') as unknown as string });
 
       // Through the worker's own path: the delivery fails with the reason and nothing reaches the receiver.
-      const [row] = (await strict.db('webhook_endpoints')
+      const [row] = (await strict
+        .db('webhook_endpoints')
         .insert({ url: receiver.url, events: ['member.erased'], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })
         .returning('id')) as { id: number }[];
       await strict.db('webhook_events').insert({ id: 'msg_ssrf', type: 'member.erased', payload: JSON.stringify({}) });

@@ -27,13 +27,34 @@ export async function startFakeSns(): Promise<FakeSns> {
   const dir = mkdtempSync(path.join(tmpdir(), 'assent-sns-'));
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   const keyPem = readFileSync(key, 'utf8');
   const certPem = readFileSync(cert, 'utf8');
   rmSync(dir, { recursive: true, force: true });
   const confirmations: string[] = [];
   const server = https.createServer({ key: keyPem, cert: certPem }, (req, res) => {
-    if (req.url === '/SimpleNotificationService-test.pem') return void res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(certPem);
+    if (req.url === '/SimpleNotificationService-test.pem')
+      return void res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(certPem);
     if (req.url?.startsWith('/confirm')) {
       confirmations.push(req.url);
       return void res.writeHead(200, { 'content-type': 'text/xml' }).end('<ConfirmSubscriptionResponse/>');
@@ -49,7 +70,11 @@ export async function startFakeSns(): Promise<FakeSns> {
     certUrl: `${origin}/SimpleNotificationService-test.pem`,
     confirmations,
     sign(message) {
-      const full: Record<string, string> = { ...message, SignatureVersion: '2', SigningCertURL: `${origin}/SimpleNotificationService-test.pem` };
+      const full: Record<string, string> = {
+        ...message,
+        SignatureVersion: '2',
+        SigningCertURL: `${origin}/SimpleNotificationService-test.pem`,
+      };
       const keys = full.Type === 'SubscriptionConfirmation' ? SUBSCRIPTION_KEYS : NOTIFICATION_KEYS;
       const signer = createSign('RSA-SHA256');
       for (const k of keys) if (k in full) signer.update(`${k}\n${full[k]}\n`, 'utf8');

@@ -25,16 +25,26 @@ beforeAll(async () => {
   staffId = await createStaff(ctx, 'events-admin@example.org', 'admin');
   policyId = await insertPolicy(ctx.db, { version: '1.0' });
   topicId = await insertTopic(ctx.db, { slug: 'events-news', kind: 'newsletter', policyId });
-  await ctx.db('webhook_endpoints').insert({ url: 'http://127.0.0.1:9/hooks', events: [...WEBHOOK_EVENT_TYPES], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+  await ctx
+    .db('webhook_endpoints')
+    .insert({ url: 'http://127.0.0.1:9/hooks', events: [...WEBHOOK_EVENT_TYPES], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
   // A disabled endpoint receives nothing.
-  await ctx.db('webhook_endpoints').insert({ url: 'http://127.0.0.1:9/off', events: [...WEBHOOK_EVENT_TYPES], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', enabled: false });
+  await ctx.db('webhook_endpoints').insert({
+    url: 'http://127.0.0.1:9/off',
+    events: [...WEBHOOK_EVENT_TYPES],
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    enabled: false,
+  });
 });
 afterAll(() => ctx.close());
 
 const eventsOf = async (type: string) =>
-  ((await ctx.db('webhook_events').where({ type }).orderBy('created_at')) as { id: string; payload: { type: string; data: Record<string, unknown> } }[]).map(
-    (e) => ({ ...e.payload, id: e.id }),
-  );
+  (
+    (await ctx.db('webhook_events').where({ type }).orderBy('created_at')) as {
+      id: string;
+      payload: { type: string; data: Record<string, unknown> };
+    }[]
+  ).map((e) => ({ ...e.payload, id: e.id }));
 
 describe('webhook events are written by the services, in their transactions', () => {
   it('member.confirmed: a confirmed sign-up, with the topics chosen; one delivery for the enabled endpoint only, with its job', async () => {
@@ -75,17 +85,33 @@ describe('webhook events are written by the services, in their transactions', ()
   });
 
   it('policy.published: the version and when it takes effect', async () => {
-    const draft = await createPolicyDraft(svc, staffId, { version: '2.0', title: 'New terms', summary: '', body: 'Text.', introduces_new_use: false });
+    const draft = await createPolicyDraft(svc, staffId, {
+      version: '2.0',
+      title: 'New terms',
+      summary: '',
+      body: 'Text.',
+      introduces_new_use: false,
+    });
     const effective = new Date(Date.now() + 8 * 24 * 3600 * 1000);
     await publishPolicy(svc, staffId, draft.id, effective);
     const [event] = await eventsOf('policy.published');
-    expect(event!.data).toMatchObject({ policy_version_id: draft.id, version: '2.0', introduces_new_use: false, effective_at: effective.toISOString() });
+    expect(event!.data).toMatchObject({
+      policy_version_id: draft.id,
+      version: '2.0',
+      introduces_new_use: false,
+      effective_at: effective.toISOString(),
+    });
   });
 
   it('maintenance drops events older than the delivery log keeps, unless a delivery is still being tried', async () => {
     const endpoint = (await ctx.db('webhook_endpoints').where({ enabled: true }).first('id')) as { id: number };
-    for (const [id, status] of [['msg_old_done', 'failed'], ['msg_old_pending', 'pending']] as const) {
-      await ctx.db('webhook_events').insert({ id, type: 'member.updated', payload: JSON.stringify({}), created_at: ctx.db.raw(`now() - interval '31 days'`) });
+    for (const [id, status] of [
+      ['msg_old_done', 'failed'],
+      ['msg_old_pending', 'pending'],
+    ] as const) {
+      await ctx
+        .db('webhook_events')
+        .insert({ id, type: 'member.updated', payload: JSON.stringify({}), created_at: ctx.db.raw(`now() - interval '31 days'`) });
       await ctx.db('webhook_deliveries').insert({ event_id: id, endpoint_id: endpoint.id, status });
     }
     expect(await pruneWebhookLog(ctx.db)).toBe(1);

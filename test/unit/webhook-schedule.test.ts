@@ -23,12 +23,28 @@ describe('webhook retries', () => {
   });
 
   it('a test schedule is read from WEBHOOK_RETRY_SCHEDULE; a malformed one is refused at boot', () => {
-    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEYS: 'k'.repeat(32), WEBHOOK_RETRY_SCHEDULE: '1, 2,3' }).webhooks.retrySchedule).toEqual([1, 2, 3]);
-    expect(() => loadConfig({ NODE_ENV: 'test', SECRET_KEYS: 'k'.repeat(32), WEBHOOK_RETRY_SCHEDULE: 'soon' })).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
+    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEYS: 'k'.repeat(32), WEBHOOK_RETRY_SCHEDULE: '1, 2,3' }).webhooks.retrySchedule).toEqual([
+      1, 2, 3,
+    ]);
+    expect(() => loadConfig({ NODE_ENV: 'test', SECRET_KEYS: 'k'.repeat(32), WEBHOOK_RETRY_SCHEDULE: 'soon' })).toThrow(
+      /WEBHOOK_RETRY_SCHEDULE/,
+    );
   });
 
   it('only public unicast addresses count as public', () => {
-    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.0.1', '169.254.169.254', '::1', 'fe80::1', 'fc00::1', '::ffff:127.0.0.1', '0.0.0.0', '100.64.0.1'])
+    for (const a of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.0.1',
+      '169.254.169.254',
+      '::1',
+      'fe80::1',
+      'fc00::1',
+      '::ffff:127.0.0.1',
+      '0.0.0.0',
+      '100.64.0.1',
+    ])
       expect([a, isPublicAddress(a)]).toEqual([a, false]);
     for (const a of ['93.184.216.34', '2606:4700:4700::1111']) expect([a, isPublicAddress(a)]).toEqual([a, true]);
   });
