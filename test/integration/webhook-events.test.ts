@@ -64,8 +64,8 @@ describe('webhook events are written by the services, in their transactions', ()
     expect(event).toMatchObject({ type: 'member.confirmed', data: { member_id: memberId, topics: ['events-news'] } });
     const deliveries = await ctx.db('webhook_deliveries').where({ event_id: event!.id });
     expect(deliveries).toHaveLength(1);
-    const { rows } = await ctx.db.raw(`SELECT payload FROM graphile_worker.jobs WHERE task_identifier = 'deliver_webhook'`);
-    expect(rows).toContainEqual({ payload: { id: deliveries[0].id } });
+    const { rows } = await ctx.db.raw(`SELECT key FROM graphile_worker.jobs WHERE task_identifier = 'deliver_webhook'`);
+    expect(rows).toContainEqual({ key: `webhook:${deliveries[0].id}` });
     expect(JSON.stringify(event)).not.toContain('ada@example.org');
   });
 
