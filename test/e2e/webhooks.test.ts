@@ -172,6 +172,24 @@ describe('outgoing webhooks', () => {
   });
 });
 
+describe('deleting an endpoint', () => {
+  it('asks first, then deletes the endpoint with its log; both steps audited once', async () => {
+    const _csrf = await csrfFrom(admin.agent, `/admin/webhooks/${endpointId}`);
+    const ask = await admin.agent.post(`/admin/webhooks/${endpointId}/delete`).type('form').send({ _csrf }).expect(200);
+    expect(ask.text).toContain(`Delete webhook endpoint ${endpointId}?`);
+    expect(await ctx.db('webhook_endpoints').where({ id: endpointId })).toHaveLength(1);
+    await admin.agent
+      .post(`/admin/webhooks/${endpointId}/delete`)
+      .type('form')
+      .send({ _csrf, confirmed: 'yes' })
+      .expect(303)
+      .expect('Location', '/admin/webhooks?deleted');
+    expect(await ctx.db('webhook_endpoints').where({ id: endpointId })).toHaveLength(0);
+    expect(await ctx.db('webhook_deliveries').where({ endpoint_id: endpointId })).toHaveLength(0);
+    expect(await ctx.db('audit_log').where({ action: 'webhook.deleted' })).toHaveLength(1);
+  });
+});
+
 describe('SSRF: webhooks reach public addresses only (outside development and test)', () => {
   it('the flag that allows private targets is refused in production', () => {
     expect(() =>
