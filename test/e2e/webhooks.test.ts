@@ -173,7 +173,7 @@ describe('outgoing webhooks', () => {
 });
 
 describe('deleting an endpoint', () => {
-  it('asks first, then deletes the endpoint with its log; both steps audited once', async () => {
+  it('asks first, then deletes the endpoint with its log (audited)', async () => {
     const _csrf = await csrfFrom(admin.agent, `/admin/webhooks/${endpointId}`);
     const ask = await admin.agent.post(`/admin/webhooks/${endpointId}/delete`).type('form').send({ _csrf }).expect(200);
     expect(ask.text).toContain(`Delete webhook endpoint ${endpointId}?`);
