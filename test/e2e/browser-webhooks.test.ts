@@ -20,16 +20,14 @@ describe('webhook screens in a real browser', () => {
     await createStaff(ctx, 'browser-hooks@example.org', 'admin');
     const memberId = await insertMember(ctx.db, 'bounced@example.org', 'Bounced Member');
     await ctx.db('members').where({ id: memberId }).update({ email_undeliverable_at: ctx.db.fn.now() });
-    await ctx
-      .db('mail_feedback')
-      .insert({
-        provider: 'ses',
-        provider_event_id: 'f-1',
-        kind: 'hard_bounce',
-        detail: 'Permanent/General',
-        member_id: memberId,
-        outcome: 'marked_undeliverable',
-      });
+    await ctx.db('mail_feedback').insert({
+      provider: 'ses',
+      provider_event_id: 'f-1',
+      kind: 'hard_bounce',
+      detail: 'Permanent/General',
+      member_id: memberId,
+      outcome: 'marked_undeliverable',
+    });
     const site = await serve(ctx.app);
     const browser = await launchBrowser({ cookies: true });
     const violations: Record<string, string[]> = {};
