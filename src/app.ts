@@ -30,6 +30,7 @@ import { contactRouter } from './inquiries/contact.routes.js';
 import { bulletinsRouter } from './bulletins/bulletins.routes.js';
 import { brandingRouter } from './branding/branding.routes.js';
 import { apiRouter } from './api/api.routes.js';
+import { inboundRouter } from './integrations/inbound.routes.js';
 import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
 import { purposeKeys } from './shared/keys.js';
@@ -113,6 +114,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use(brandingRouter(svc));
   // The REST API authenticates each call with its key: mounted before sessions and CSRF, it sets no cookie.
   app.use(apiRouter(svc));
+  // Bounce and complaint reports from the sending service: signed or authenticated, no session (issue 12.4).
+  app.use(inboundRouter(svc, deps.logger));
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 200 }));
 
   // Sessions hold only an opaque id in the cookie (C9); nothing is stored until a form or a

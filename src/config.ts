@@ -81,7 +81,36 @@ const schema = z.object({
   SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
   WORKER_LOCAL_QUEUE: int(0, 1000).default(0),
   API_RATE_PER_MINUTE: int(1, 100000).default(600),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.optional(),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, { message: 'must be a comma-separated list of seconds' })
+    .optional(),
+  WEBHOOK_DISABLE_AFTER_HOURS: int(1, 24 * 30).default(72),
+  WEBHOOK_TIMEOUT_SECONDS: int(1, 60).default(10),
+  SES_SNS_TOPIC_ARNS: z.string().optional(),
+  SNS_CERT_HOST_PATTERN: z.string().refine(validRegExp, { message: 'must be a regular expression' }).optional(),
+  POSTMARK_WEBHOOK_USER: z.string().optional(),
+  POSTMARK_WEBHOOK_PASSWORD: z.string().optional(),
+  SOFT_BOUNCE_LIMIT: int(1, 100).default(3),
 });
+
+function validRegExp(v: string): boolean {
+  try {
+    new RegExp(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Standard Webhooks' retry schedule (the delays after each failed attempt): 5 s, 5 min, 30 min,
+ * 2 h, 5 h, 10 h, 10 h — eight attempts over 27 hours and a half.
+ */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+/** AWS SNS signing certificates are served from sns.<region>.amazonaws.com (sns-validator's own pattern). */
+export const DEFAULT_SNS_CERT_HOST_PATTERN = '^sns\\.[a-zA-Z0-9\\-]{3,}\\.amazonaws\\.com(\\.cn)?$';
 
 export type TrustProxy = boolean | number | string;
 
@@ -137,6 +166,31 @@ export interface Config {
   readonly workerLocalQueue: number;
   /** REST API calls one key may make per minute (issue 12). */
   readonly apiRatePerMinute: number;
+  /** Outgoing webhooks (issue 12.3). */
+  readonly webhooks: WebhooksConfig;
+  /** Bounces and complaints coming back from the sending service (issue 12.4). */
+  readonly bounces: BouncesConfig;
+}
+
+export interface WebhooksConfig {
+  /** Endpoints on loopback, private or link-local addresses: allowed in development and test only (SSRF). */
+  readonly allowPrivateTargets: boolean;
+  /** Seconds to wait after each failed attempt; the last failure ends the delivery as failed. */
+  readonly retrySchedule: readonly number[];
+  /** An endpoint failing this long is disabled and the admins are told. */
+  readonly disableAfterHours: number;
+  readonly timeoutSeconds: number;
+}
+
+export interface BouncesConfig {
+  /** SNS topics whose messages are accepted at /inbound/ses; none means the endpoint is off. */
+  readonly sesTopicArns: readonly string[];
+  /** Hosts the SNS signing certificate (and the subscription confirmation) may be fetched from. */
+  readonly snsCertHostPattern: RegExp;
+  /** Basic-auth credentials Postmark's webhooks must send to /inbound/postmark; unset means off. */
+  readonly postmark: { readonly user: string; readonly password: string } | undefined;
+  /** Temporary failures in a row after which an address is marked undeliverable (C12). */
+  readonly softBounceLimit: number;
 }
 
 export interface DkimConfig {
@@ -193,6 +247,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.WORKER_STALE_SECONDS <= 2 * e.WORKER_HEARTBEAT_SECONDS) {
     problems.push('WORKER_STALE_SECONDS must be more than twice WORKER_HEARTBEAT_SECONDS, or a live worker could be taken for dead');
   }
+  if (isProduction && e.WEBHOOK_ALLOW_PRIVATE_TARGETS) {
+    problems.push('WEBHOOK_ALLOW_PRIVATE_TARGETS cannot be true in production (webhooks to private addresses are refused, SSRF)');
+  }
+  if (Boolean(e.POSTMARK_WEBHOOK_USER) !== Boolean(e.POSTMARK_WEBHOOK_PASSWORD)) {
+    problems.push('POSTMARK_WEBHOOK_USER and POSTMARK_WEBHOOK_PASSWORD must be set together');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   if (secretKeys.length === 0) secretKeys = developmentKeys(e.DATA_DIR);
 
@@ -232,6 +292,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpMaxConnections: e.SMTP_MAX_CONNECTIONS,
     workerLocalQueue: e.WORKER_LOCAL_QUEUE,
     apiRatePerMinute: e.API_RATE_PER_MINUTE,
+    webhooks: Object.freeze({
+      allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? !isProduction,
+      retrySchedule: Object.freeze(
+        e.WEBHOOK_RETRY_SCHEDULE ? e.WEBHOOK_RETRY_SCHEDULE.split(',').map((v) => Number(v.trim())) : DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+      ),
+      disableAfterHours: e.WEBHOOK_DISABLE_AFTER_HOURS,
+      timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
+    }),
+    bounces: Object.freeze({
+      sesTopicArns: Object.freeze(
+        (e.SES_SNS_TOPIC_ARNS ?? '')
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      ),
+      snsCertHostPattern: new RegExp(e.SNS_CERT_HOST_PATTERN ?? DEFAULT_SNS_CERT_HOST_PATTERN),
+      postmark:
+        e.POSTMARK_WEBHOOK_USER && e.POSTMARK_WEBHOOK_PASSWORD
+          ? Object.freeze({ user: e.POSTMARK_WEBHOOK_USER, password: e.POSTMARK_WEBHOOK_PASSWORD })
+          : undefined,
+      softBounceLimit: e.SOFT_BOUNCE_LIMIT,
+    }),
   });
 }
 

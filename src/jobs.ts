@@ -13,6 +13,9 @@ import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from './removal/era
 import type { Logger } from './shared/logger.js';
 import { pruneRateLimits } from './shared/rate-limit.js';
 import { pruneSendRate } from './mail/send-rate.js';
+import { DELIVER_WEBHOOK_TASK } from './integrations/webhooks.events.js';
+import { makeDeliverWebhookTask } from './integrations/webhooks.deliver.js';
+import { pruneWebhookLog } from './integrations/webhooks.repository.js';
 
 /**
  * The one place that knows every job the workers run, and when the scheduled ones run. Sending
@@ -28,6 +31,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger, brand?: Brandin
     [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(svc, logger),
     [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(svc),
     ...bulletinTasks(svc),
+    [DELIVER_WEBHOOK_TASK]: makeDeliverWebhookTask(svc, logger),
     maintenance: async () => {
       await runMaintenance(db, config);
     },
@@ -37,7 +41,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger, brand?: Brandin
 /**
  * One scheduled job for the whole cluster (graphile-worker cron runs it on one worker):
  * purges expired sign-ups (C15), remembered confirmation links after 30 days, spent link tokens, old rate-limit windows, old send-rate seconds
- * and sessions, and the questions from the public closed longer ago than their retention (C12).
+ * and sessions, webhook events older than the delivery log keeps, and the questions from the public closed longer ago than their retention (C12).
  */
 export async function runMaintenance(
   db: Db,
@@ -49,6 +53,7 @@ export async function runMaintenance(
   await purgeUsedSignupLinks(db);
   await pruneRateLimits(db);
   await pruneSendRate(db);
+  await pruneWebhookLog(db);
   await db('sessions').where('expire', '<', db.fn.now()).delete();
   return { signupsPurged, inquiriesPurged };
 }

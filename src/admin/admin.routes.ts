@@ -15,6 +15,7 @@ import { policiesAdminRouter } from './policies.routes.js';
 import { bulletinsAdminRouter } from './bulletins.routes.js';
 import { brandingAdminRouter } from './branding.routes.js';
 import { apiKeysAdminRouter } from './api-keys.routes.js';
+import { webhooksAdminRouter } from './webhooks.routes.js';
 import { staffAccountRoutes, staffSignInRoutes } from './staff-auth.routes.js';
 
 export { ADMIN_ROUTES, type AdminRoute } from './guards.js';
@@ -59,6 +60,7 @@ export function adminRouter(svc: ServiceContext): Router {
   router.use(bulletinsAdminRouter(svc));
   router.use(staffAdminRouter(svc));
   router.use(removalsAdminRouter(svc));
+  router.use(webhooksAdminRouter(svc));
   router.use(membersAdminRouter(svc));
   router.use(inquiriesAdminRouter(svc));
   router.use(brandingAdminRouter(svc));

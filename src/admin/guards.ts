@@ -149,6 +149,14 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'GET', path: '/admin/api-keys', roles: ADMIN },
   { method: 'POST', path: '/admin/api-keys', roles: ADMIN },
   { method: 'POST', path: '/admin/api-keys/:id/revoke', roles: ADMIN },
+  // Outgoing webhooks (src/admin/webhooks.routes.ts): an endpoint receives member ids, so admins only
+  { method: 'GET', path: '/admin/webhooks', roles: ADMIN },
+  { method: 'GET', path: '/admin/webhooks/new', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks', roles: ADMIN },
+  { method: 'GET', path: '/admin/webhooks/:id', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks/deliveries/:id/resend', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks/:id/enable', roles: ADMIN },
+  { method: 'POST', path: '/admin/webhooks/:id/delete', roles: ADMIN },
 ];
 
 /** A route of ADMIN_ROUTES as "METHOD /path", e.g. "POST /admin/members/:id/change". */
@@ -198,6 +206,7 @@ export const ADMIN_AREAS: readonly AdminArea[] = [
   { href: '/admin/staff', label: 'Staff accounts', nav: 'Staff', hint: 'Add staff, set roles, disable an account.' },
   { href: '/admin/branding', label: 'Branding', nav: 'Branding', hint: 'Logo, colour and sender name on every page and e-mail.' },
   { href: '/admin/api-keys', label: 'API keys', nav: 'API keys', hint: 'Keys for other systems to call the REST API; revoke one.' },
+  { href: '/admin/webhooks', label: 'Webhooks', nav: 'Webhooks', hint: 'Tell other systems of changes; see each delivery and resend.' },
   { href: '/admin/password', label: 'Your account: password', nav: 'Your password', hint: 'Change your password.', own: true },
   {
     href: '/admin/totp/setup',

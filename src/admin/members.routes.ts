@@ -6,6 +6,7 @@ import { guardFor } from './guards.js';
 import { MemberSearch, StaffRecordChange } from '../members/casework.schemas.js';
 import { changeFormData, openMemberRecord, recordChangeOnBehalf, searchMembersAsStaff } from '../members/casework.service.js';
 import { isUuid } from '../shared/ids.js';
+import { deliverabilityOf } from '../integrations/bounces.service.js';
 
 const SEARCH_VIEW = 'admin/members/index';
 const RECORD_VIEW = 'admin/members/show';
@@ -37,8 +38,10 @@ export function membersAdminRouter(svc: ServiceContext): Router {
   });
 
   router.get('/admin/members/:id', guardFor('GET', '/admin/members/:id'), async (req, res) => {
-    const record = await openMemberRecord(svc, staffId(req), memberIdFrom(req), 'viewed');
-    res.render(RECORD_VIEW, { title: 'Member record', record, changed: changedCount(req.query.changed) });
+    const id = memberIdFrom(req);
+    const record = await openMemberRecord(svc, staffId(req), id, 'viewed');
+    const deliverability = await deliverabilityOf(svc, id);
+    res.render(RECORD_VIEW, { title: 'Member record', record, deliverability, changed: changedCount(req.query.changed) });
   });
 
   router.get('/admin/members/:id/export', guardFor('GET', '/admin/members/:id/export'), async (req, res) => {

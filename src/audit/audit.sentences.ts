@@ -135,6 +135,13 @@ const ACTIONS: Record<string, ActionText> = {
         d.refused ? `refused (${String(d.refused)})` : `answered ${num(d.status)}`
       }${typeof d.rows === 'number' ? `, ${plural(d.rows, 'row')}` : ''}.`,
   },
+  'webhook.created': {
+    name: 'Webhook endpoint added',
+    sentence: (d) => `Added webhook endpoint ${String(d.endpointId)}, for ${list(d.events) || 'no events'}.`,
+  },
+  'webhook.resent': { name: 'Webhook resent', sentence: (d) => `Resent a delivery to webhook endpoint ${String(d.endpointId)}.` },
+  'webhook.enabled': { name: 'Webhook endpoint enabled', sentence: (d) => `Enabled webhook endpoint ${String(d.endpointId)} again.` },
+  'webhook.deleted': { name: 'Webhook endpoint deleted', sentence: (d) => `Deleted webhook endpoint ${String(d.endpointId)}.` },
 };
 
 /** Every action with a sentence (for the test that keeps the list complete). */

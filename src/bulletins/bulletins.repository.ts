@@ -226,6 +226,10 @@ export interface BulletinCounts {
   withdrawn: number;
   cancelled_other: number;
   sent_last_minute: number;
+  /** Reported back by the sending service after it was sent (issue 12.4), matched by Message-ID. */
+  bounced_after_sending: number;
+  soft_bounced: number;
+  complaints: number;
 }
 
 export async function bulletinCounts(db: DbOrTx, bulletinId: number): Promise<BulletinCounts> {
@@ -250,6 +254,9 @@ export async function bulletinCounts(db: DbOrTx, bulletinId: number): Promise<Bu
            AND e.cancel_reason IS DISTINCT FROM 'suppressed' AND e.cancel_reason IS DISTINCT FROM 'withdrawn')::int AS cancelled_other`,
       ),
       db.raw(`count(*) FILTER (WHERE e.status = 'sent' AND e.sent_at > now() - interval '1 minute')::int AS sent_last_minute`),
+      db.raw(`count(*) FILTER (WHERE e.status = 'sent' AND e.bounce = 'hard')::int AS bounced_after_sending`),
+      db.raw(`count(*) FILTER (WHERE e.status = 'sent' AND e.bounce = 'soft')::int AS soft_bounced`),
+      db.raw(`count(*) FILTER (WHERE e.complained_at IS NOT NULL)::int AS complaints`),
     )
     .first()) as BulletinCounts;
 }

@@ -13,6 +13,7 @@ export const LEDGER_SOURCES = [
   'erasure',
   'system',
   'api',
+  'complaint',
 ] as const;
 export type LedgerSource = (typeof LEDGER_SOURCES)[number];
 export const LEDGER_CHANNELS = ['web', 'email', 'phone', 'post', 'system'] as const;

@@ -21,6 +21,7 @@ import {
 } from './consent.repository.js';
 import { preferencesChangedEmail } from './consent.emails.js';
 import { topicBulletinFacts } from '../bulletins/bulletins.repository.js';
+import { recordWebhookEvent } from '../integrations/webhooks.events.js';
 
 export interface ChoiceSource {
   source: LedgerSource;
@@ -103,6 +104,13 @@ export async function applyChoices(
     await recordConsentEvent(trx, { memberId, topicId, from, to, policyVersionId, ...by });
     changes.push({ topic, from, to });
   }
+  if (changes.length > 0)
+    await recordWebhookEvent(trx, 'consent.changed', {
+      member_id: memberId,
+      source: by.source,
+      channel: by.channel,
+      changes: changes.map((c) => ({ topic: c.topic.slug, from: c.from ?? 'opted_out', to: c.to })),
+    });
   return changes;
 }
 
@@ -131,6 +139,7 @@ const HOW: Partial<Record<LedgerSource, string>> = {
   one_click: "with your mail program's unsubscribe button",
   staff: 'by our staff, at your request',
   api: 'in another of our systems, which passed your request on to us',
+  complaint: 'because your mail provider told us you reported one of our e-mails as spam',
 };
 
 /**
@@ -161,8 +170,9 @@ export async function setPreferences(
 export async function unsubscribe(
   svc: ServiceContext,
   input: { memberId: string; scope: number | 'all' } & ChoiceSource,
+  db: DbOrTx = svc.db,
 ): Promise<ConsentChange[]> {
-  return inTransaction(svc.db, async (trx) => {
+  return inTransaction(db, async (trx) => {
     await lockActive(trx, input.memberId);
     const consents = await currentConsents(trx, input.memberId);
     const ids = input.scope === 'all' ? [...consents.keys()] : [input.scope];

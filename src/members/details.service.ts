@@ -1,6 +1,7 @@
 import { endOtherSessions } from '../auth/sessions.js';
 import { checkLimits } from '../shared/rate-limit.js';
 import { inTransaction } from '../db.js';
+import { recordWebhookEvent } from '../integrations/webhooks.events.js';
 import { ConflictError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../context.js';
@@ -57,6 +58,8 @@ export async function updateDetails(svc: ServiceContext, memberId: string, cmd: 
     }));
     if (changes.length === 0) return { changed: false };
     await updateMember(trx, memberId, Object.fromEntries(changes.map((c) => [c.field, c.to])));
+    // Names of the changed fields only: the values stay here.
+    await recordWebhookEvent(trx, 'member.updated', { member_id: memberId, fields: changes.map((c) => c.field) });
     await queueMail(
       trx,
       svc,
@@ -142,6 +145,7 @@ export async function confirmEmailChange(
     }
     // A verified new address has not bounced (C12): the undeliverable mark belonged to the old one.
     await clearUndeliverable(trx, member.id);
+    await recordWebhookEvent(trx, 'member.updated', { member_id: member.id, fields: ['email'] });
     // The address is the credential of every link and the key to every session: whatever was sent
     // to the old mailbox, or signed in before, stops working (only the browser that confirmed stays).
     await revokeMemberTokens(trx, member.id);

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { checkLimits } from '../shared/rate-limit.js';
 import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
+import { recordWebhookEvent } from '../integrations/webhooks.events.js';
 import { groupedByKind } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
 import { noticeNewMember } from '../policies/notices.service.js';
@@ -191,6 +192,7 @@ export async function confirmJoin(
       }),
     );
     await noticeNewMember(trx, svc, memberId);
+    await recordWebhookEvent(trx, 'member.confirmed', { member_id: memberId, topics: chosen.map((t) => t.slug) });
     return { memberId, alreadyMember: false };
   });
 }

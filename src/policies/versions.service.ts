@@ -1,4 +1,5 @@
 import { inTransaction, type DbOrTx } from '../db.js';
+import { recordWebhookEvent } from '../integrations/webhooks.events.js';
 import { countReachableMembers, noticeProgress } from './notices.repository.js';
 import { policyNoticeTestEmail } from './policies.emails.js';
 import { progressOf } from '../shared/progress.js';
@@ -165,6 +166,13 @@ export async function publishPolicy(
     });
     if (!published) throw new ConflictError('This version is already published.');
     const membersToNotify = await startNoticeFanout(trx, id, opts.batchSize);
+    await recordWebhookEvent(trx, 'policy.published', {
+      policy_version_id: id,
+      version: published.version,
+      published_at: published.published_at,
+      effective_at: published.effective_at,
+      introduces_new_use: published.introduces_new_use,
+    });
     await appendAudit(trx, {
       staffUserId,
       action: 'policy.published',

@@ -4,10 +4,11 @@ import type { RemovalRequestRow } from './removal.repository.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { recordConsentEvent } from '../consent/consent.repository.js';
 import { inTransaction } from '../db.js';
+import { recordWebhookEvent } from '../integrations/webhooks.events.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { queueMail, type ServiceContext } from '../context.js';
-import { suppressAddress } from '../shared/suppression.js';
+import { addressHash, suppressAddress } from '../shared/suppression.js';
 import { removalCompletedEmail, removalHeldEmail, removalReleasedEmail } from './erasure.emails.js';
 import { deleteMemberTraces, eraseMemberRow, scrubMessagesOf, topicsToOptOut } from './erasure.repository.js';
 import {
@@ -125,6 +126,10 @@ async function carryOut(trx: Knex.Transaction, svc: ServiceContext, request: Rem
       }),
     );
     await suppressAddress(trx, email, svc.keys.suppression);
+    // The keyed hash the suppression list keeps (C6), never the address: receivers find their copy by it.
+    const hash = addressHash(email, svc.keys.suppression.write);
+    await recordWebhookEvent(trx, 'member.erased', { member_id: member.id, address_hash: hash });
+    await recordWebhookEvent(trx, 'suppression.added', { address_hash: hash, reason: 'erased' });
   }
 
   const policy = await findPolicyInForce(trx);

@@ -59,6 +59,7 @@ export const SOURCE_NAMES: Readonly<Record<string, string>> = {
   erasure: 'Erasure',
   system: 'Assent',
   api: 'Another system, through the API',
+  complaint: 'Spam complaint, reported by the sending service',
 };
 
 /** Ledger sources as the member reads them: who made the change. */
@@ -73,6 +74,7 @@ export const MEMBER_SOURCE_NAMES: Readonly<Record<string, string>> = {
   erasure: 'Removal of your data',
   system: 'Automatically',
   api: 'Another of our systems, at your request',
+  complaint: 'Your mail provider, after you reported our e-mail as spam',
 };
 
 /**
@@ -110,6 +112,7 @@ export const EMAIL_KIND_NAMES: Readonly<Record<string, string>> = {
   staff_recovery_code_used: 'Recovery code used',
   staff_totp_reset: 'Two-factor sign-in reset',
   welcome: 'Welcome',
+  webhook_disabled: 'Webhook endpoint disabled',
 };
 
 export const STATUS_NAMES = {
@@ -118,6 +121,13 @@ export const STATUS_NAMES = {
   removal: { unconfirmed: 'Not confirmed', confirmed: 'Confirmed', cancelled: 'Cancelled', held: 'On hold', completed: 'Carried out' },
   bulletin: { draft: 'Draft', scheduled: 'Scheduled', sending: 'Sending', paused: 'Paused', sent: 'Sent', cancelled: 'Cancelled' },
   consent: { opted_in: 'Opted in', opted_out: 'Opted out' },
+  webhook: { pending: 'Being tried', delivered: 'Delivered', failed: 'Failed' },
+  feedback: {
+    hard_bounce: 'Bounced (permanent)',
+    soft_bounce: 'Bounced (temporary)',
+    complaint: 'Spam complaint',
+    delivery: 'Delivered',
+  },
 } as const satisfies Record<string, Record<string, string>>;
 
 /** Statuses as the member reads them about their own record, where staff words would not do. */

@@ -73,6 +73,16 @@ beforeAll(async () => {
     finished_at: ctx.db.fn.now(),
     created_by: adminId,
   });
+  // Webhook endpoints: one working with a failed delivery to resend, one disabled to enable again.
+  const [hook] = (await ctx
+    .db('webhook_endpoints')
+    .insert([
+      { url: 'https://hooks.example.org/a', events: ['member.updated'], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+      { url: 'https://hooks.example.org/b', events: ['member.updated'], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', enabled: false },
+    ])
+    .returning('id')) as { id: number }[];
+  await ctx.db('webhook_events').insert({ id: 'msg_hygiene', type: 'member.updated', payload: JSON.stringify({}) });
+  await ctx.db('webhook_deliveries').insert({ event_id: 'msg_hygiene', endpoint_id: hook!.id, status: 'failed', attempts: 8 });
   routes = appRoutes(ctx.app);
 });
 afterAll(() => ctx.close());
