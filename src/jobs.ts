@@ -12,6 +12,8 @@ import { CARRY_OUT_REMOVALS_TASK, makeCarryOutRemovalsTask } from './removal/era
 import type { Logger } from './shared/logger.js';
 import { pruneRateLimits } from './shared/rate-limit.js';
 import { pruneSendRate } from './mail/send-rate.js';
+import { importTasks } from './imports/imports.tasks.js';
+import { purgeExpiredInvitations } from './imports/invitations.repository.js';
 
 /**
  * The one place that knows every job the workers run, and when the scheduled ones run. Sending
@@ -27,6 +29,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
     [CARRY_OUT_REMOVALS_TASK]: makeCarryOutRemovalsTask(svc, logger),
     [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(svc),
     ...bulletinTasks(svc),
+    ...importTasks(svc),
     maintenance: async () => {
       await runMaintenance(db, config);
     },
@@ -35,7 +38,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger): TaskList {
 
 /**
  * One scheduled job for the whole cluster (graphile-worker cron runs it on one worker):
- * purges expired sign-ups (C15), spent link tokens, old rate-limit windows, old send-rate seconds
+ * purges expired sign-ups and import invitations (C15), spent link tokens, old rate-limit windows, old send-rate seconds
  * and sessions, and the questions from the public closed longer ago than their retention (C12).
  */
 export async function runMaintenance(
@@ -47,6 +50,7 @@ export async function runMaintenance(
   await pruneMemberTokens(db);
   await pruneRateLimits(db);
   await pruneSendRate(db);
+  await purgeExpiredInvitations(db);
   await db('sessions').where('expire', '<', db.fn.now()).delete();
   return { signupsPurged, inquiriesPurged };
 }
