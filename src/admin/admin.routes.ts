@@ -14,6 +14,7 @@ import { topicsAdminRouter } from './topics.routes.js';
 import { policiesAdminRouter } from './policies.routes.js';
 import { bulletinsAdminRouter } from './bulletins.routes.js';
 import { brandingAdminRouter } from './branding.routes.js';
+import { importsAdminRouter } from './imports.routes.js';
 import { staffAccountRoutes, staffSignInRoutes } from './staff-auth.routes.js';
 
 export { ADMIN_ROUTES, type AdminRoute } from './guards.js';
@@ -61,6 +62,7 @@ export function adminRouter(svc: ServiceContext): Router {
   router.use(membersAdminRouter(svc));
   router.use(inquiriesAdminRouter(svc));
   router.use(brandingAdminRouter(svc));
+  router.use(importsAdminRouter(svc));
   // Anything else under /admin is staff-only too, so an unlisted path never leaks to the public.
   router.use('/admin', requireStaff());
   return router;

@@ -45,6 +45,7 @@ export const EMAIL_KIND_NAMES: Record<string, string> = {
   staff_recovery_code_used: 'Recovery code used',
   staff_totp_reset: 'Two-factor sign-in reset',
   welcome: 'Welcome',
+  import_invitation: 'Import: confirm what you want',
 };
 
 export const SOURCE_NAMES: Record<string, string> = {
@@ -65,6 +66,17 @@ export const STATUS_NAMES: Record<string, Record<string, string>> = {
   removal: { unconfirmed: 'Not confirmed', confirmed: 'Confirmed', cancelled: 'Cancelled', held: 'On hold', completed: 'Carried out' },
   bulletin: { draft: 'Draft', scheduled: 'Scheduled', sending: 'Sending', paused: 'Paused', sent: 'Sent', cancelled: 'Cancelled' },
   consent: { opted_in: 'Opted in', opted_out: 'Opted out' },
+  import: {
+    mapping: 'Columns to map',
+    checked: 'Checked, waiting for confirmation',
+    applying: 'Importing',
+    applied: 'Imported',
+    cancelled: 'Cancelled',
+    failed: 'Failed',
+    undoing: 'Being undone',
+    undone: 'Undone',
+  },
+  importMode: { evidence: 'Evidence held elsewhere', ask: 'Ask them' },
 };
 
 const CHANGE_CHANNELS: Record<string, string> = { ...CHANNEL_NAMES, web: 'Website', system: 'Assent' };

@@ -6,6 +6,7 @@ import { inTransaction } from '../db.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { parseForm } from '../shared/http/forms.js';
+import { progressOf } from '../shared/progress.js';
 import { queueApplyBatch } from './apply.service.js';
 import { checkStagedRows, countOutcomes } from './check.repository.js';
 import { NotCsvError, readHead, stageRows } from './csv-file.js';
@@ -13,7 +14,10 @@ import { recognise, type Mapping } from './formats.js';
 import {
   dropStagedRows,
   findImport,
+  importedMembers,
   insertImport,
+  invitationCounts,
+  sampleRows,
   undoImportRows,
   UNDO_DAYS,
   updateImport,
@@ -168,4 +172,50 @@ export async function undoImport(svc: ServiceContext, staffUserId: string, id: n
     await updateImport(trx, id, { status: 'undone', undone_at: new Date(), undo_counts: JSON.stringify(counts) });
     await appendAudit(trx, { staffUserId, action: 'import.undone', details: { importId: id, ...counts } });
   });
+}
+
+/** Everything the import's page shows, whatever its state. */
+export async function importPage(svc: ServiceContext, id: number, page: number) {
+  const imp = await findImportOr404(svc, id);
+  const perPage = 50;
+  const [members, invitations, topics, samples] = await Promise.all([
+    importedMembers(svc.db, id, perPage + 1, (page - 1) * perPage),
+    invitationCounts(svc.db, id),
+    importableTopics(svc),
+    imp.status === 'mapping' || imp.status === 'checked' ? sampleRows(svc.db, id) : Promise.resolve([]),
+  ]);
+  const toApply = imp.counts.new ?? 0;
+  const bar =
+    imp.started_at && ['applying', 'applied', 'cancelled'].includes(imp.status)
+      ? progressOf({ done: imp.rows_done, total: toApply, startedAt: imp.started_at, finishedAt: imp.finished_at })
+      : undefined;
+  const mailed = imp.invitations_created - invitations.unmailed;
+  const inviteBar =
+    imp.mode === 'ask' && imp.started_at && imp.invitations_created > 0
+      ? progressOf({ done: mailed, total: imp.invitations_created, startedAt: imp.started_at })
+      : undefined;
+  return {
+    imp,
+    topics,
+    topicName: new Map(topics.map((t) => [t.id, t.name])),
+    samples,
+    members: members.slice(0, perPage),
+    page,
+    hasNext: members.length > perPage,
+    invitations: { ...invitations, mailed, confirmed: imp.mode === 'ask' ? await countImportMembers(svc, id) : 0 },
+    bar,
+    inviteBar,
+    undoable: canUndo(imp),
+    undoUntil: imp.finished_at ? new Date(imp.finished_at.getTime() + UNDO_DAYS * 24 * 3600 * 1000) : undefined,
+  };
+}
+
+async function countImportMembers(svc: ServiceContext, id: number): Promise<number> {
+  const r = await svc.db('members').where({ import_id: id }).count<{ n: number }[]>('* as n');
+  return Number(r[0]?.n ?? 0);
+}
+
+/** The error report and the differences, streamed; opening either is audited (it holds addresses). */
+export async function auditReportDownload(svc: ServiceContext, staffUserId: string, id: number, report: 'errors' | 'differences'): Promise<void> {
+  await appendAudit(svc.db, { staffUserId, action: 'import.report_downloaded', details: { importId: id, report } });
 }
