@@ -75,7 +75,9 @@ export async function runApplyBatch(svc: ServiceContext, p: ApplyPayload): Promi
     await updateImport(trx, imp.id, {
       rows_done: imp.rows_done + r.handled,
       applied_upto: r.upto,
-      ...(imp.mode === 'evidence' ? { members_created: imp.members_created + r.created } : { invitations_created: imp.invitations_created + r.created }),
+      ...(imp.mode === 'evidence'
+        ? { members_created: imp.members_created + r.created }
+        : { invitations_created: imp.invitations_created + r.created }),
     });
     await queueApplyBatch(trx, imp.id, r.upto, p.batchSize);
     if (imp.mode === 'ask' && r.created > 0) await wakeInviter(trx, imp.id);
@@ -139,7 +141,11 @@ export async function runInviteRound(svc: ServiceContext, importId: number): Pro
          FROM json_to_recordset(?::json) AS m(id uuid, token_hash text, email_message_id uuid) WHERE i.id = m.id`,
         [INVITATION_DAYS, JSON.stringify(marks)],
       );
-    await addSendJobs(trx, messages.map((m) => m.id), svc.outbox.maxAttempts);
+    await addSendJobs(
+      trx,
+      messages.map((m) => m.id),
+      svc.outbox.maxAttempts,
+    );
     const left = await trx('import_invitations').where({ import_id: importId }).whereNull('mailed_at').first('id');
     if (!left && imp.status === 'applied') return `${marks.length} mailed; all invitations mailed`;
     const now = Date.now();

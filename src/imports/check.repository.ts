@@ -34,7 +34,7 @@ function extractSql(m: Mapping): string {
   const postal =
     m.postal_address === undefined
       ? 'NULL::text'
-      : `nullif(btrim(regexp_replace(fields[${colNo(m.postal_address)}], '\\r\\n?', E'\\n', 'g')), '')`;
+      : `nullif(btrim(regexp_replace(fields[${colNo(m.postal_address)}], '\\r\\n|\\r', E'\\n', 'g')), '')`;
   const consenting = m.status === undefined ? 'true' : `NOT (${lowerCell(m.status)} = ANY (:notConsenting))`;
   const ins: string[] = [];
   const outs: string[] = [];

@@ -45,7 +45,9 @@ export async function readHead(path: string): Promise<CsvHead> {
     throw new NotCsvError('This is not a CSV file in UTF-8. Save the sheet as “CSV UTF-8” and upload that file.');
   }
   if (text.includes('\u0000'))
-    throw new NotCsvError('This is not a CSV file (it holds binary data: a spreadsheet or an image?). Save the sheet as “CSV UTF-8” and upload that file.');
+    throw new NotCsvError(
+      'This is not a CSV file (it holds binary data: a spreadsheet or an image?). Save the sheet as “CSV UTF-8” and upload that file.',
+    );
   text = text.replace(/^\uFEFF/, '');
   const firstLine = text.split(/\r?\n|\r/, 1)[0] ?? '';
   const delimiter = sniffDelimiter(firstLine);
@@ -90,7 +92,9 @@ function readProblem(err: unknown): NotCsvError | undefined {
       : e.code === 'CSV_MAX_RECORD_SIZE'
         ? 'a row is far too long'
         : 'a quote stands where CSV does not allow one';
-  return new NotCsvError(`${where} could not be read as CSV: ${why}. Check the file (or save it again as “CSV UTF-8”) and upload it again.`);
+  return new NotCsvError(
+    `${where} could not be read as CSV: ${why}. Check the file (or save it again as “CSV UTF-8”) and upload it again.`,
+  );
 }
 
 /**
@@ -110,7 +114,8 @@ export async function stageRows(db: Db, importId: number, path: string, delimite
       writableObjectMode: true,
       transform(record: string[], _enc, done) {
         rows++;
-        if (rows > maxRows) return done(new NotCsvError(`The file has more than ${maxRows.toLocaleString('en-GB')} rows; split it in parts.`));
+        if (rows > maxRows)
+          return done(new NotCsvError(`The file has more than ${maxRows.toLocaleString('en-GB')} rows; split it in parts.`));
         pending += `${importId}\t${rows + 1}\t${copyText(arrayLiteral(record))}\n`;
         if (pending.length < CHUNK_CHARS) return done();
         const out = pending;

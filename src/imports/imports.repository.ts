@@ -48,7 +48,10 @@ export async function insertImport(
 }
 
 export async function findImport(db: DbOrTx, id: number, lock?: 'update' | 'share'): Promise<ImportRow | undefined> {
-  const q = db('imports as i').leftJoin('staff_users as s', 's.id', 'i.staff_user_id').where('i.id', id).first('i.*', 's.name as staff_name');
+  const q = db('imports as i')
+    .leftJoin('staff_users as s', 's.id', 'i.staff_user_id')
+    .where('i.id', id)
+    .first('i.*', 's.name as staff_name');
   if (lock === 'update') void q.forUpdate('i');
   if (lock === 'share') void q.forShare('i');
   return (await q) as ImportRow | undefined;
@@ -78,12 +81,19 @@ export async function stagedRowCount(db: DbOrTx, importId: number): Promise<numb
 
 /** The first rows as read, for the mapping screen's examples. */
 export async function sampleRows(db: DbOrTx, importId: number, n = 3): Promise<string[][]> {
-  const rows = (await db('import_rows').where({ import_id: importId }).orderBy('row_no').limit(n).select('fields')) as { fields: string[] }[];
+  const rows = (await db('import_rows').where({ import_id: importId }).orderBy('row_no').limit(n).select('fields')) as {
+    fields: string[];
+  }[];
   return rows.map((r) => r.fields);
 }
 
 /** The next batch of new rows: its last row number and size (none left: undefined). */
-async function nextBatch(trx: Knex.Transaction, importId: number, after: number, size: number): Promise<{ upto: number; n: number } | undefined> {
+async function nextBatch(
+  trx: Knex.Transaction,
+  importId: number,
+  after: number,
+  size: number,
+): Promise<{ upto: number; n: number } | undefined> {
   const { rows } = await trx.raw<{ rows: { upto: number | null; n: number }[] }>(
     `SELECT max(row_no) AS upto, count(*)::int AS n FROM (
        SELECT row_no FROM import_rows WHERE import_id = ? AND outcome = 'new' AND row_no > ? ORDER BY row_no LIMIT ?
@@ -123,7 +133,9 @@ export async function applyEvidenceBatch(
      ON CONFLICT (email) DO NOTHING`,
     p,
   );
-  const before = await trx.raw<{ rows: { max: number | null }[] }>(`SELECT max(id) AS max FROM consent_ledger WHERE import_id = ?`, [imp.id]);
+  const before = await trx.raw<{ rows: { max: number | null }[] }>(`SELECT max(id) AS max FROM consent_ledger WHERE import_id = ?`, [
+    imp.id,
+  ]);
   await trx.raw(
     `INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference, import_id, consented_at)
      SELECT m.id, f.topic_id, NULL, 'opted_in', 'import', 'system', :policy, :ref, :id, r.consented_at
@@ -183,7 +195,10 @@ const UNTOUCHED = `
  * state in which the ledger lets its events go): untouched members go with their consents and the
  * import's ledger events; unanswered invitations go and their unsent mail is withdrawn.
  */
-export async function undoImportRows(trx: Knex.Transaction, importId: number): Promise<{ removed: number; kept: number; invitationsWithdrawn: number }> {
+export async function undoImportRows(
+  trx: Knex.Transaction,
+  importId: number,
+): Promise<{ removed: number; kept: number; invitationsWithdrawn: number }> {
   await trx.raw(`CREATE TEMP TABLE undo_members ON COMMIT DROP AS SELECT m.id FROM members m WHERE ${UNTOUCHED}`, { id: importId });
   await trx.raw(`DELETE FROM consents WHERE member_id IN (SELECT id FROM undo_members)`);
   await trx.raw(`DELETE FROM consent_ledger WHERE import_id = ? AND member_id IN (SELECT id FROM undo_members)`, [importId]);

@@ -50,10 +50,18 @@ function fileProblem(message: string): ValidationError {
  * disk is deleted whatever happens; from here on the staged rows are the file. Nothing is
  * written about members until staff confirm the import.
  */
-export async function uploadImport(svc: ServiceContext, staffUserId: string, file: UploadedFile | undefined, problem?: string): Promise<number> {
+export async function uploadImport(
+  svc: ServiceContext,
+  staffUserId: string,
+  file: UploadedFile | undefined,
+  problem?: string,
+): Promise<number> {
   try {
     if (problem) throw fileProblem(problem);
-    if (!file || file.size === 0) throw fileProblem(file ? 'The file is empty. Choose a CSV file with a header row and one row per member.' : 'Choose a CSV file to upload.');
+    if (!file || file.size === 0)
+      throw fileProblem(
+        file ? 'The file is empty. Choose a CSV file with a header row and one row per member.' : 'Choose a CSV file to upload.',
+      );
     if (/\.(xlsx?|ods|numbers|pdf|docx?)$/i.test(file.originalname))
       throw fileProblem('This is a spreadsheet or document, not a CSV file. Save the sheet as “CSV UTF-8” and upload that file.');
     const head = await readHead(file.path).catch((err: unknown) => {
@@ -84,7 +92,12 @@ async function runCheck(svc: ServiceContext, importId: number, mapping: Mapping)
   await inTransaction(svc.db, async (trx) => {
     await checkStagedRows(trx, importId, mapping, svc.keys.suppression);
     const counts = await countOutcomes(trx, importId);
-    await updateImport(trx, importId, { mapping: JSON.stringify(mapping), counts: JSON.stringify(counts), status: 'checked', checked_at: new Date() });
+    await updateImport(trx, importId, {
+      mapping: JSON.stringify(mapping),
+      counts: JSON.stringify(counts),
+      status: 'checked',
+      checked_at: new Date(),
+    });
   });
 }
 
@@ -97,9 +110,16 @@ export async function findImportOr404(svc: ServiceContext, id: number): Promise<
 /** Saves the mapping from the mapping screen and runs the dry run again with it. */
 export async function saveMapping(svc: ServiceContext, staffUserId: string, id: number, body: unknown): Promise<void> {
   const imp = await findImportOr404(svc, id);
-  if (imp.status !== 'mapping' && imp.status !== 'checked') throw new ConflictError('This import has started or ended: its mapping can no longer change.');
+  if (imp.status !== 'mapping' && imp.status !== 'checked')
+    throw new ConflictError('This import has started or ended: its mapping can no longer change.');
   const topics = await importableTopics(svc);
-  const mapping = parseForm(ImportMapping(imp.headers.length, topics.map((t) => t.id)), body);
+  const mapping = parseForm(
+    ImportMapping(
+      imp.headers.length,
+      topics.map((t) => t.id),
+    ),
+    body,
+  );
   await runCheck(svc, id, mapping);
   await appendAudit(svc.db, { staffUserId, action: 'import.mapped', details: { importId: id, topics: mapping.topics.length } });
 }
@@ -116,7 +136,10 @@ export async function startImport(svc: ServiceContext, staffUserId: string, id: 
     if (imp.status !== 'checked') throw new ConflictError('This import is not waiting to be confirmed.');
     const policy = await findPolicyInForce(trx);
     if (!policy)
-      throw new ValidationError({ form: 'Publish a privacy policy first: imported consents are recorded under the policy in force.' }, body as Record<string, unknown>);
+      throw new ValidationError(
+        { form: 'Publish a privacy policy first: imported consents are recorded under the policy in force.' },
+        body as Record<string, unknown>,
+      );
     await updateImport(trx, id, {
       mode: input.mode,
       evidence_where: input.mode === 'evidence' ? input.evidence_where : null,
@@ -127,7 +150,11 @@ export async function startImport(svc: ServiceContext, staffUserId: string, id: 
       started_at: new Date(),
     });
     await queueApplyBatch(trx, id, 0);
-    await appendAudit(trx, { staffUserId, action: 'import.started', details: { importId: id, mode: input.mode, newMembers: imp.counts.new ?? 0 } });
+    await appendAudit(trx, {
+      staffUserId,
+      action: 'import.started',
+      details: { importId: id, mode: input.mode, newMembers: imp.counts.new ?? 0 },
+    });
   });
 }
 
@@ -216,6 +243,11 @@ async function countImportMembers(svc: ServiceContext, id: number): Promise<numb
 }
 
 /** The error report and the differences, streamed; opening either is audited (it holds addresses). */
-export async function auditReportDownload(svc: ServiceContext, staffUserId: string, id: number, report: 'errors' | 'differences'): Promise<void> {
+export async function auditReportDownload(
+  svc: ServiceContext,
+  staffUserId: string,
+  id: number,
+  report: 'errors' | 'differences',
+): Promise<void> {
   await appendAudit(svc.db, { staffUserId, action: 'import.report_downloaded', details: { importId: id, report } });
 }

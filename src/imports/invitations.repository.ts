@@ -9,7 +9,8 @@ export interface InvitationRow {
   phone: string | null;
 }
 
-const live = (db: DbOrTx, tokenHash: string) => db('import_invitations').where({ token_hash: tokenHash }).where('expires_at', '>', db.fn.now());
+const live = (db: DbOrTx, tokenHash: string) =>
+  db('import_invitations').where({ token_hash: tokenHash }).where('expires_at', '>', db.fn.now());
 
 export async function findLiveInvitation(db: DbOrTx, tokenHash: string): Promise<InvitationRow | undefined> {
   return (await live(db, tokenHash).first('id', 'import_id', 'email', 'name', 'postal_address', 'phone')) as InvitationRow | undefined;
@@ -17,7 +18,9 @@ export async function findLiveInvitation(db: DbOrTx, tokenHash: string): Promise
 
 /** Takes the invitation out as it is read, so a link confirms once; its member now holds the data. */
 export async function takeInvitation(db: DbOrTx, tokenHash: string): Promise<InvitationRow | undefined> {
-  const rows = (await live(db, tokenHash).delete().returning(['id', 'import_id', 'email', 'name', 'postal_address', 'phone'])) as InvitationRow[];
+  const rows = (await live(db, tokenHash)
+    .delete()
+    .returning(['id', 'import_id', 'email', 'name', 'postal_address', 'phone'])) as InvitationRow[];
   return rows[0];
 }
 

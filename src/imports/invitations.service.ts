@@ -44,20 +44,42 @@ export async function answerInvitation(
     const [policy, offered] = await Promise.all([findPolicyInForce(trx), listOfferedTopics(trx)]);
     if (!policy) throw new AppError('Joining opens once our privacy policy is published.', 503, 'no_policy');
     if (input.topics.some((id) => !offered.some((t) => t.id === id)))
-      throw new ValidationError({ topics: 'One of the choices is not a topic we offer. Please reload the page and try again.' }, { ...input });
+      throw new ValidationError(
+        { topics: 'One of the choices is not a topic we offer. Please reload the page and try again.' },
+        { ...input },
+      );
     const inv = await takeInvitation(trx, hashToken(token));
     if (!inv) throw new InvalidLinkError(EXPIRED);
     const existing = await findActiveMemberByEmail(trx, inv.email);
     if (existing) return { memberId: existing.id, alreadyMember: true };
-    const memberId = await insertActiveMember(trx, { email: inv.email, name: inv.name ?? '', postal_address: inv.postal_address, phone: inv.phone });
+    const memberId = await insertActiveMember(trx, {
+      email: inv.email,
+      name: inv.name ?? '',
+      postal_address: inv.postal_address,
+      phone: inv.phone,
+    });
     await trx('members').where({ id: memberId }).update({ import_id: inv.import_id, name: inv.name });
     const chosen = offered.filter((t) => input.topics.includes(t.id));
     for (const topic of chosen)
-      await recordConsentEvent(trx, { memberId, topicId: topic.id, from: null, to: 'opted_in', source: 'signup', channel: 'web', policyVersionId: policy.id });
+      await recordConsentEvent(trx, {
+        memberId,
+        topicId: topic.id,
+        from: null,
+        to: 'opted_in',
+        source: 'signup',
+        channel: 'web',
+        policyVersionId: policy.id,
+      });
     await queueMail(
       trx,
       svc,
-      welcomeEmail(svc.mail, { to: inv.email, memberId, name: inv.name ?? 'member', chosen: chosen.map((t) => t.name), manageUrl: svc.links.manage(memberId) }),
+      welcomeEmail(svc.mail, {
+        to: inv.email,
+        memberId,
+        name: inv.name ?? 'member',
+        chosen: chosen.map((t) => t.name),
+        manageUrl: svc.links.manage(memberId),
+      }),
     );
     await noticeNewMember(trx, svc, memberId);
     return { memberId, alreadyMember: false };
