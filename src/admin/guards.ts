@@ -212,7 +212,12 @@ export const ADMIN_AREAS: readonly AdminArea[] = [
     hint: 'Set up the code from an authenticator app.',
     own: true,
   },
-  { href: '/admin/imports', label: 'Imports', nav: 'Imports', hint: 'Bring in an existing member list from a CSV file; undo within 7 days.' },
+  {
+    href: '/admin/imports',
+    label: 'Imports',
+    nav: 'Imports',
+    hint: 'Bring in an existing member list from a CSV file; undo within 7 days.',
+  },
 ];
 
 /** The areas a role may open. */

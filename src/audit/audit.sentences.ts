@@ -142,7 +142,10 @@ const ACTIONS: Record<string, ActionText> = {
   },
   'import.cancelled': {
     name: 'Import cancelled',
-    sentence: (d) => (d.running ? `Stopped a running import (${plural(d.membersCreated, 'member')} created before the stop).` : 'Cancelled an import before it wrote anything.'),
+    sentence: (d) =>
+      d.running
+        ? `Stopped a running import (${plural(d.membersCreated, 'member')} created before the stop).`
+        : 'Cancelled an import before it wrote anything.',
   },
   'import.undone': {
     name: 'Import undone',

@@ -176,7 +176,8 @@ export async function inviteBatch(trx: Knex.Transaction, importId: number, after
 /**
  * Members of this import that nobody has touched since: no ledger event but the import's own, no
  * change of details, and nothing recorded about them elsewhere (mail, links, removal requests,
- * disclosures, staff notes, notices, bulletins). Only these are removed by an undo.
+ * disclosures, staff notes, notices, bulletins, and the append-only audit log, which names a
+ * member whose record staff opened). Only these are removed by an undo.
  */
 const UNTOUCHED = `
   m.import_id = :id AND m.status = 'active' AND m.updated_at = m.created_at
@@ -188,7 +189,7 @@ const UNTOUCHED = `
   AND NOT EXISTS (SELECT 1 FROM staff_change_notes x WHERE x.member_id = m.id)
   AND NOT EXISTS (SELECT 1 FROM policy_notices x WHERE x.member_id = m.id)
   AND NOT EXISTS (SELECT 1 FROM bulletin_recipients x WHERE x.member_id = m.id)
-  AND NOT EXISTS (SELECT 1 FROM staff_users x WHERE x.member_id = m.id)`;
+  AND NOT EXISTS (SELECT 1 FROM audit_log x WHERE x.member_id = m.id)`;
 
 /**
  * Undoes an import in the caller's transaction, with the import in status `undoing` (the only
@@ -199,7 +200,11 @@ export async function undoImportRows(
   trx: Knex.Transaction,
   importId: number,
 ): Promise<{ removed: number; kept: number; invitationsWithdrawn: number }> {
-  await trx.raw(`CREATE TEMP TABLE undo_members ON COMMIT DROP AS SELECT m.id FROM members m WHERE ${UNTOUCHED}`, { id: importId });
+  // CREATE TABLE AS takes no bound parameters: the id is a checked integer.
+  if (!Number.isInteger(importId)) throw new Error('bad import id');
+  await trx.raw(
+    `CREATE TEMP TABLE undo_members ON COMMIT DROP AS SELECT m.id FROM members m WHERE ${UNTOUCHED.replaceAll(':id', String(importId))}`,
+  );
   await trx.raw(`DELETE FROM consents WHERE member_id IN (SELECT id FROM undo_members)`);
   await trx.raw(`DELETE FROM consent_ledger WHERE import_id = ? AND member_id IN (SELECT id FROM undo_members)`, [importId]);
   const removed = await trx.raw<{ rowCount: number }>(`DELETE FROM members WHERE id IN (SELECT id FROM undo_members)`);
