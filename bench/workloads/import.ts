@@ -42,15 +42,33 @@ export const importWorkload: Workload = {
     const database = await benchDatabase('import', logger);
     const { db, url } = database;
     const dir = await mkdtemp(path.join(tmpdir(), 'assent-bench-import-'));
-    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, SECRET_KEYS: 'bench-secret-key-0123456789abcdefghijklmnop', DATA_DIR: dir });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: url,
+      SECRET_KEYS: 'bench-secret-key-0123456789abcdefghijklmnop',
+      DATA_DIR: dir,
+    });
     const svc = makeServiceContext(config, db);
     const notes: string[] = [];
     try {
       const [policy] = (await db('policy_versions')
-        .insert({ version: '1.0', title: 'Privacy', body: 'x', published_at: db.raw(`now() - interval '30 days'`), effective_at: db.raw(`now() - interval '20 days'`) })
+        .insert({
+          version: '1.0',
+          title: 'Privacy',
+          body: 'x',
+          published_at: db.raw(`now() - interval '30 days'`),
+          effective_at: db.raw(`now() - interval '23 days'`),
+        })
         .returning('id')) as { id: number }[];
       const [topic] = (await db('topics')
-        .insert({ slug: 'news', name: 'News', description: 'News', kind: 'newsletter', channel: 'email', policy_version_id: policy!.id })
+        .insert({
+          slug: 'news',
+          name: 'News',
+          description: 'News',
+          kind: 'newsletter',
+          channel: 'email',
+          introduced_in_policy_version_id: policy!.id,
+        })
         .returning('id')) as { id: number }[];
       const [staff] = (await db('staff_users')
         .insert({ email: 'bench-admin@example.org', name: 'Bench', role: 'admin', password_hash: 'x' })
@@ -76,9 +94,21 @@ export const importWorkload: Workload = {
         const id = await uploadImport(svc, staff!.id, { path: file, originalname: 'export.csv', size });
         const staged = performance.now();
         const m = ((await db('imports').where({ id }).first('mapping')) as { mapping: Record<string, number> }).mapping;
-        await saveMapping(svc, staff!.id, id, { ...Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'topics').map(([k, v]) => [k, String(v)])), [`topic_${topic!.id}`]: 'all' });
+        await saveMapping(svc, staff!.id, id, {
+          ...Object.fromEntries(
+            Object.entries(m)
+              .filter(([k]) => k !== 'topics')
+              .map(([k, v]) => [k, String(v)]),
+          ),
+          [`topic_${topic!.id}`]: 'all',
+        });
         const checked = performance.now();
-        await startImport(svc, staff!.id, id, { mode: 'evidence', evidence_where: 'bench', evidence_collected_on: '2019', evidence_reference: 'BENCH' });
+        await startImport(svc, staff!.id, id, {
+          mode: 'evidence',
+          evidence_where: 'bench',
+          evidence_collected_on: '2019',
+          evidence_reference: 'BENCH',
+        });
         let after = 0;
         for (;;) {
           const r = await runApplyBatch(svc, { importId: id, after });
