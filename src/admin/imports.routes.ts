@@ -15,6 +15,7 @@ import {
   undoImport,
   uploadImport,
 } from '../imports/imports.service.js';
+import { NotFoundError } from '../shared/errors.js';
 import { formView } from '../shared/http/forms.js';
 import { uploadProblem } from '../shared/http/uploads.js';
 import { guardFor } from './guards.js';
@@ -30,7 +31,12 @@ const FIELD_LABELS: Record<(typeof MAPPED_FIELDS)[number], string> = {
   status: 'Status (rows saying unsubscribed, cleaned or blocklisted get no “everyone” consent)',
 };
 
-const idOf = (req: Request) => Number(req.params.id);
+/** The import's id from the path; anything but a plain whole number is no import (404). */
+function idOf(req: Request): number {
+  const id = Number(req.params.id);
+  if (!/^\d{1,9}$/.test(String(req.params.id)) || id < 1) throw new NotFoundError('There is no such import.');
+  return id;
+}
 
 /** Importing an existing member list (issue 14): admins only, every step audited. */
 export function importsAdminRouter(svc: ServiceContext): Router {
