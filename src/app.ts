@@ -16,7 +16,10 @@ import { devMailRouter } from './mail/dev-mail.routes.js';
 import { policiesRouter, policyBanner } from './policies/policies.routes.js';
 import { errorHandler, notFound } from './shared/http/error-handler.js';
 import { formatDateTime, formatDay, formatDuration, formatStamp } from './shared/time.js';
-import { singleFileUpload } from './shared/http/uploads.js';
+import { diskFileUpload, singleFileUpload } from './shared/http/uploads.js';
+import { IMPORT_MAX_BYTES } from './imports/imports.service.js';
+import { importUploadDir } from './imports/upload-dir.js';
+import { invitationsRouter } from './imports/invitations.routes.js';
 import { LOGO_MAX_BYTES } from './branding/branding.service.js';
 import { signInRouter } from './members/signin.routes.js';
 import { preferencesRouter } from './consent/preferences.routes.js';
@@ -50,7 +53,7 @@ export interface AppDeps {
 }
 
 /** Buttons on pages opened from an e-mail link that sign someone in or act for them: see link-confirm.ts. */
-const LINK_ACTIONS = /^\/(join\/confirm|signin|l\/[a-z-]+)\/[^/]+\/?$/i;
+const LINK_ACTIONS = /^\/(join\/confirm|join\/invited|signin|l\/[a-z-]+)\/[^/]+\/?$/i;
 /** Forms that act for nobody signed in, or whose signed link is the whole credential and must work without cookies (C9). */
 const OPEN_FORMS = /^\/(join|manage|contact|unsubscribe\/[^/]+|p\/[^/]+(\/signin-link)?|join\/confirm\/[^/]+\/preferences-link)\/?$/i;
 
@@ -135,6 +138,8 @@ export function buildApp(deps: AppDeps): Express {
 
   // The branding form uploads a logo (multipart): parsed before the CSRF check reads its token.
   app.use('/admin/branding', singleFileUpload('logo', LOGO_MAX_BYTES));
+  // An import's CSV goes to disk, never whole into memory, and only for a signed-in session.
+  app.use('/admin/imports', diskFileUpload('file', IMPORT_MAX_BYTES, importUploadDir(config)));
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => (req.body as Record<string, unknown> | undefined)?._csrf as string | undefined,
   });
@@ -186,6 +191,7 @@ export function buildApp(deps: AppDeps): Express {
     removalRouter,
     contactRouter,
     bulletinsRouter,
+    invitationsRouter,
   ])
     app.use(router(svc));
   app.use(adminRouter(svc));

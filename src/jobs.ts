@@ -16,6 +16,8 @@ import { pruneSendRate } from './mail/send-rate.js';
 import { DELIVER_WEBHOOK_TASK } from './integrations/webhooks.events.js';
 import { makeDeliverWebhookTask } from './integrations/webhooks.deliver.js';
 import { pruneWebhookLog } from './integrations/webhooks.repository.js';
+import { importTasks } from './imports/imports.tasks.js';
+import { purgeExpiredInvitations } from './imports/invitations.repository.js';
 
 /**
  * The one place that knows every job the workers run, and when the scheduled ones run. Sending
@@ -32,6 +34,7 @@ export function jobTasks(config: Config, db: Db, logger: Logger, brand?: Brandin
     [POLICY_NOTICE_BATCH_TASK]: makePolicyNoticeBatchTask(svc),
     ...bulletinTasks(svc),
     [DELIVER_WEBHOOK_TASK]: makeDeliverWebhookTask(svc, logger),
+    ...importTasks(svc),
     maintenance: async () => {
       await runMaintenance(db, config);
     },
@@ -40,8 +43,9 @@ export function jobTasks(config: Config, db: Db, logger: Logger, brand?: Brandin
 
 /**
  * One scheduled job for the whole cluster (graphile-worker cron runs it on one worker):
- * purges expired sign-ups (C15), remembered confirmation links after 30 days, spent link tokens, old rate-limit windows, old send-rate seconds
- * and sessions, webhook events older than the delivery log keeps, and the questions from the public closed longer ago than their retention (C12).
+ * purges expired sign-ups and import invitations (C15), remembered confirmation links after 30 days, spent link tokens,
+ * old rate-limit windows, old send-rate seconds and sessions, webhook events older than the delivery log keeps, and the
+ * questions from the public closed longer ago than their retention (C12).
  */
 export async function runMaintenance(
   db: Db,
@@ -54,6 +58,7 @@ export async function runMaintenance(
   await pruneRateLimits(db);
   await pruneSendRate(db);
   await pruneWebhookLog(db);
+  await purgeExpiredInvitations(db);
   await db('sessions').where('expire', '<', db.fn.now()).delete();
   return { signupsPurged, inquiriesPurged };
 }

@@ -16,6 +16,7 @@ import { bulletinsAdminRouter } from './bulletins.routes.js';
 import { brandingAdminRouter } from './branding.routes.js';
 import { apiKeysAdminRouter } from './api-keys.routes.js';
 import { webhooksAdminRouter } from './webhooks.routes.js';
+import { importsAdminRouter } from './imports.routes.js';
 import { staffAccountRoutes, staffSignInRoutes } from './staff-auth.routes.js';
 
 export { ADMIN_ROUTES, type AdminRoute } from './guards.js';
@@ -65,6 +66,7 @@ export function adminRouter(svc: ServiceContext): Router {
   router.use(inquiriesAdminRouter(svc));
   router.use(brandingAdminRouter(svc));
   router.use(apiKeysAdminRouter(svc));
+  router.use(importsAdminRouter(svc));
   // Anything else under /admin is staff-only too, so an unlisted path never leaks to the public.
   router.use('/admin', requireStaff());
   return router;

@@ -157,6 +157,17 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'POST', path: '/admin/webhooks/deliveries/:id/resend', roles: ADMIN },
   { method: 'POST', path: '/admin/webhooks/:id/enable', roles: ADMIN },
   { method: 'POST', path: '/admin/webhooks/:id/delete', roles: ADMIN },
+  // Imports of an existing member list (src/admin/imports.routes.ts)
+  { method: 'GET', path: '/admin/imports', roles: ADMIN },
+  { method: 'POST', path: '/admin/imports', roles: ADMIN },
+  { method: 'GET', path: '/admin/imports/:id', roles: ADMIN },
+  { method: 'GET', path: '/admin/imports/:id/mapping', roles: ADMIN },
+  { method: 'POST', path: '/admin/imports/:id/mapping', roles: ADMIN },
+  { method: 'POST', path: '/admin/imports/:id/start', roles: ADMIN },
+  { method: 'POST', path: '/admin/imports/:id/cancel', roles: ADMIN },
+  { method: 'POST', path: '/admin/imports/:id/undo', roles: ADMIN },
+  { method: 'GET', path: '/admin/imports/:id/errors', roles: ADMIN },
+  { method: 'GET', path: '/admin/imports/:id/differences', roles: ADMIN },
 ];
 
 /** A route of ADMIN_ROUTES as "METHOD /path", e.g. "POST /admin/members/:id/change". */
@@ -214,6 +225,12 @@ export const ADMIN_AREAS: readonly AdminArea[] = [
     nav: 'Your two-factor',
     hint: 'Set up the code from an authenticator app.',
     own: true,
+  },
+  {
+    href: '/admin/imports',
+    label: 'Imports',
+    nav: 'Imports',
+    hint: 'Bring in an existing member list from a CSV file; undo within 7 days.',
   },
 ];
 

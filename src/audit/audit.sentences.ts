@@ -142,6 +142,39 @@ const ACTIONS: Record<string, ActionText> = {
   'webhook.resent': { name: 'Webhook resent', sentence: (d) => `Resent a delivery to webhook endpoint ${String(d.endpointId)}.` },
   'webhook.enabled': { name: 'Webhook endpoint enabled', sentence: (d) => `Enabled webhook endpoint ${String(d.endpointId)} again.` },
   'webhook.deleted': { name: 'Webhook endpoint deleted', sentence: (d) => `Deleted webhook endpoint ${String(d.endpointId)}.` },
+  'import.uploaded': {
+    name: 'Import file uploaded',
+    sentence: (d) => `Uploaded ${quoted(d.fileName)} to import: ${plural(d.rows, 'row')}, read as ${String(d.format ?? 'a sheet')}.`,
+  },
+  'import.mapped': { name: 'Import columns mapped', sentence: (d) => `Mapped an import’s columns, with ${plural(d.topics, 'topic')}.` },
+  'import.started': {
+    name: 'Import started',
+    sentence: (d) =>
+      `Started an import of ${plural(d.newMembers, 'new address', 'new addresses')}: ${d.mode === 'ask' ? 'each is asked to confirm by e-mail' : 'consent evidence held elsewhere'}.`,
+  },
+  'import.applied': {
+    name: 'Import finished',
+    sentence: (d) =>
+      d.mode === 'ask'
+        ? `An import finished: ${plural(d.invitations, 'person', 'people')} to be asked by e-mail.`
+        : `An import finished: ${plural(d.membersCreated, 'member')} created.`,
+  },
+  'import.cancelled': {
+    name: 'Import cancelled',
+    sentence: (d) =>
+      d.running
+        ? `Stopped a running import (${plural(d.membersCreated, 'member')} created before the stop).`
+        : 'Cancelled an import before it wrote anything.',
+  },
+  'import.undone': {
+    name: 'Import undone',
+    sentence: (d) =>
+      `Undid an import: ${plural(d.removed, 'member')} removed, ${plural(d.kept, 'member')} kept (they had acted since), ${plural(d.invitationsWithdrawn, 'invitation')} withdrawn.`,
+  },
+  'import.report_downloaded': {
+    name: 'Import report downloaded',
+    sentence: (d) => `Downloaded an import’s ${d.report === 'differences' ? 'differences from members’ own choices' : 'error report'}.`,
+  },
 };
 
 /** Every action with a sentence (for the test that keeps the list complete). */

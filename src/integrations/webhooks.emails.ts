@@ -1,5 +1,6 @@
 import type { BuiltEmail, MailContext } from '../mail/email.js';
 import { memberMessageEmail } from '../mail/member-message.js';
+import { formatDateTime } from '../shared/time.js';
 
 /** To each admin when an endpoint that kept failing is disabled (issue 12.3): transactional, staff mail. */
 export function webhookDisabledEmail(
@@ -13,7 +14,7 @@ export function webhookDisabledEmail(
     subject: `${ctx.orgName}: a webhook endpoint was disabled`,
     greeting: `Dear ${d.name},`,
     paragraphs: [
-      `The webhook endpoint ${d.url} has failed every delivery since ${d.failingSince.toISOString().replace('T', ' ').slice(0, 16)} UTC, so Assent has stopped sending to it. The last answer was: ${d.lastError}`,
+      `The webhook endpoint ${d.url} has failed every delivery since ${formatDateTime(d.failingSince, ctx.timeZone)}, so Assent has stopped sending to it. The last answer was: ${d.lastError}`,
       'Events recorded from now on are not sent to it. Deliveries that were waiting are kept in its delivery log, marked failed.',
     ],
     after: [

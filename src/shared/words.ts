@@ -112,6 +112,7 @@ export const EMAIL_KIND_NAMES: Readonly<Record<string, string>> = {
   staff_recovery_code_used: 'Recovery code used',
   staff_totp_reset: 'Two-factor sign-in reset',
   welcome: 'Welcome',
+  import_invitation: 'Import: confirm what you want',
   webhook_disabled: 'Webhook endpoint disabled',
 };
 
@@ -128,6 +129,17 @@ export const STATUS_NAMES = {
     complaint: 'Spam complaint',
     delivery: 'Delivered',
   },
+  import: {
+    mapping: 'Columns to map',
+    checked: 'Checked, waiting for confirmation',
+    applying: 'Importing',
+    applied: 'Imported',
+    cancelled: 'Cancelled',
+    failed: 'Failed',
+    undoing: 'Being undone',
+    undone: 'Undone',
+  },
+  importMode: { evidence: 'Evidence held elsewhere', ask: 'Ask them' },
 } as const satisfies Record<string, Record<string, string>>;
 
 /** Statuses as the member reads them about their own record, where staff words would not do. */

@@ -40,7 +40,7 @@ describe('C11: admin routes refuse every spelling Express routes, not only the l
         }
       }
     }
-  });
+  }, 180000);
 
   it('C11: signed out, every spelling of every admin route goes to the staff sign-in page', async () => {
     const anonymous = request.agent(ctx.app);
@@ -51,7 +51,7 @@ describe('C11: admin routes refuse every spelling Express routes, not only the l
         expect([route.method, path, res.status, res.headers.location]).toEqual([route.method, path, 303, '/admin/login']);
       }
     }
-  });
+  }, 180000);
 
   it('C11: an admin path outside the table, in any case, is for staff only', async () => {
     for (const path of ['/ADMIN/nothing-here', '/Admin/Nothing/']) {

@@ -2,6 +2,8 @@ import { deflateSync } from 'node:zlib';
 import { failedSignInsEmail, recoveryCodeUsedEmail, twoFactorResetEmail } from '../../src/auth/sign-in.emails.js';
 import { bulletinEmail, bulletinTestEmail, renderBulletinBody, type BulletinParts } from '../../src/bulletins/bulletins.emails.js';
 import { preferencesChangedEmail } from '../../src/consent/consent.emails.js';
+import { invitationEmail } from '../../src/imports/imports.emails.js';
+import { webhookDisabledEmail } from '../../src/integrations/webhooks.emails.js';
 import { inquiryReplyEmail } from '../../src/inquiries/inquiries.emails.js';
 import type { BuiltEmail, MailContext } from '../../src/mail/email.js';
 import { passwordRemovedEmail, passwordSetEmail } from '../../src/members/account.emails.js';
@@ -64,6 +66,16 @@ const bulletin = (): BulletinParts => ({
 type Sample = (ctx: MailContext) => BuiltEmail;
 
 export const EMAIL_SAMPLES: Record<string, Sample> = {
+  invitationEmail: (ctx) => invitationEmail(ctx, { to: member.to, url: `${SAMPLE_BASE}/join/invited/${'x'.repeat(43)}`, days: 30 }),
+  webhookDisabledEmail: (ctx) =>
+    webhookDisabledEmail(ctx, {
+      to: member.to,
+      name,
+      endpointId: 7,
+      url: `https://crm.example.org/hooks/assent/${'y'.repeat(60)}`,
+      failingSince: at,
+      lastError: 'HTTP 502 Bad Gateway',
+    }),
   failedSignInsEmail: (ctx) => failedSignInsEmail(ctx, { ...member, name, staff: false, count: 12 }),
   'failedSignInsEmail:staff': (ctx) => failedSignInsEmail(ctx, { to: member.to, memberId: null, name, staff: true, count: 12 }),
   recoveryCodeUsedEmail: (ctx) => recoveryCodeUsedEmail(ctx, { to: member.to, name, left: 1 }),

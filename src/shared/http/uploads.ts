@@ -1,9 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, unlink } from 'node:fs/promises';
 import type { Request, RequestHandler } from 'express';
 import multer from 'multer';
 
 /** What went wrong with an upload, for the form to say (the request still reaches its route). */
 export function uploadProblem(req: Request): string | undefined {
   return (req as Request & { uploadProblem?: string }).uploadProblem;
+}
+
+function sizeWords(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MB` : `${Math.round(bytes / 1024)} kB`;
+}
+
+/** Runs a multer parser; a failure becomes uploadProblem(req), never a failed request. */
+function parsedWith(parse: RequestHandler, maxBytes: number): RequestHandler {
+  return (req, res, next) => {
+    void parse(req, res, (err: unknown) => {
+      if (err) {
+        const tooBig = err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE';
+        (req as Request & { uploadProblem?: string }).uploadProblem = tooBig
+          ? `The file is larger than ${sizeWords(maxBytes)}.`
+          : 'The upload could not be read. Please choose the file again.';
+        req.body ??= {};
+      }
+      next();
+    });
+  };
 }
 
 /**
@@ -16,17 +38,34 @@ export function singleFileUpload(field: string, maxBytes: number): RequestHandle
   const parse = multer({ storage: multer.memoryStorage(), limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 4096 } }).single(
     field,
   );
+  const handle = parsedWith(parse, maxBytes);
+  return (req, res, next) => (req.is('multipart/form-data') ? handle(req, res, next) : next());
+}
+
+/**
+ * One large file from a multipart form, streamed to a file in `dir` (never whole in memory), like
+ * singleFileUpload otherwise. Only a signed-in session's upload is written at all (the route's
+ * guard decides the rest), and the file is deleted once the response is done, whatever the route
+ * did with it: a route that needs it longer reads it before it answers.
+ */
+export function diskFileUpload(field: string, maxBytes: number, dir: string): RequestHandler {
+  const storage = multer.diskStorage({
+    destination: (_req, _file, cb) => {
+      mkdir(dir, { recursive: true, mode: 0o700 }).then(
+        () => cb(null, dir),
+        (err: Error) => cb(err, dir),
+      );
+    },
+    filename: (_req, _file, cb) => cb(null, `upload-${randomUUID()}.tmp`),
+  });
+  const parse = multer({ storage, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 4096 } }).single(field);
+  const handle = parsedWith(parse, maxBytes);
   return (req, res, next) => {
     if (!req.is('multipart/form-data')) return next();
-    parse(req, res, (err: unknown) => {
-      if (err) {
-        const tooBig = err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE';
-        (req as Request & { uploadProblem?: string }).uploadProblem = tooBig
-          ? `The file is larger than ${Math.round(maxBytes / 1024)} kB.`
-          : 'The upload could not be read. Please choose the file again.';
-        req.body ??= {};
-      }
-      next();
+    if (!(req.session as { passport?: { user?: unknown } } | undefined)?.passport?.user) return next();
+    res.on('close', () => {
+      if (req.file?.path) unlink(req.file.path).catch(() => undefined);
     });
+    handle(req, res, next);
   };
 }

@@ -1,0 +1,178 @@
+import type { Knex } from 'knex';
+import type { DbOrTx } from '../db.js';
+import type { SuppressionKeys } from '../shared/suppression.js';
+import { NOT_CONSENTING_STATUSES, type Mapping } from './formats.js';
+
+/**
+ * The dry run, set-based: two UPDATEs over the staged rows of one import. The first reads the
+ * mapped columns and finds each row's first problem (missing or invalid address, control
+ * characters, over-long fields, an unreadable date or consent value); the second sorts the rest
+ * into suppressed (never imported, never contacted, only counted: C6), duplicates within the file,
+ * existing members (matched by address without regard to case: citext) and new ones.
+ */
+
+/* The address rule of the forms (zod's e-mail pattern), so an import accepts what /join accepts. */
+const EMAIL_RE = "^([A-Za-z0-9_'+-]+\\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\\.)+[A-Za-z]{2,}$";
+/* C0 and C1 controls, DEL, U+2028/2029 (shared/http/text.ts); the postal address may keep line breaks. */
+const CONTROL_RE = '[\\x01-\\x1f\\x7f-\\x9f\\u2028\\u2029]';
+const CONTROL_BUT_LF_RE = '[\\x01-\\x09\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029]';
+const DATE_RE = '^\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)? ?(Z|[+-]\\d{2}(:?\\d{2})?)?$';
+export const YES = ['yes', 'y', 'true', '1', 'x', 'subscribed', 'opted in', 'opted_in', 'on'];
+export const NO = ['no', 'n', 'false', '0', 'unsubscribed', 'opted out', 'opted_out', 'off'];
+
+function colNo(i: number): number {
+  if (!Number.isInteger(i) || i < 1 || i > 1000) throw new Error(`bad column ${i}`);
+  return i;
+}
+
+const cell = (i: number | undefined) => (i === undefined ? 'NULL::text' : `nullif(btrim(fields[${colNo(i)}]), '')`);
+const lowerCell = (i: number) => `lower(btrim(coalesce(fields[${colNo(i)}], '')))`;
+
+/** The SQL that reads one staged row through the mapping (column numbers are checked integers). */
+function extractSql(m: Mapping): string {
+  const name = m.name !== undefined ? cell(m.name) : `nullif(concat_ws(' ', ${cell(m.first_name)}, ${cell(m.last_name)}), '')`;
+  const postal =
+    m.postal_address === undefined
+      ? 'NULL::text'
+      : `nullif(btrim(regexp_replace(fields[${colNo(m.postal_address)}], '\\r\\n|\\r', E'\\n', 'g')), '')`;
+  const consenting = m.status === undefined ? 'true' : `NOT (${lowerCell(m.status)} = ANY (:notConsenting))`;
+  const ins: string[] = [];
+  const outs: string[] = [];
+  const bad: string[] = [];
+  for (const t of m.topics) {
+    const topic = Number(t.topicId);
+    if (!Number.isInteger(topic)) throw new Error('bad topic');
+    if (t.column === 'all') {
+      ins.push(`CASE WHEN ${consenting} THEN ${topic} END`);
+      continue;
+    }
+    const v = lowerCell(t.column);
+    ins.push(`CASE WHEN ${v} = ANY (:yes) THEN ${topic} END`);
+    outs.push(`CASE WHEN ${v} = ANY (:no) THEN ${topic} END`);
+    bad.push(`NOT (${v} = ANY (:yes) OR ${v} = ANY (:no) OR ${v} = '')`);
+  }
+  const arr = (xs: string[]) => (xs.length ? `array_remove(ARRAY[${xs.join(', ')}]::integer[], NULL)` : `'{}'::integer[]`);
+  return `SELECT row_no, ${cell(m.email)} AS email, ${name} AS name, ${postal} AS postal_address, ${cell(m.phone)} AS phone,
+            ${m.date === undefined ? 'NULL::text' : cell(m.date)} AS raw_date,
+            ${arr(ins)} AS opt_in, ${arr(outs)} AS opt_out,
+            ${bad.length ? bad.join(' OR ') : 'false'} AS bad_consent
+          FROM import_rows WHERE import_id = :id`;
+}
+
+const PROBLEM = `CASE
+  WHEN e.email IS NULL THEN 'No e-mail address.'
+  WHEN e.email ~ :control THEN 'The e-mail address holds a line break or a control character.'
+  WHEN e.name ~ :control THEN 'The name holds a line break or a control character.'
+  WHEN e.phone ~ :control THEN 'The phone number holds a line break or a control character.'
+  WHEN e.postal_address ~ :controlButLf THEN 'The postal address holds a control character.'
+  WHEN length(e.email) > 254 THEN 'The e-mail address is longer than 254 characters.'
+  WHEN length(e.name) > 200 THEN 'The name is longer than 200 characters.'
+  WHEN length(e.postal_address) > 1000 THEN 'The postal address is longer than 1,000 characters.'
+  WHEN length(e.phone) > 40 THEN 'The phone number is longer than 40 characters.'
+  WHEN e.email !~ :emailRe THEN 'This is not a valid e-mail address.'
+  WHEN e.raw_date IS NOT NULL AND d.at IS NULL THEN 'The date is not one we can read (use 2024-03-31 or 2024-03-31 14:05).'
+  WHEN e.bad_consent THEN 'A consent column holds something other than yes or no.'
+END`;
+
+/** Runs the whole dry run for one import, in the caller's transaction. */
+export async function checkStagedRows(trx: Knex.Transaction, importId: number, mapping: Mapping, keys: SuppressionKeys): Promise<void> {
+  await trx.raw(`SET LOCAL TimeZone = 'UTC'`);
+  await trx.raw(
+    `UPDATE import_rows r
+     SET email = x.email, name = x.name, postal_address = x.postal_address, phone = x.phone, consented_at = x.at,
+         opt_in = x.opt_in, opt_out = x.opt_out, problem = x.problem,
+         outcome = CASE WHEN x.problem IS NULL THEN NULL ELSE 'error' END
+     FROM (
+       SELECT e.*, d.at, ${PROBLEM} AS problem
+       FROM (${extractSql(mapping)}) e
+       CROSS JOIN LATERAL (SELECT CASE WHEN e.raw_date ~ :dateRe THEN import_timestamp(e.raw_date) END AS at) d
+     ) x
+     WHERE r.import_id = :id AND r.row_no = x.row_no`,
+    {
+      id: importId,
+      yes: YES,
+      no: NO,
+      notConsenting: NOT_CONSENTING_STATUSES,
+      control: CONTROL_RE,
+      controlButLf: CONTROL_BUT_LF_RE,
+      emailRe: EMAIL_RE,
+      dateRe: DATE_RE,
+    },
+  );
+  // Suppressed first: a second copy of a suppressed address must not be listed as a duplicate.
+  await trx.raw(
+    `UPDATE import_rows r
+     SET outcome = x.outcome, problem = x.problem
+     FROM (
+       SELECT row_no,
+              CASE WHEN suppressed THEN 'suppressed' WHEN first < row_no THEN 'error' WHEN existing THEN 'existing' ELSE 'new' END AS outcome,
+              CASE WHEN NOT suppressed AND first < row_no THEN 'The same address as row ' || first || ' (a duplicate).' END AS problem
+       FROM (
+         SELECT i.row_no, min(i.row_no) OVER (PARTITION BY i.email) AS first,
+                EXISTS (
+                  SELECT 1 FROM unnest(CAST(:keys AS text[])) AS k(key)
+                  JOIN suppression_list s ON s.address_hash = encode(hmac(lower(btrim(i.email::text)), k.key, 'sha256'), 'hex')
+                ) AS suppressed,
+                EXISTS (SELECT 1 FROM members m WHERE m.email = i.email) AS existing
+         FROM import_rows i WHERE i.import_id = :id AND i.outcome IS NULL
+       ) y
+     ) x
+     WHERE r.import_id = :id AND r.row_no = x.row_no`,
+    { id: importId, keys: [...keys.lookup] },
+  );
+}
+
+export interface CheckCounts {
+  rows: number;
+  new: number;
+  existing: number;
+  errors: number;
+  suppressed: number;
+  /** Existing members whose choices in the file differ from what they chose: reported, never applied. */
+  differences: number;
+}
+
+export async function countOutcomes(db: DbOrTx, importId: number): Promise<CheckCounts> {
+  const { rows } = await db.raw<{ rows: { outcome: string; n: number }[] }>(
+    `SELECT outcome, count(*)::int AS n FROM import_rows WHERE import_id = ? GROUP BY outcome`,
+    [importId],
+  );
+  const by = Object.fromEntries(rows.map((r) => [r.outcome, r.n])) as Record<string, number>;
+  const diff = await db.raw<{ rows: { n: number }[] }>(`SELECT count(DISTINCT row_no)::int AS n FROM (${DIFFERENCES}) d`, {
+    id: importId,
+  });
+  return {
+    rows: rows.reduce((s, r) => s + r.n, 0),
+    new: by.new ?? 0,
+    existing: by.existing ?? 0,
+    errors: by.error ?? 0,
+    suppressed: by.suppressed ?? 0,
+    differences: diff.rows[0]?.n ?? 0,
+  };
+}
+
+/** Each topic where an existing member's current choice differs from the file's. */
+const DIFFERENCES = `
+  SELECT r.row_no, r.email::text AS email, t.name AS topic, 'opted in' AS in_file, coalesce(c.status, 'no choice') AS now
+  FROM import_rows r JOIN members m ON m.email = r.email
+  CROSS JOIN LATERAL unnest(r.opt_in) AS f(topic_id) JOIN topics t ON t.id = f.topic_id
+  LEFT JOIN consents c ON c.member_id = m.id AND c.topic_id = f.topic_id
+  WHERE r.import_id = :id AND r.outcome = 'existing' AND c.status IS DISTINCT FROM 'opted_in'
+  UNION ALL
+  SELECT r.row_no, r.email::text, t.name, 'opted out', c.status
+  FROM import_rows r JOIN members m ON m.email = r.email
+  CROSS JOIN LATERAL unnest(r.opt_out) AS f(topic_id) JOIN topics t ON t.id = f.topic_id
+  JOIN consents c ON c.member_id = m.id AND c.topic_id = f.topic_id
+  WHERE r.import_id = :id AND r.outcome = 'existing' AND c.status = 'opted_in'`;
+
+export function differencesQuery(db: DbOrTx, importId: number): Knex.Raw {
+  return db.raw(`SELECT row_no, email, topic, in_file, replace(now, '_', ' ') AS now FROM (${DIFFERENCES}) d`, { id: importId });
+}
+
+/** The error report: row, address as written, problem. Suppressed rows are never in it (C6). */
+export function errorRowsQuery(db: DbOrTx, importId: number): Knex.Raw {
+  return db.raw(
+    `SELECT row_no, coalesce(email::text, '') AS email, problem FROM import_rows WHERE import_id = ? AND outcome = 'error' ORDER BY row_no`,
+    [importId],
+  );
+}
