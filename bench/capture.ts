@@ -13,7 +13,10 @@ import type { LoadRequest } from './load.js';
  * Every statement the app sends to PostgreSQL for one request, in order: the app is built in this
  * process (production configuration) with a knex 'query' listener, and asked once.
  */
-export async function captureStatements(databaseUrl: string, req: LoadRequest): Promise<{ queries: CapturedQuery[]; status: number; body: string }> {
+export async function captureStatements(
+  databaseUrl: string,
+  req: LoadRequest,
+): Promise<{ queries: CapturedQuery[]; status: number; body: string }> {
   const config = loadConfig({
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,

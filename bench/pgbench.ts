@@ -83,7 +83,8 @@ function pgbenchOnce(url: string, scriptFile: string, clients: number, seconds: 
       (err, stdout, stderr) => {
         const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
         const latency = /latency average = ([\d.]+) ms/.exec(stdout);
-        if (!tps || !latency || Number(tps[1]) === 0) return reject(new Error(`pgbench failed: ${err?.message ?? ''}\n${stdout}\n${stderr}`));
+        if (!tps || !latency || Number(tps[1]) === 0)
+          return reject(new Error(`pgbench failed: ${err?.message ?? ''}\n${stdout}\n${stderr}`));
         const failed = /number of failed transactions: (\d+)/.exec(stdout);
         resolve({ perSecond: Number(tps[1]), meanMs: Number(latency[1]), failed: Number(failed?.[1] ?? 0) });
       },
