@@ -78,6 +78,7 @@ const schema = z.object({
     .optional(),
   DKIM_PRIVATE_KEY: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  DATABASE_POOL_MAX: int(1, 500).default(10),
 });
 
 export type TrustProxy = boolean | number | string;
@@ -128,6 +129,8 @@ export interface Config {
   readonly sendRate: { readonly perSecond: number; readonly perHour: number };
   /** When set, nodemailer DKIM-signs every message. */
   readonly dkim: DkimConfig | undefined;
+  /** Connections in the process's knex pool: requests beyond it wait for one. */
+  readonly databasePoolMax: number;
 }
 
 export interface DkimConfig {
@@ -220,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     orgAddress: (e.ORG_ADDRESS ?? '').trim() || '1 Example Street, Exampletown (set ORG_ADDRESS)',
     sendRate: Object.freeze({ perSecond: e.SEND_RATE_PER_SECOND, perHour: e.SEND_RATE_PER_HOUR }),
     dkim,
+    databasePoolMax: e.DATABASE_POOL_MAX,
   });
 }
 
