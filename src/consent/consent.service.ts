@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { inTransaction, type DbOrTx } from '../db.js';
+import { inTransaction, readTogether, type DbOrTx } from '../db.js';
 import { findActiveMember, lockMember, type MemberRow } from '../members/members.repository.js';
 import { assertManageLinkCurrent } from '../members/manage-links.js';
 import { AppError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
@@ -61,10 +61,11 @@ export function groupedByKind<T>(items: T[], kindOf: (item: T) => TopicKind) {
 }
 
 export async function preferencesFor(db: DbOrTx, memberId: string): Promise<PreferenceItem[]> {
-  // On a pool the three reads run at once; a transaction has one connection, which runs one query at a time.
-  const [topics, consents, seen] = db.isTransaction
-    ? [await listOfferedTopics(db), await currentConsents(db, memberId), await latestPolicySeen(db, memberId)]
-    : await Promise.all([listOfferedTopics(db), currentConsents(db, memberId), latestPolicySeen(db, memberId)]);
+  const [topics, consents, seen] = await readTogether(db, [
+    () => listOfferedTopics(db),
+    () => currentConsents(db, memberId),
+    () => latestPolicySeen(db, memberId),
+  ]);
   return topics.map((topic) => {
     const c = consents.get(topic.id);
     const isNew = !c && seen !== null && topic.introduced_effective_at !== null && topic.introduced_effective_at > seen;
