@@ -61,13 +61,15 @@ export function havePgbench(): boolean {
 
 /**
  * pgbench running the script at this many clients for this long (simple protocol). On a loaded
- * machine opening 64 connections can eat a short run whole: then it runs again, twice as long.
+ * machine opening 64 connections can eat a short run whole: then it runs again, longer.
  */
 export async function runPgbench(url: string, scriptFile: string, clients: number, seconds: number): Promise<CeilingRun> {
-  try {
-    return await pgbenchOnce(url, scriptFile, clients, seconds);
-  } catch {
-    return pgbenchOnce(url, scriptFile, clients, seconds * 2);
+  for (let factor = 1; ; factor *= 2) {
+    try {
+      return await pgbenchOnce(url, scriptFile, clients, seconds * factor);
+    } catch (err) {
+      if (factor >= 4) throw err;
+    }
   }
 }
 
