@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db.js';
 import { createLogger } from '../src/shared/logger.js';
 import type { CapturedQuery } from './pgbench.js';
-import { BENCH_BASE_URL, BENCH_SECRET, HTTPS_PROXIED } from './processes.js';
+import { benchAppEnv, HTTPS_PROXIED } from './processes.js';
 import type { LoadRequest } from './load.js';
 
 /**
@@ -17,15 +17,7 @@ export async function captureStatements(
   databaseUrl: string,
   req: LoadRequest,
 ): Promise<{ queries: CapturedQuery[]; status: number; body: string }> {
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    DATABASE_URL: databaseUrl,
-    SMTP_URL: 'smtp://127.0.0.1:9',
-    SECRET_KEYS: BENCH_SECRET,
-    BASE_URL: BENCH_BASE_URL,
-    ORG_ADDRESS: '1 Bench Street, Benchtown',
-    TRUST_PROXY: 'loopback',
-  });
+  const config = loadConfig(benchAppEnv(databaseUrl));
   const logger = createLogger('silent');
   const db = createDb(databaseUrl, logger, 4);
   const sessionPool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
