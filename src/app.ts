@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import connectPgSimple from 'connect-pg-simple';
 import { csrfSync } from 'csrf-sync';
 import express, { type Express, type RequestHandler } from 'express';
@@ -113,7 +114,10 @@ export function buildApp(deps: AppDeps): Express {
   );
   app.use(healthRouter(db, deps.workerHealth));
   if (config.isProduction) app.use(requireHttps(config.baseUrl));
-  app.use(express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false }));
+  // Static files only for their own paths: a page's request does not look on the disk first.
+  const serveStatic = express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false });
+  const publicEntries = new Set(readdirSync(publicDir));
+  app.use((req, res, next) => (publicEntries.has(req.path.split('/')[1] ?? '') ? serveStatic(req, res, next) : next()));
   app.use(brandingRouter(svc));
   // The REST API authenticates each call with its key: mounted before sessions and CSRF, it sets no cookie.
   app.use(apiRouter(svc));
@@ -125,15 +129,17 @@ export function buildApp(deps: AppDeps): Express {
   // sign-in needs it, so visitors who only read pages get no cookie at all.
   const PgStore = connectPgSimple(session);
   app.use(
-    session({
-      name: SESSION_COOKIE,
-      // Its own key (C11): sessions signed with a master key, from before key separation, end once.
-      secret: purposeKeys(config.secretKeys, 'session'),
-      store: new PgStore({ pool: deps.sessionPool, tableName: 'sessions', pruneSessionInterval: false }),
-      resave: false,
-      saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: config.isProduction, maxAge: 1000 * 60 * 60 * 8 },
-    }),
+    unlessCookielessLink(
+      session({
+        name: SESSION_COOKIE,
+        // Its own key (C11): sessions signed with a master key, from before key separation, end once.
+        secret: purposeKeys(config.secretKeys, 'session'),
+        store: new PgStore({ pool: deps.sessionPool, tableName: 'sessions', pruneSessionInterval: false }),
+        resave: false,
+        saveUninitialized: false,
+        cookie: { httpOnly: true, sameSite: 'lax', secure: config.isProduction, maxAge: 1000 * 60 * 60 * 8 },
+      }),
+    ),
   );
 
   // The branding form uploads a logo (multipart): parsed before the CSRF check reads its token.
@@ -165,9 +171,9 @@ export function buildApp(deps: AppDeps): Express {
   });
 
   const passport = createPassport(db, (id) => findActiveMember(db, id));
-  app.use(passport.initialize());
-  app.use(passport.session());
-  app.use(idleTimeout(config));
+  app.use(unlessCookielessLink(passport.initialize()));
+  app.use(unlessCookielessLink(passport.session()));
+  app.use(unlessCookielessLink(idleTimeout(config)));
   app.use((req, res, next) => {
     res.locals.signedIn = req.user?.kind === 'member';
     // The header says who is signed in (issue 13.10); the name and address come from the database, not the cookie (C9).
@@ -200,6 +206,23 @@ export function buildApp(deps: AppDeps): Express {
   app.use(notFound);
   app.use(errorHandler);
   return app;
+}
+
+/** The pages of the links in every e-mail that need no session at all (C9): the preference page and unsubscribe, one-click included. */
+const COOKIELESS_LINKS = /^\/(p|unsubscribe)\/[^/]+\/?$/i;
+
+/**
+ * A request to a link page without a session cookie skips the session and passport: the signed
+ * token is its whole credential, and there is no session to find. With the cookie (a signed-in
+ * member following a link) everything runs as on any page, so what they see does not change.
+ */
+function unlessCookielessLink(middleware: RequestHandler): RequestHandler {
+  return (req, res, next) =>
+    COOKIELESS_LINKS.test(req.path) && !hasSessionCookie(req.headers.cookie) ? next() : middleware(req, res, next);
+}
+
+function hasSessionCookie(header: string | undefined): boolean {
+  return header !== undefined && header.split(';').some((c) => c.trimStart().startsWith(`${SESSION_COOKIE}=`));
 }
 
 /** C11: in production plain HTTP is refused; browsers are sent to the https origin. */

@@ -93,6 +93,7 @@ const schema = z.object({
   POSTMARK_WEBHOOK_USER: z.string().optional(),
   POSTMARK_WEBHOOK_PASSWORD: z.string().optional(),
   SOFT_BOUNCE_LIMIT: int(1, 100).default(3),
+  DATABASE_POOL_MAX: int(1, 500).default(10),
 });
 
 function validRegExp(v: string): boolean {
@@ -160,6 +161,8 @@ export interface Config {
   readonly sendRate: { readonly perSecond: number; readonly perHour: number };
   /** When set, nodemailer DKIM-signs every message. */
   readonly dkim: DkimConfig | undefined;
+  /** Connections in the process's knex pool: requests beyond it wait for one. */
+  readonly databasePoolMax: number;
   /** SMTP connections the mailer of each process keeps open at most (its pool). */
   readonly smtpMaxConnections: number;
   /** Jobs a runner claims at once into its local queue (graphile-worker localQueue); 0 or 1: one at a time. */
@@ -314,6 +317,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           : undefined,
       softBounceLimit: e.SOFT_BOUNCE_LIMIT,
     }),
+    databasePoolMax: e.DATABASE_POOL_MAX,
   });
 }
 

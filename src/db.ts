@@ -52,3 +52,20 @@ export async function inTransaction<T>(db: DbOrTx, fn: (trx: Knex.Transaction) =
   if (db.isTransaction) return fn(db as Knex.Transaction);
   return (db as Knex).transaction(fn);
 }
+
+/**
+ * Independent reads: at once on the pool, one after another on a transaction, whose one
+ * connection runs one query at a time (pg warns about a second query sent while one is
+ * running, and pg 9 refuses it). Each read is a function that starts it, or a knex query
+ * builder, which runs only when awaited.
+ */
+export async function readTogether<T extends readonly unknown[]>(
+  db: DbOrTx,
+  reads: { [K in keyof T]: (() => PromiseLike<T[K]>) | PromiseLike<T[K]> },
+): Promise<T> {
+  const start = (read: (() => PromiseLike<unknown>) | PromiseLike<unknown>) => (typeof read === 'function' ? read() : read);
+  if (!db.isTransaction) return (await Promise.all(reads.map(start))) as unknown as T;
+  const results: unknown[] = [];
+  for (const read of reads) results.push(await start(read));
+  return results as unknown as T;
+}

@@ -88,7 +88,7 @@ export async function startRuntime(config: Config, logger: Logger, watch = new D
     stops.push(embedded.stop);
   }
 
-  const db = createDb(databaseUrl, logger, 10, watch);
+  const db = createDb(databaseUrl, logger, config.databasePoolMax, watch);
   stops.push(() => db.destroy());
   watch.setProbe(() => db.raw('SELECT 1'));
   const applied = await migrateDatabase(db, databaseUrl, logger);

@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../db.js';
+import { readTogether, type DbOrTx } from '../db.js';
 import { clearFailures, countFailure, recentFailures, withinLimit, type FailureRule } from '../shared/rate-limit.js';
 
 /**
@@ -47,10 +47,10 @@ export interface LockState {
 
 export async function lockState(db: DbOrTx, audience: Audience, address: string, network: string): Promise<LockState> {
   const r = LOCKOUT_RULES[audience];
-  const [pair, net, all] = await Promise.all([
-    recentFailures(db, r.pair, address, network),
-    recentFailures(db, r.network, network),
-    recentFailures(db, r.address, address),
+  const [pair, net, all] = await readTogether(db, [
+    () => recentFailures(db, r.pair, address, network),
+    () => recentFailures(db, r.network, network),
+    () => recentFailures(db, r.address, address),
   ]);
   return { locked: pair >= r.pair.max || net >= r.network.max, addressCeiling: all >= r.address.max };
 }

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 
 export type ConsentStatus = 'opted_in' | 'opted_out';
@@ -59,14 +60,59 @@ export function topicsWithOrigin(db: DbOrTx) {
     );
 }
 
+function offeredTopicsQuery(db: DbOrTx) {
+  return topicsWithOrigin(db).whereNull('t.retired_at').whereNotNull('p.published_at').select('p.effective_at as introduced_effective_at');
+}
+
+/** In the order pages show them: by kind (newsletters first), then the topic's own order. */
+function inPageOrder(rows: TopicRow[]): TopicRow[] {
+  return rows.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.sort_order - b.sort_order || a.id - b.id);
+}
+
 /** Topics members can choose today: not retired, introduced by a published policy version. */
 export async function listOfferedTopics(db: DbOrTx): Promise<TopicRow[]> {
-  const rows = await topicsWithOrigin(db)
-    .whereNull('t.retired_at')
-    .whereNotNull('p.published_at')
-    .select('p.effective_at as introduced_effective_at')
-    .orderBy([{ column: 't.sort_order' }, { column: 't.id' }]);
-  return (rows as TopicRow[]).sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind));
+  return inPageOrder((await offeredTopicsQuery(db)) as TopicRow[]);
+}
+
+/** What a change of a member's choices reads, once the member is locked: see readChoiceState. */
+export interface ChoiceState {
+  /** The offered topics, in page order. */
+  topics: TopicRow[];
+  /** The member's current status per topic (a topic never chosen has no entry). */
+  consents: Map<number, ConsentStatus>;
+  policyInForceId: number | null;
+  /** The topic an unsubscribe link names (any topic, retired or not), when one was asked for; null if there is none. */
+  namedTopic: { id: number; name: string } | null;
+}
+
+/**
+ * The offered topics, the member's current consents, the policy version in force and the topic a
+ * link names, in one statement. Run it after the member's row is locked: in READ COMMITTED a new
+ * statement sees every change committed by whoever held the lock before.
+ */
+export async function readChoiceState(trx: Knex.Transaction, memberId: string, namedTopicId?: number): Promise<ChoiceState> {
+  const { rows } = await trx.raw<{ rows: [Record<string, unknown>] }>(
+    `SELECT
+       (SELECT coalesce(json_agg(o), '[]'::json) FROM ? o) AS topics,
+       (SELECT coalesce(json_agg(json_build_object('topic_id', c.topic_id, 'status', c.status)), '[]'::json)
+          FROM consents c WHERE c.member_id = ?) AS consents,
+       (SELECT p.id FROM policy_versions p WHERE p.published_at IS NOT NULL AND p.effective_at <= CURRENT_TIMESTAMP
+          ORDER BY p.effective_at DESC LIMIT 1) AS policy_id,
+       (SELECT json_build_object('id', t.id, 'name', t.name) FROM topics t WHERE t.id = ?) AS named_topic`,
+    [offeredTopicsQuery(trx), memberId, namedTopicId ?? null],
+  );
+  const row = rows[0];
+  const topics = (row.topics as (TopicRow & { introduced_effective_at: string | null })[]).map((t) => ({
+    ...t,
+    introduced_effective_at: t.introduced_effective_at === null ? null : new Date(t.introduced_effective_at),
+  }));
+  const consents = row.consents as { topic_id: number; status: ConsentStatus }[];
+  return {
+    topics: inPageOrder(topics),
+    consents: new Map(consents.map((c) => [c.topic_id, c.status])),
+    policyInForceId: (row.policy_id as number | null) ?? null,
+    namedTopic: (row.named_topic as ChoiceState['namedTopic']) ?? null,
+  };
 }
 
 export interface ConsentRow {
@@ -134,6 +180,49 @@ export async function recordConsentEvent(db: DbOrTx, e: ConsentEvent): Promise<v
       e.apiKeyId ?? null,
     ],
   );
+}
+
+/**
+ * The ledger events of one member's change and the current state moved to them, as data-modifying
+ * CTEs ("event", "state") that the caller puts in front of the statement that queues the
+ * confirmation e-mail: the change and its confirmation are one statement (C14).
+ */
+export function consentEventsCte(
+  memberId: string,
+  events: { topicId: number; from: ConsentStatus | null; to: ConsentStatus }[],
+  e: Pick<ConsentEvent, 'source' | 'channel' | 'policyVersionId' | 'reference' | 'viaBulletinId' | 'apiKeyId'>,
+): { sql: string; bindings: Knex.RawBinding[] } {
+  return {
+    sql: `event AS (
+       INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference, via_bulletin_id, api_key_id)
+       SELECT ?::uuid, e.topic_id, e.from_status, e.to_status, ?, ?, ?, ?, (SELECT id FROM bulletins WHERE id = ?), ?
+       FROM json_to_recordset(?::json) AS e(n integer, topic_id integer, from_status text, to_status text)
+       ORDER BY e.n
+       RETURNING id, member_id, topic_id, to_status, policy_version_id
+     ), state AS (
+       INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id, updated_at)
+       SELECT member_id, topic_id, to_status, policy_version_id, id, now() FROM event
+       ON CONFLICT (member_id, topic_id) DO UPDATE
+         SET status = EXCLUDED.status, policy_version_id = EXCLUDED.policy_version_id,
+             last_event_id = EXCLUDED.last_event_id, updated_at = EXCLUDED.updated_at
+       RETURNING 1
+     )`,
+    bindings: [
+      memberId,
+      e.source,
+      e.channel,
+      e.policyVersionId,
+      e.reference ?? null,
+      e.viaBulletinId ?? null,
+      e.apiKeyId ?? null,
+      JSON.stringify(events.map((x, n) => ({ n, topic_id: x.topicId, from_status: x.from, to_status: x.to }))),
+    ],
+  };
+}
+
+/** The events of consentEventsCte on their own, when there is no e-mail to queue with them. */
+export async function recordConsentEvents(trx: Knex.Transaction, cte: { sql: string; bindings: Knex.RawBinding[] }): Promise<void> {
+  await trx.raw(`WITH ${cte.sql} SELECT (SELECT count(*) FROM event), (SELECT count(*) FROM state)`, cte.bindings);
 }
 
 export interface LedgerRow {

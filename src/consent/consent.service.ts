@@ -1,17 +1,20 @@
 import type { Knex } from 'knex';
-import { inTransaction, type DbOrTx } from '../db.js';
-import { findActiveMember, lockMember } from '../members/members.repository.js';
+import { inTransaction, readTogether, type DbOrTx } from '../db.js';
+import { findActiveMember, lockMember, type MemberRow } from '../members/members.repository.js';
 import { assertManageLinkCurrent } from '../members/manage-links.js';
-import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
-import { queueMail, type ServiceContext } from '../context.js';
+import type { ServiceContext } from '../context.js';
+import { enqueueEmailWith } from '../mail/outbox.js';
 import {
+  consentEventsCte,
   currentConsents,
   findTopic,
   KIND_ORDER,
   latestPolicySeen,
   listOfferedTopics,
-  recordConsentEvent,
+  readChoiceState,
+  recordConsentEvents,
+  type ChoiceState,
   type ConsentChange,
   type ConsentStatus,
   type LedgerChannel,
@@ -61,10 +64,10 @@ export function groupedByKind<T>(items: T[], kindOf: (item: T) => TopicKind) {
 }
 
 export async function preferencesFor(db: DbOrTx, memberId: string): Promise<PreferenceItem[]> {
-  const [topics, consents, seen] = await Promise.all([
-    listOfferedTopics(db),
-    currentConsents(db, memberId),
-    latestPolicySeen(db, memberId),
+  const [topics, consents, seen] = await readTogether(db, [
+    () => listOfferedTopics(db),
+    () => currentConsents(db, memberId),
+    () => latestPolicySeen(db, memberId),
   ]);
   return topics.map((topic) => {
     const c = consents.get(topic.id);
@@ -73,63 +76,59 @@ export async function preferencesFor(db: DbOrTx, memberId: string): Promise<Pref
   });
 }
 
-async function policyInForceId(db: DbOrTx): Promise<number> {
-  const policy = await findPolicyInForce(db);
-  if (!policy) throw new AppError('Choices cannot be recorded before a privacy policy is in force.', 503, 'no_policy');
-  return policy.id;
-}
-
 /**
- * Moves each named topic to the wanted state, writing one ledger event per actual change under
- * the policy version in force (C8). Topics not named are left as they are.
+ * The changes that move each named topic to the wanted state, from the state read under the
+ * member's lock. Topics not named are left as they are; a topic not offered is refused.
  */
-export async function applyChoices(
-  trx: Knex.Transaction,
-  memberId: string,
-  wanted: Map<number, ConsentStatus>,
-  by: ChoiceSource,
-): Promise<ConsentChange[]> {
-  const [topics, consents, policyVersionId] = await Promise.all([
-    listOfferedTopics(trx),
-    currentConsents(trx, memberId),
-    policyInForceId(trx),
-  ]);
-  const byId = new Map(topics.map((t) => [t.id, t]));
+function planChanges(state: ChoiceState, wanted: Map<number, ConsentStatus>): ConsentChange[] {
+  const byId = new Map(state.topics.map((t) => [t.id, t]));
   const changes: ConsentChange[] = [];
   for (const [topicId, to] of wanted) {
     const topic = byId.get(topicId);
     if (!topic) throw new ValidationError({ topics: 'One of the choices is not a topic we offer. Please reload the page and try again.' });
-    const from = consents.get(topicId)?.status ?? null;
-    if ((from ?? 'opted_out') === to) continue;
-    await recordConsentEvent(trx, { memberId, topicId, from, to, policyVersionId, ...by });
-    changes.push({ topic, from, to });
+    const from = state.consents.get(topicId) ?? null;
+    if ((from ?? 'opted_out') !== to) changes.push({ topic, from, to });
   }
-  if (changes.length > 0)
-    await recordWebhookEvent(trx, 'consent.changed', {
-      member_id: memberId,
-      source: by.source,
-      channel: by.channel,
-      changes: changes.map((c) => ({ topic: c.topic.slug, from: c.from ?? 'opted_out', to: c.to })),
-    });
   return changes;
 }
 
-async function confirm(trx: Knex.Transaction, svc: ServiceContext, memberId: string, changes: ConsentChange[], how: string): Promise<void> {
+/**
+ * One ledger event per change under the policy version in force (C8), the current state, and the
+ * confirmation e-mail with its send job: one statement, so never one without the other (C14).
+ */
+async function commitChanges(
+  trx: Knex.Transaction,
+  svc: ServiceContext,
+  member: MemberRow,
+  state: ChoiceState,
+  changes: ConsentChange[],
+  by: ChoiceSource,
+): Promise<void> {
+  if (state.policyInForceId === null)
+    throw new AppError('Choices cannot be recorded before a privacy policy is in force.', 503, 'no_policy');
   if (changes.length === 0) return;
-  const member = await findActiveMember(trx, memberId);
-  if (!member?.email) return;
-  await queueMail(
-    trx,
-    svc,
-    preferencesChangedEmail(svc.mail, {
-      to: member.email,
-      memberId,
-      name: member.name,
-      changes,
-      manageUrl: svc.links.manage(memberId),
-      how,
-    }),
+  // Other systems hear of it from the same transaction (issue 12.3, outbox).
+  await recordWebhookEvent(trx, 'consent.changed', {
+    member_id: member.id,
+    source: by.source,
+    channel: by.channel,
+    changes: changes.map((c) => ({ topic: c.topic.slug, from: c.from ?? 'opted_out', to: c.to })),
+  });
+  const events = consentEventsCte(
+    member.id,
+    changes.map((c) => ({ topicId: c.topic.id, from: c.from, to: c.to })),
+    { ...by, policyVersionId: state.policyInForceId },
   );
+  if (!member.email) return recordConsentEvents(trx, events);
+  const email = preferencesChangedEmail(svc.mail, {
+    to: member.email,
+    memberId: member.id,
+    name: member.name,
+    changes,
+    manageUrl: svc.links.manage(member.id),
+    how: HOW[by.source] ?? '',
+  });
+  await enqueueEmailWith(trx, email, svc.outbox, events);
 }
 
 const HOW: Partial<Record<LedgerSource, string>> = {
@@ -142,51 +141,65 @@ const HOW: Partial<Record<LedgerSource, string>> = {
   complaint: 'because your mail provider told us you reported one of our e-mails as spam',
 };
 
+const GONE = 'We could not find that membership. It may have been removed.';
+
+/**
+ * Locks the member (serialising concurrent changes for one member, so two saves cannot both
+ * compute from the same state) and reads, after the lock, what a change needs: two statements.
+ */
+async function lockForChoices(trx: Knex.Transaction, memberId: string, namedTopicId?: number) {
+  const member = await lockMember(trx, memberId, { activeOnly: true });
+  const state = await readChoiceState(trx, memberId, namedTopicId);
+  return { member, state };
+}
+
 /**
  * The preference page's save: the topics ticked are opted in, every other offered topic out.
  * The changes and their confirmation e-mail commit together (C14); an opt-out applies at once (C3).
+ * From a manage link, the link must still be current (C11).
  */
 export async function setPreferences(
   svc: ServiceContext,
-  input: { memberId: string; optedIn: number[] } & ChoiceSource,
+  input: { memberId: string; optedIn: number[]; link?: { issuedAt: number } } & ChoiceSource,
   db: DbOrTx = svc.db,
 ): Promise<ConsentChange[]> {
   return inTransaction(db, async (trx) => {
-    await lockActive(trx, input.memberId);
-    const topics = await listOfferedTopics(trx);
-    const offered = new Set(topics.map((t) => t.id));
+    const { member, state } = await lockForChoices(trx, input.memberId);
+    if (!member) throw new NotFoundError(GONE);
+    if (input.link) assertManageLinkCurrent(member, input.link.issuedAt);
+    const offered = new Set(state.topics.map((t) => t.id));
     for (const id of input.optedIn) {
       if (!offered.has(id))
         throw new ValidationError({ topics: 'One of the choices is not a topic we offer. Please reload the page and try again.' });
     }
-    const wanted = new Map(topics.map((t) => [t.id, input.optedIn.includes(t.id) ? ('opted_in' as const) : ('opted_out' as const)]));
-    const changes = await applyChoices(trx, input.memberId, wanted, input);
-    await confirm(trx, svc, input.memberId, changes, HOW[input.source] ?? '');
+    const wanted = new Map(state.topics.map((t) => [t.id, input.optedIn.includes(t.id) ? ('opted_in' as const) : ('opted_out' as const)]));
+    const changes = planChanges(state, wanted);
+    await commitChanges(trx, svc, member, state, changes, input);
     return changes;
   });
 }
 
-/** Opts the member out of one topic or of everything. Repeating it changes nothing more. */
+/**
+ * Opts the member out of one topic or of everything (C4). Repeating it changes nothing more.
+ * Also says whether the link's member is still one and which list it names, for the page; a link
+ * naming a list that does not exist is refused.
+ */
 export async function unsubscribe(
   svc: ServiceContext,
-  input: { memberId: string; scope: number | 'all' } & ChoiceSource,
+  input: { memberId: string; scope: number | 'all'; link?: { issuedAt: number } } & ChoiceSource,
   db: DbOrTx = svc.db,
-): Promise<ConsentChange[]> {
+): Promise<{ stillMember: boolean; topicName: string | null; changes: ConsentChange[] }> {
   return inTransaction(db, async (trx) => {
-    await lockActive(trx, input.memberId);
-    const consents = await currentConsents(trx, input.memberId);
-    const ids = input.scope === 'all' ? [...consents.keys()] : [input.scope];
-    const wanted = new Map(ids.map((id) => [id, 'opted_out' as const]));
-    const changes = await applyChoices(trx, input.memberId, wanted, input);
-    await confirm(trx, svc, input.memberId, changes, HOW[input.source] ?? '');
-    return changes;
+    const { member, state } = await lockForChoices(trx, input.memberId, input.scope === 'all' ? undefined : input.scope);
+    if (input.scope !== 'all' && !state.namedTopic) throw new InvalidLinkError('This unsubscribe link names a list that does not exist.');
+    const topicName = state.namedTopic?.name ?? null;
+    if (!member) return { stillMember: false, topicName, changes: [] };
+    if (input.link) assertManageLinkCurrent(member, input.link.issuedAt);
+    const ids = input.scope === 'all' ? [...state.consents.keys()] : [input.scope];
+    const changes = planChanges(state, new Map(ids.map((id) => [id, 'opted_out' as const])));
+    await commitChanges(trx, svc, member, state, changes, input);
+    return { stillMember: true, topicName, changes };
   });
-}
-
-/** Serialises concurrent changes for one member, so two saves cannot both compute from the same state. */
-async function lockActive(trx: Knex.Transaction, memberId: string): Promise<void> {
-  if (!(await lockMember(trx, memberId, { activeOnly: true })))
-    throw new NotFoundError('We could not find that membership. It may have been removed.');
 }
 
 /**
@@ -198,14 +211,10 @@ export async function saveChoices(
   c: ChoiceSource & { memberId: string; link?: { issuedAt: number }; action: 'save' | 'unsubscribe_all'; topics: number[] },
 ): Promise<ConsentChange[]> {
   const by: ChoiceSource = { source: c.source, channel: c.channel, reference: c.reference };
-  if (c.link) {
-    const member = await findActiveMember(svc.db, c.memberId);
-    if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
-    assertManageLinkCurrent(member, c.link.issuedAt);
-  }
-  return c.action === 'unsubscribe_all'
-    ? unsubscribe(svc, { memberId: c.memberId, scope: 'all', ...by })
-    : setPreferences(svc, { memberId: c.memberId, optedIn: c.topics, ...by });
+  if (c.action === 'save') return setPreferences(svc, { memberId: c.memberId, optedIn: c.topics, link: c.link, ...by });
+  const { stillMember, changes } = await unsubscribe(svc, { memberId: c.memberId, scope: 'all', link: c.link, ...by });
+  if (!stillMember) throw new NotFoundError(GONE);
+  return changes;
 }
 
 /**
@@ -213,12 +222,15 @@ export async function saveChoices(
  * (C9), the link must be newer than the member's last e-mail change (C11).
  */
 export async function preferencesPage(svc: ServiceContext, memberId: string, link?: { issuedAt: number }) {
-  const member = await findActiveMember(svc.db, memberId);
-  if (!member) throw new NotFoundError('We could not find that membership. It may have been removed.');
+  // Read together (nothing is shown unless the member and the link check out); per topic: when its
+  // last bulletin went out, and whether it has a public archive.
+  const [member, items, sent] = await Promise.all([
+    findActiveMember(svc.db, memberId),
+    preferencesFor(svc.db, memberId),
+    topicBulletinFacts(svc.db),
+  ]);
+  if (!member) throw new NotFoundError(GONE);
   if (link) assertManageLinkCurrent(member, link.issuedAt);
-  const items = await preferencesFor(svc.db, memberId);
-  // Per topic: when its last bulletin went out, and whether it has a public archive.
-  const sent = await topicBulletinFacts(svc.db);
   return { member, groups: groupedByKind(items, (i) => i.topic.kind), sent };
 }
 

@@ -25,34 +25,28 @@ export function unsubscribeRouter(svc: ServiceContext): Router {
     return { ...claims, scope };
   }
 
-  async function describe(token: string) {
-    const claims = claimsOf(token);
-    const { stillMember, topicName } = await describeUnsubscribe(svc, claims.m, claims.scope);
-    return { claims, member: stillMember, topicName };
-  }
-
   router.get('/unsubscribe/:token', async (req, res) => {
-    const { member, topicName } = await describe(req.params.token);
-    res.render('consent/unsubscribe', { title: 'Unsubscribe', step: member ? 'ask' : 'gone', topicName, action: req.path });
+    const claims = claimsOf(req.params.token);
+    const { stillMember, topicName } = await describeUnsubscribe(svc, claims.m, claims.scope);
+    res.render('consent/unsubscribe', { title: 'Unsubscribe', step: stillMember ? 'ask' : 'gone', topicName, action: req.path });
   });
 
   // One-click clients may post multipart or plain bodies; urlencoded is parsed app-wide.
   router.post('/unsubscribe/:token', express.text({ type: ['multipart/form-data', 'text/plain'], limit: '2kb' }), async (req, res) => {
-    const { claims, member, topicName } = await describe(req.params.token);
-    if (isOneClick(req)) {
-      if (member)
-        await unsubscribe(svc, { memberId: claims.m, scope: claims.scope, source: 'one_click', channel: 'email', viaBulletinId: claims.b });
+    const claims = claimsOf(req.params.token);
+    const oneClick = isOneClick(req);
+    const by = oneClick ? ({ source: 'one_click', channel: 'email' } as const) : ({ source: 'unsubscribe_link', channel: 'web' } as const);
+    const { stillMember, topicName, changes } = await unsubscribe(svc, {
+      memberId: claims.m,
+      scope: claims.scope,
+      viaBulletinId: claims.b,
+      ...by,
+    });
+    if (oneClick) {
       res.status(200).type('text').send('You are unsubscribed.');
       return;
     }
-    if (!member) return res.render('consent/unsubscribe', { title: 'Unsubscribe', step: 'gone', topicName, action: req.path });
-    const changes = await unsubscribe(svc, {
-      memberId: claims.m,
-      scope: claims.scope,
-      source: 'unsubscribe_link',
-      channel: 'web',
-      viaBulletinId: claims.b,
-    });
+    if (!stillMember) return res.render('consent/unsubscribe', { title: 'Unsubscribe', step: 'gone', topicName, action: req.path });
     res.render('consent/unsubscribe', {
       title: 'You are unsubscribed',
       step: 'done',

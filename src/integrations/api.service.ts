@@ -135,7 +135,7 @@ export async function apiAudience(svc: ServiceContext, topicId: number) {
  */
 export async function apiOptOut(svc: ServiceContext, key: ApiKeyRow, id: string, input: { topic: number | 'all'; reference?: string }) {
   if (!(await findActiveMember(svc.db, id))) throw new NotFoundError(NO_MEMBER);
-  const changes = await unsubscribe(svc, {
+  const { changes } = await unsubscribe(svc, {
     memberId: id,
     scope: input.topic,
     source: 'api',

@@ -55,3 +55,42 @@ export async function addSendJobs(db: DbOrTx, emailIds: readonly string[], maxAt
     [SEND_EMAIL_TASK, maxAttempts, [...emailIds]],
   );
 }
+
+/**
+ * A built e-mail's message row and its send job in one statement, after the caller's own
+ * data-modifying CTEs (`before`, any names but "msg"): a change, its confirmation and the job
+ * that sends it in one round trip, committed together (C14). The database makes the id.
+ */
+export async function enqueueEmailWith(
+  trx: Knex.Transaction,
+  email: BuiltEmail,
+  opts: OutboxOptions,
+  before: { sql: string; bindings: Knex.RawBinding[] },
+): Promise<string> {
+  const { rows } = await trx.raw<{ rows: { id: string }[] }>(
+    `WITH ${before.sql}, msg AS (
+       INSERT INTO email_messages (id, kind, recipient, member_id, topic_id, message_id, subject, text_body, html_body, headers,
+                                   reaches_suppressed, scrub_after_send)
+       SELECT id, ?, ?, ?, ?, '<' || id || '@' || ?::text || '>', ?, ?, ?, ?::jsonb, ?, ? FROM gen_random_uuid() AS id
+       RETURNING id
+     )
+     SELECT msg.id, graphile_worker.add_job(?, json_build_object('id', msg.id), max_attempts => ?, job_key => 'email:' || msg.id) FROM msg`,
+    [
+      ...before.bindings,
+      email.kind,
+      email.to,
+      email.memberId,
+      email.topicId,
+      opts.messageIdHost,
+      email.subject,
+      email.text,
+      email.html,
+      JSON.stringify(email.headers),
+      email.reachesSuppressed === true,
+      email.scrubAfterSend === true,
+      SEND_EMAIL_TASK,
+      opts.maxAttempts,
+    ],
+  );
+  return rows[0]!.id;
+}

@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../db.js';
+import { readTogether, type DbOrTx } from '../db.js';
 import { gatherMemberData, type MemberData } from './data.repository.js';
 
 export type MemberStatus = 'pending' | 'active' | 'erased';
@@ -56,8 +56,8 @@ export interface StaffMemberRecord extends MemberData {
 
 /** The whole record of one member as staff see it, whatever the member's status: the member's own data plus the staff change notes. */
 export async function staffMemberRecord(db: DbOrTx, memberId: string): Promise<StaffMemberRecord | undefined> {
-  const [data, staffChangeNotes] = await Promise.all([
-    gatherMemberData(db, memberId, { anyStatus: true }),
+  const [data, staffChangeNotes] = await readTogether(db, [
+    () => gatherMemberData(db, memberId, { anyStatus: true }),
     db('staff_change_notes as n')
       .join('staff_users as s', 's.id', 'n.staff_user_id')
       .where('n.member_id', memberId)

@@ -47,7 +47,8 @@ export async function recordChangeOnBehalf(
     const member = await lockMember(trx, memberId);
     if (!member) throw new NotFoundError('We could not find that member.');
     assertChangeable(member.status);
-    const [topics, consents] = await Promise.all([listOfferedTopics(trx), currentConsents(trx, memberId)]);
+    const topics = await listOfferedTopics(trx);
+    const consents = await currentConsents(trx, memberId);
     const byId = new Map(topics.map((t) => [t.id, t]));
     if (change.topics.some((id) => !byId.has(id))) throw new ValidationError({ topics: NOT_OFFERED });
     const needsReference = change.topics.some((id) => {

@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../db.js';
+import { readTogether, type DbOrTx } from '../db.js';
 
 /**
  * Everything Assent holds about one member, for their data page and download (C5), including
@@ -102,7 +102,7 @@ export async function gatherMemberData(db: DbOrTx, memberId: string, opts: { any
     })) as MemberDataDetails | undefined;
   if (!details) return undefined;
 
-  const [currentChoices, choiceHistory, emailsSent, disclosures, removalRequests] = await Promise.all([
+  const [currentChoices, choiceHistory, emailsSent, disclosures, removalRequests] = await readTogether(db, [
     db('consents as c')
       .join('topics as t', 't.id', 'c.topic_id')
       .join('policy_versions as p', 'p.id', 'c.policy_version_id')

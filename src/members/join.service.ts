@@ -50,7 +50,8 @@ export async function requestJoin(svc: ServiceContext, input: JoinInput, network
     [PER_NETWORK, network],
   ]);
   await inTransaction(svc.db, async (trx) => {
-    const [policy, topics] = await Promise.all([findPolicyInForce(trx), listOfferedTopics(trx)]);
+    const policy = await findPolicyInForce(trx);
+    const topics = await listOfferedTopics(trx);
     if (!policy) throw new AppError('Joining opens once our privacy policy is published.', 503, 'no_policy');
     const offered = new Set(topics.map((t) => t.id));
     if (input.topics.some((id) => !offered.has(id))) {

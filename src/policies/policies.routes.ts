@@ -1,18 +1,36 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { Db } from '../db.js';
 import { privacyStatement, upcomingPolicy } from './statement.service.js';
 import { policyTextHtml } from './policy-text.js';
 
 /**
  * C7: during a notice period every page shows a banner for the upcoming version. The query is
- * one indexed row per page view; caching it in-process would let nodes disagree.
+ * one indexed row per page, made when the page renders: replies that are no page (one-click's
+ * line of text, redirects, downloads) do not ask. Caching it in-process would let nodes disagree.
  */
 export function policyBanner(db: Db): RequestHandler {
-  return async (_req, res, next) => {
-    res.locals.upcomingPolicy = await upcomingPolicy(db);
+  return (req, res, next) => {
+    const render = res.render;
+    res.render = function (view: string, options?: object | RenderCallback, callback?: RenderCallback) {
+      upcomingPolicy(db).then(
+        (policy) => {
+          res.locals.upcomingPolicy = policy;
+          (render as (...args: unknown[]) => void).call(res, view, options, callback);
+        },
+        (err: unknown) => {
+          // The error page that follows renders without asking again.
+          res.render = render;
+          const done = typeof options === 'function' ? options : callback;
+          if (done) done(err as Error, '');
+          else req.next!(err);
+        },
+      );
+    } as Response['render'];
     next();
   };
 }
+
+type RenderCallback = (err: Error, html: string) => void;
 
 export function policiesRouter(db: Db): Router {
   const router = Router();

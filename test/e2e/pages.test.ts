@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db.js';
 import { startMailCatcher } from '../../src/mail/catcher.js';
 import { createMailer } from '../../src/mail/mailer.js';
+import { Links } from '../../src/shared/links.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { seedDatabase } from '../../src/shared/migrate.js';
 import { errorHandler } from '../../src/shared/http/error-handler.js';
@@ -135,7 +136,9 @@ describe('failures are calm', () => {
     expect(res.text).toContain(String(res.headers['x-request-id']));
     expect(res.text).not.toMatch(/ECONNREFUSED|at .*\.ts:\d+|check your input|could not understand/i);
     // C4: a mail provider's one-click POST gets a short answer it can retry on, not a page.
-    const oneClick = await request(app).post('/unsubscribe/some-token').type('form').send('List-Unsubscribe=One-Click').expect(503);
+    // A genuine link: a forged one is refused as such without asking the database.
+    const link = new Links(ctx.config.baseUrl, ctx.config.secretKeys).unsubscribe('00000000-0000-4000-8000-000000000001', 'all');
+    const oneClick = await request(app).post(new URL(link.url).pathname).type('form').send('List-Unsubscribe=One-Click').expect(503);
     expect(oneClick.headers['retry-after']).toBe('5');
     expect(oneClick.headers['content-type']).toMatch(/^text\/plain/);
     expect(oneClick.text).toBe('We cannot reach our database for a moment. Nothing was changed; please try again in a few seconds.\n');
