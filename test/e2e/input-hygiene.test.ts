@@ -316,5 +316,5 @@ describe('C11: no form field of the member or staff area can be made to answer 5
     expect(posts).toBeGreaterThan(100);
     expect(ctx.logLines.filter((l) => l.event === 'http.unhandled_error')).toEqual([]);
     expect(await storedBadText()).toEqual([]);
-  });
+  }, 120000);
 });
