@@ -167,6 +167,7 @@ export const EMAIL_SAMPLES: Record<string, Sample> = {
 /** Exports of *.emails.ts that build no message: the parts and helpers of builders. */
 export const NOT_BUILDERS = new Set([
   'renderBulletinBody',
+  'INVITATION_KIND',
   'listIdHeader',
   'bulletinMessageId',
   'SAMPLE_MEMBER',
