@@ -6,6 +6,26 @@ export function memberUuid(n: number): string {
 }
 export const MEMBER_UUID_SQL = (v: string) => `('00000000-0000-4000-8000-' || lpad(${v}::text, 12, '0'))::uuid`;
 
+/** A privacy policy in force for a month, as every benchmark needs before it records a choice. */
+export async function seedPolicyInForce(db: Db): Promise<number> {
+  const [policy] = await db('policy_versions')
+    .insert({
+      version: '1.0',
+      title: 'Privacy statement',
+      body: 'What we do with your data.',
+      published_at: db.raw(`now() - interval '30 days'`),
+      effective_at: db.raw(`now() - interval '20 days'`),
+    })
+    .returning('id');
+  return (policy as { id: number }).id;
+}
+
+/** A newsletter offered since that policy. */
+export async function seedNewsletter(db: Db, policyId: number, slug: string, name: string): Promise<number> {
+  const [topic] = await db('topics').insert({ slug, name, kind: 'newsletter', introduced_in_policy_version_id: policyId }).returning('id');
+  return (topic as { id: number }).id;
+}
+
 export interface ConsentSeed {
   policyId: number;
   topicIds: number[];
@@ -16,16 +36,7 @@ export interface ConsentSeed {
  * at sign-up (ledger event and current state, as the app would have written them).
  */
 export async function seedMembersOptedIn(db: Db, members: number, topics = 4): Promise<ConsentSeed> {
-  const [policy] = await db('policy_versions')
-    .insert({
-      version: '1.0',
-      title: 'Privacy statement',
-      body: 'What we do with your data.',
-      published_at: db.raw(`now() - interval '30 days'`),
-      effective_at: db.raw(`now() - interval '20 days'`),
-    })
-    .returning('id');
-  const policyId = (policy as { id: number }).id;
+  const policyId = await seedPolicyInForce(db);
   const topicIds: number[] = [];
   for (let i = 1; i <= topics; i++) {
     const [row] = await db('topics')

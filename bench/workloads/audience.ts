@@ -7,6 +7,7 @@
  * request) during each export, sampled every 20 ms.
  */
 import http from 'node:http';
+import { seedNewsletter, seedPolicyInForce } from '../seed.js';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -58,21 +59,8 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
   const notes: string[] = [];
   try {
     const tFill = performance.now();
-    const [policy] = await db('policy_versions')
-      .insert({
-        version: '1.0',
-        title: 'Privacy statement',
-        summary: '',
-        body: 'Body.',
-        published_at: db.raw(`now() - interval '30 days'`),
-        effective_at: db.raw(`now() - interval '20 days'`),
-      })
-      .returning('id');
-    const policyId = (policy as { id: number }).id;
-    const [topic] = await db('topics')
-      .insert({ slug: 'bench-news', name: 'Bench news', kind: 'newsletter', introduced_in_policy_version_id: policyId })
-      .returning('id');
-    const topicId = (topic as { id: number }).id;
+    const policyId = await seedPolicyInForce(db);
+    const topicId = await seedNewsletter(db, policyId, 'bench-news', 'Bench news');
     await insertOptedInMembers(db, { count: total, topicId, policyId, prefix: 'member', domain: 'bench.example' });
     const keys = suppressionKeys([SECRET]);
     for (let i = 1; i <= 100; i++) await suppressAddress(db, `member${i * 7}@bench.example`, keys);

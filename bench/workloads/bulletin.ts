@@ -6,6 +6,7 @@
  * to the same sink. A new bulletin each round; the runner's concurrency is 16 (2 × connections).
  */
 import { insertStaffUser } from '../../src/auth/staff.repository.js';
+import { seedNewsletter, seedPolicyInForce } from '../seed.js';
 import { confirmSend, createBulletin } from '../../src/bulletins/bulletins.service.js';
 import { loadConfig } from '../../src/config.js';
 import { makeServiceContext } from '../../src/context.js';
@@ -51,21 +52,8 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
       SMTP_MAX_CONNECTIONS: String(CONNECTIONS),
     });
     const svc = makeServiceContext(config, db);
-    const [policy] = await db('policy_versions')
-      .insert({
-        version: '1.0',
-        title: 'Privacy statement',
-        summary: '',
-        body: 'Body.',
-        published_at: db.raw(`now() - interval '30 days'`),
-        effective_at: db.raw(`now() - interval '23 days'`),
-      })
-      .returning('id');
-    const policyId = (policy as { id: number }).id;
-    const [topic] = await db('topics')
-      .insert({ slug: 'digest', name: 'Research digest', kind: 'newsletter', introduced_in_policy_version_id: policyId })
-      .returning('id');
-    const topicId = (topic as { id: number }).id;
+    const policyId = await seedPolicyInForce(db);
+    const topicId = await seedNewsletter(db, policyId, 'digest', 'Research digest');
     await insertOptedInMembers(db, { count: total, topicId, policyId, prefix: 'reader', domain: 'example.org' });
     const staffId = await insertStaffUser(db, { email: 'editor@bench.example', name: 'Editor', role: 'editor', passwordHash: 'unused' });
 
