@@ -18,7 +18,7 @@ export async function up(knex: Knex): Promise<void> {
       tx         xid8 NOT NULL DEFAULT pg_current_xact_id(),
       kind       text NOT NULL CHECK (kind IN ('consent', 'member.confirmed', 'member.details_changed', 'member.erased')),
       member_id  uuid NOT NULL REFERENCES members (id) ON DELETE CASCADE,
-      ledger_id  bigint REFERENCES consent_ledger (id),
+      ledger_id  bigint REFERENCES consent_ledger (id) ON DELETE CASCADE, -- an undone import takes its events, and their changes, with it
       created_at timestamptz NOT NULL DEFAULT now(),
       CONSTRAINT api_changes_consent_has_event CHECK ((kind = 'consent') = (ledger_id IS NOT NULL))
     );

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { addToCheckList, removeFromCheckList } from '../src/shared/check-lists.js';
 
 /**
  * A complaint (the member marked our mail as spam, reported back by the sending service) opts the
@@ -8,22 +9,15 @@ import type { Knex } from 'knex';
  * any opt-in at all.
  */
 export async function up(knex: Knex): Promise<void> {
+  // Added to the list the database holds, so the 'api' source of another migration is kept.
+  await addToCheckList(knex, 'consent_ledger', 'source', 'consent_ledger_source_check', ['complaint']);
   await knex.raw(`
-    ALTER TABLE consent_ledger DROP CONSTRAINT consent_ledger_source_check;
-    ALTER TABLE consent_ledger ADD CONSTRAINT consent_ledger_source_check CHECK (source IN (
-      'signup', 'member_web', 'member_link', 'unsubscribe_link', 'one_click',
-      'staff', 'import', 'erasure', 'system', 'complaint'));
     ALTER TABLE consent_ledger ADD CONSTRAINT consent_ledger_complaint_only_opts_out
       CHECK (source <> 'complaint' OR to_status = 'opted_out');
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw(`
-    ALTER TABLE consent_ledger DROP CONSTRAINT consent_ledger_complaint_only_opts_out;
-    ALTER TABLE consent_ledger DROP CONSTRAINT consent_ledger_source_check;
-    ALTER TABLE consent_ledger ADD CONSTRAINT consent_ledger_source_check CHECK (source IN (
-      'signup', 'member_web', 'member_link', 'unsubscribe_link', 'one_click',
-      'staff', 'import', 'erasure', 'system'));
-  `);
+  await knex.raw('ALTER TABLE consent_ledger DROP CONSTRAINT consent_ledger_complaint_only_opts_out');
+  await removeFromCheckList(knex, 'consent_ledger', 'source', 'consent_ledger_source_check', ['complaint']);
 }

@@ -4,7 +4,7 @@ import { audienceRowsQuery, findCurrentTopic } from '../consent/audience.reposit
 import { currentConsents, listOfferedTopics } from '../consent/consent.repository.js';
 import { unsubscribe } from '../consent/consent.service.js';
 import { findActiveMember, findActiveMemberByEmail, type MemberRow } from '../members/members.repository.js';
-import { NotFoundError } from '../shared/errors.js';
+import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { isSuppressed, normaliseAddress } from '../shared/suppression.js';
 import { changesAfter, ledgerAfter } from './api.repository.js';
 import type { ApiKeyRow } from './api-keys.repository.js';
@@ -135,6 +135,8 @@ export async function apiAudience(svc: ServiceContext, topicId: number) {
  */
 export async function apiOptOut(svc: ServiceContext, key: ApiKeyRow, id: string, input: { topic: number | 'all'; reference?: string }) {
   if (!(await findActiveMember(svc.db, id))) throw new NotFoundError(NO_MEMBER);
+  if (input.topic !== 'all' && !(await listOfferedTopics(svc.db)).some((t) => t.id === input.topic))
+    throw new ValidationError({ topic: 'This is not a topic we offer.' });
   const { changes } = await unsubscribe(svc, {
     memberId: id,
     scope: input.topic,
