@@ -107,7 +107,8 @@ describe('the staff screens read as words', () => {
     walk('src');
     const written = new Set<string>();
     for (const file of files) {
-      const text = readFileSync(file, 'utf8');
+      // Webhook event names (member.erased …) look like audit actions: they are not written to the audit log.
+      const text = readFileSync(file, 'utf8').replace(/recordWebhookEvent\([^,]*,\s*'[^']*'/g, '');
       if (!text.includes('appendAudit(') || file.endsWith('audit.repository.ts')) continue;
       for (const m of text.matchAll(
         /'((?:staff|member|removal|follow_up|topic|policy|partner|disclosure|audience|email|inquiry|bulletin|branding)\.[a-z_]+)'/g,
