@@ -19,6 +19,16 @@ export async function pendingJobs(db: Db, task = 'send_email'): Promise<JobRow[]
   return rows;
 }
 
+/** The pending send job of one outbox message (other tests' jobs may still be in the table). */
+export async function sendJobFor(db: Db, emailId: string): Promise<JobRow | undefined> {
+  const { rows } = await db.raw<{ rows: JobRow[] }>(
+    `SELECT id, task_identifier, attempts, max_attempts, run_at, last_error, locked_at FROM graphile_worker.jobs
+      WHERE task_identifier = 'send_email' AND key = 'email:' || ?`,
+    [emailId],
+  );
+  return rows[0];
+}
+
 export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
