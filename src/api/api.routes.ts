@@ -1,8 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { z } from 'zod';
 import type { ServiceContext } from '../context.js';
-import { streamCsv } from '../exports/csv.js';
-import { streamNdjson } from '../exports/ndjson.js';
+import { streamCopyCsv, streamCopyNdjson } from '../exports/copy.js';
 import {
   apiAudience,
   apiChanges,
@@ -28,8 +27,6 @@ function valid<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   for (const issue of result.error.issues) errors[issue.path.join('.') || 'body'] ??= issue.message;
   throw new ValidationError(errors, {}, 'The request did not validate.');
 }
-
-const CSV_COLUMNS = ['member_id', 'email', 'name', 'unsubscribe_url', 'manage_url'].map((key) => ({ key, header: key }));
 
 /**
  * The REST API, /api/v1 (issue 12): JSON in and out, Bearer API keys, no session, no cookies, no
@@ -94,11 +91,11 @@ export function apiRouter(svc: ServiceContext): Router {
       const { id } = valid(TopicPath, req.params);
       const format = req.accepts(['application/x-ndjson', 'text/csv']);
       if (!format) throw new ApiProblem(406, 'not_acceptable', 'Ask for application/x-ndjson or text/csv.');
-      const { topic, query, withLinks } = await apiAudience(svc, id);
+      const { topic, copy } = await apiAudience(svc, id, format === 'text/csv' ? 'csv' : 'ndjson');
       const sent =
         format === 'text/csv'
-          ? await streamCsv(req, res, query, { filename: `audience-${topic.slug}.csv`, columns: CSV_COLUMNS, map: withLinks })
-          : await streamNdjson(res, query, withLinks);
+          ? await streamCopyCsv(req, res, svc.db, copy, { filename: `audience-${topic.slug}.csv` })
+          : await streamCopyNdjson(req, res, svc.db, copy);
       facts.rows = sent.rows;
     }),
   );

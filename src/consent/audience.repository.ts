@@ -1,6 +1,6 @@
-import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import type { CopyCsv } from '../exports/copy.js';
+import type { SqlLinks } from '../shared/sql-links.js';
 import type { SuppressionKeys } from '../shared/suppression.js';
 
 export interface AudienceTopicRow {
@@ -60,16 +60,6 @@ export async function findCurrentTopic(db: DbOrTx, id: number): Promise<{ id: nu
   return db('topics').where({ id }).whereNull('retired_at').first('id', 'slug') as Promise<{ id: number; slug: string } | undefined>;
 }
 
-/** The audience of one topic as rows (member_id, email, name), for the REST API's streamed audience (issue 12). */
-export function audienceRowsQuery(db: DbOrTx, topicId: number, keys: SuppressionKeys): Knex.Raw {
-  return db.raw(
-    `SELECT m.id AS member_id, m.email::text AS email, m.name
-     FROM consents c JOIN members m ON m.id = c.member_id
-     WHERE c.topic_id = :topicId AND ${deliverable(keys.lookup.length, (i) => `CAST(:key${i} AS text)`)}`,
-    { topicId, ...keyBindings(keys) },
-  );
-}
-
 /**
  * A cell as the export has always written it: one that a spreadsheet would read as a formula
  * (starting with = + - @, tab or carriage return, or the full-width = + - @) gets a leading
@@ -81,17 +71,31 @@ function cell(expr: string): string {
 }
 
 /**
- * The audience of one topic as CSV made by PostgreSQL (member_id, email, name), for streaming (no
- * ORDER BY: a sort would hold back the first row). The keys are transaction-local settings.
+ * The audience of one topic made by PostgreSQL, for streaming (no ORDER BY: a sort would hold back
+ * the first row): member_id, email, name and each member's two links for this topic, the
+ * topic-scoped one-click unsubscribe URL and the cookieless preference page (issue 12), signed in
+ * SQL (shared/sql-links.ts). As CSV (with a header, formula escaping as the export always did) or
+ * as NDJSON, one JSON object a line: COPY's CSV format with a delimiter and a quote character that
+ * PostgreSQL's JSON never holds raw (it escapes every control character), so each line is the JSON
+ * text untouched. The suppression keys and the link key are transaction-local settings.
  */
-export function audienceCsvCopy(topicId: number, keys: SuppressionKeys): CopyCsv {
+export function audienceCopy(topicId: number, keys: SuppressionKeys, links: SqlLinks, format: 'csv' | 'ndjson'): CopyCsv {
   if (!Number.isSafeInteger(topicId)) throw new Error('a topic id is an integer');
   const setting = (i: number) => `assent.suppression_key_${i}`;
+  const unsubscribeUrl = links.unsubscribeUrl('m.id', topicId);
+  const manageUrl = links.manageUrl('m.id');
+  const columns =
+    format === 'csv'
+      ? `m.id AS member_id, ${cell('m.email::text')} AS email, ${cell('m.name')} AS name,
+         ${unsubscribeUrl} AS unsubscribe_url, ${manageUrl} AS manage_url`
+      : `json_build_object('member_id', m.id, 'email', m.email::text, 'name', m.name,
+         'unsubscribe_url', ${unsubscribeUrl}, 'manage_url', ${manageUrl})::text`;
+  const options = format === 'csv' ? 'FORMAT csv, HEADER' : `FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'`;
   return {
-    sql: `COPY (SELECT m.id AS member_id, ${cell('m.email::text')} AS email, ${cell('m.name')} AS name
+    sql: `COPY (SELECT ${columns}
      FROM consents c JOIN members m ON m.id = c.member_id
      WHERE c.topic_id = ${topicId} AND ${deliverable(keys.lookup.length, (i) => `current_setting('${setting(i)}')`)}
-    ) TO STDOUT WITH (FORMAT csv, HEADER)`,
-    settings: Object.fromEntries(keys.lookup.map((k, i) => [setting(i), k])),
+    ) TO STDOUT WITH (${options})`,
+    settings: { ...Object.fromEntries(keys.lookup.map((k, i) => [setting(i), k])), ...links.settings },
   };
 }

@@ -2,7 +2,7 @@ import { appendAudit } from '../audit/audit.repository.js';
 import { NotFoundError } from '../shared/errors.js';
 import type { ServiceContext } from '../context.js';
 import type { CopyCsv } from '../exports/copy.js';
-import { audienceCsvCopy, audienceTopics, findCurrentTopic } from './audience.repository.js';
+import { audienceCopy, audienceTopics, findCurrentTopic } from './audience.repository.js';
 
 /** The topics an audience can be exported for, each with the size of its audience now (C12). */
 export function audienceChoices(svc: ServiceContext) {
@@ -27,7 +27,7 @@ export async function exportAudience(svc: ServiceContext, staffUserId: string, t
   if (!topic) throw new NotFoundError('There is no such current topic.');
   if (!sink.head) await appendAudit(svc.db, { staffUserId, action: 'audience.export_started', details: { topicId: topic.id } });
   const result = await sink.send(
-    audienceCsvCopy(topic.id, svc.keys.suppression),
+    audienceCopy(topic.id, svc.keys.suppression, svc.links.inSql(), 'csv'),
     `audience-${topic.slug}-${new Date().toISOString().slice(0, 10)}.csv`,
   );
   if (sink.head) return;

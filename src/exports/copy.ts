@@ -29,8 +29,13 @@ class RecordCounter extends Transform {
   records = 0;
   private quoted = false;
 
+  /** With quotes false, every newline ends a record (NDJSON, whose quotes are JSON's own). */
+  constructor(private readonly quotes = true) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (!this.quoted && chunk.indexOf(QUOTE) === -1) {
+    if (!this.quotes || (!this.quoted && chunk.indexOf(QUOTE) === -1)) {
       for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) this.records++;
     } else {
       for (const byte of chunk) {
@@ -52,6 +57,20 @@ class RecordCounter extends Transform {
  */
 export async function streamCopyCsv(req: Request, res: Response, db: Db, copy: CopyCsv, opts: { filename: string }): Promise<CsvResult> {
   csvHeaders(res, opts.filename);
+  const sent = await streamCopy(req, res, db, copy, new RecordCounter());
+  // The header line is a record but not a row.
+  return { ...sent, rows: Math.max(0, sent.rows - 1) };
+}
+
+/** A COPY whose every line is one JSON object (see consent/audience.repository.ts), streamed as NDJSON like streamCopyCsv. */
+export async function streamCopyNdjson(req: Request, res: Response, db: Db, copy: CopyCsv): Promise<CsvResult> {
+  res.status(200);
+  res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  return streamCopy(req, res, db, copy, new RecordCounter(false));
+}
+
+async function streamCopy(req: Request, res: Response, db: Db, copy: CopyCsv, counter: RecordCounter): Promise<CsvResult> {
   if (req.method === 'HEAD') {
     res.end();
     return { rows: 0, completed: false };
@@ -68,7 +87,6 @@ export async function streamCopyCsv(req: Request, res: Response, db: Db, copy: C
       );
     }
     const source = conn.query(copyTo(copy.sql));
-    const counter = new RecordCounter();
     const completed = await new Promise<boolean>((resolve, reject) => {
       let copying = true;
       source.on('end', () => (copying = false));
@@ -93,7 +111,7 @@ export async function streamCopyCsv(req: Request, res: Response, db: Db, copy: C
     });
     await conn.query(completed ? 'COMMIT' : 'ROLLBACK');
     clean = true;
-    return { rows: Math.max(0, counter.records - 1), completed };
+    return { rows: counter.records, completed };
   } finally {
     if (!clean)
       await conn.query('ROLLBACK').then(

@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
-import { audienceRowsQuery, findCurrentTopic } from '../consent/audience.repository.js';
+import { audienceCopy, findCurrentTopic } from '../consent/audience.repository.js';
 import { currentConsents, listOfferedTopics } from '../consent/consent.repository.js';
 import { unsubscribe } from '../consent/consent.service.js';
 import { findActiveMember, findActiveMemberByEmail, type MemberRow } from '../members/members.repository.js';
@@ -116,17 +115,10 @@ export async function apiChanges(svc: ServiceContext, page: { cursor?: string; l
 }
 
 /** The topic's audience (C12: opted in now, active, deliverable, not suppressed) as a query to stream, and how to add each row's links. */
-export async function apiAudience(svc: ServiceContext, topicId: number) {
+export async function apiAudience(svc: ServiceContext, topicId: number, format: 'csv' | 'ndjson') {
   const topic = await findCurrentTopic(svc.db, topicId);
   if (!topic) throw new NotFoundError('There is no such current topic.');
-  const query: Knex.Raw = audienceRowsQuery(svc.db, topic.id, svc.keys.suppression);
-  const withLinks = (row: Record<string, unknown>) => ({
-    member_id: row.member_id,
-    email: row.email,
-    name: row.name ?? null,
-    ...svc.links.forRecipient(String(row.member_id), topic.id),
-  });
-  return { topic, query, withLinks };
+  return { topic, copy: audienceCopy(topic.id, svc.keys.suppression, svc.links.inSql(), format) };
 }
 
 /**

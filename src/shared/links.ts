@@ -1,4 +1,5 @@
 import { purposeKeys } from './keys.js';
+import { sqlLinks, type SqlLinks } from './sql-links.js';
 import { TokenSigner } from './tokens.js';
 
 const DAY = 86400;
@@ -31,10 +32,19 @@ export class Links {
     this.signer = new TokenSigner(purposeKeys(secretKeys, 'links'), secretKeys);
   }
 
-  manage(memberId: string): string {
-    const now = Math.floor(Date.now() / 1000);
-    const token = this.signer.sign({ p: 'manage', m: memberId, s: 'all', e: now + this.manageLinkDays * DAY, i: now });
+  manage(memberId: string, now = Date.now()): string {
+    const token = this.signer.sign({ p: 'manage', m: memberId, s: 'all', ...this.manageTimes(now) });
     return `${this.baseUrl}/p/${token}`;
+  }
+
+  private manageTimes(now: number): { e: number; i: number } {
+    const i = Math.floor(now / 1000);
+    return { e: i + this.manageLinkDays * DAY, i };
+  }
+
+  /** The same links made by PostgreSQL, for exports streamed out of COPY (sql-links.ts). */
+  inSql(now = Date.now()): SqlLinks {
+    return sqlLinks({ baseUrl: this.baseUrl, key: this.signer.signingKey, manage: this.manageTimes(now) });
   }
 
   /** The member a manage link names and when it was issued (links from before issue times count as the oldest); undefined if forged or expired. */
@@ -49,15 +59,6 @@ export class Links {
     const claims = { p: 'unsubscribe', m: memberId, s: String(scope) };
     const token = this.signer.sign(bulletinId !== undefined && scope !== 'all' ? { ...claims, b: bulletinId } : claims);
     return { url: `${this.baseUrl}/unsubscribe/${token}`, token };
-  }
-
-  /**
-   * The two links a sending tool puts in a message to one member about one topic (issue 12): the
-   * topic-scoped unsubscribe URL (the same one the one-click POST accepts, for List-Unsubscribe)
-   * and the cookieless preference page.
-   */
-  forRecipient(memberId: string, topicId: number): { unsubscribe_url: string; manage_url: string } {
-    return { unsubscribe_url: this.unsubscribe(memberId, topicId).url, manage_url: this.manage(memberId) };
   }
 
   /** A single-use link: the random token is the credential, looked up by its hash. */

@@ -34,6 +34,8 @@ function isCanonicalBase64url(s: string): boolean {
 interface Key {
   id: string;
   secret: Buffer;
+  /** The key as configured (HMAC keys are its UTF-8 bytes), for signing in SQL (links.ts). */
+  text: string;
 }
 
 export class TokenSigner {
@@ -48,7 +50,14 @@ export class TokenSigner {
     this.keys = [...signingKeys, ...verifyOnlyKeys].map((k) => ({
       id: createHash('sha256').update(k).digest('base64url').slice(0, 8),
       secret: Buffer.from(k, 'utf8'),
+      text: k,
     }));
+  }
+
+  /** The key that signs now: its id and its text, for SQL that writes the same tokens (sql-links.ts). */
+  get signingKey(): { id: string; text: string } {
+    const key = this.keys[0] as Key;
+    return { id: key.id, text: key.text };
   }
 
   sign(claims: LinkClaims): string {

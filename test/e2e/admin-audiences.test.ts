@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Links } from '../../src/shared/links.js';
 import { suppressAddress, suppressionKeys } from '../../src/shared/suppression.js';
 import { TEST_SECRET, startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertOptedInMembers, insertPolicy, insertTopic, recordConsent, suppressLegacy } from '../helpers/fixtures.js';
@@ -88,11 +89,18 @@ describe('audience export', () => {
     expect(res.headers['cache-control']).toBe('no-store');
 
     const [header, ...rows] = parseLines(res.text);
-    expect(header).toEqual(['member_id', 'email', 'name']);
+    expect(header).toEqual(['member_id', 'email', 'name', 'unsubscribe_url', 'manage_url']);
     expect(rows).toHaveLength(BULK + 2);
     const byId = new Map(rows.map((r) => [r[0], r]));
-    expect(byId.get(m.formula)).toEqual([m.formula, 'formula@example.org', "'@SUM(1+1)"]);
-    expect(byId.get(m.mixed)).toEqual([m.mixed, 'Mixed.Case@Example.org', 'Mixed Case']);
+    // Each row carries the member's own links for this topic, the very URLs Assent itself signs (issue 12).
+    const links = new Links(ctx.config.baseUrl, ctx.config.secretKeys);
+    const withLinks = (id: string, email: string, name: string) => [id, email, name, links.unsubscribe(id, news).url, expect.any(String)];
+    expect(byId.get(m.formula)).toEqual(withLinks(m.formula!, 'formula@example.org', "'@SUM(1+1)"));
+    expect(byId.get(m.mixed)).toEqual(withLinks(m.mixed!, 'Mixed.Case@Example.org', 'Mixed Case'));
+    for (const r of rows) {
+      expect(links.signer.verify(r[3]!.split('/unsubscribe/')[1], 'unsubscribe')).toEqual({ p: 'unsubscribe', m: r[0], s: String(news) });
+      expect(links.readManage(r[4]!.split('/p/')[1]!)).toEqual({ memberId: r[0], issuedAt: expect.any(Number) });
+    }
     for (const absent of [m.out, m.pending, m.bounced, m.suppressed, m.suppressedOld, m.legacy, m.legacyOld, m.elsewhere])
       expect(byId.has(absent)).toBe(false);
     expect(new Set(rows.map((r) => r[0])).size).toBe(rows.length);

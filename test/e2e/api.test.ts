@@ -3,6 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import request from 'supertest';
 import { makeServiceContext } from '../../src/context.js';
 import { createApiKey } from '../../src/integrations/api-keys.service.js';
+import { Links } from '../../src/shared/links.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { responseChecker } from '../helpers/openapi.js';
@@ -438,5 +439,37 @@ describe('rate limit', () => {
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(120);
     expectProblem(refused, '/topics', 'get');
     await call(b).expect(200);
+  });
+});
+
+describe('the audience as PostgreSQL writes it', () => {
+  it('each NDJSON line is the JSON of one member, whatever the name holds, with the links Assent itself signs', async () => {
+    const digest = await insertTopic(ctx.db, { slug: 'digest', kind: 'newsletter', policyId });
+    const awkward = ['Zoë "Z" O\'Brien', 'back\\slash', 'two\nlines\ttab', 'ctrl\u0001\u0002char', '=SUM(1)', null];
+    const ids: string[] = [];
+    for (const [i, name] of awkward.entries()) {
+      const id = await insertMember(ctx.db, `awk${i}@example.org`, name);
+      await recordConsent(ctx.db, { memberId: id, topicId: digest, policyId, to: 'opted_in', source: 'signup' });
+      ids.push(id);
+    }
+    const links = new Links(ctx.config.baseUrl, ctx.config.secretKeys);
+    const res = await get(`/topics/${digest}/audience`).buffer(true).expect(200);
+    const lines = res.text.split('\n');
+    expect(lines.pop()).toBe('');
+    const rows = lines.map((l) => JSON.parse(l) as Record<string, string | null>);
+    for (const row of rows) check('/topics/{id}/audience', 'get', 200, 'application/x-ndjson', row);
+    const issuedAt = links.readManage(rows[0]!.manage_url!.split('/p/')[1]!)!.issuedAt;
+    expect(rows.sort((a, b) => a.email!.localeCompare(b.email!))).toEqual(
+      ids.map((id, i) => ({
+        member_id: id,
+        email: `awk${i}@example.org`,
+        // JSON carries names as they are: formula escaping is for spreadsheets, so only the CSV has it.
+        name: awkward[i],
+        unsubscribe_url: links.unsubscribe(id, digest).url,
+        manage_url: links.manage(id, issuedAt * 1000),
+      })),
+    );
+    const csv = await get(`/topics/${digest}/audience`).set('Accept', 'text/csv').buffer(true).expect(200);
+    expect(csv.text).toContain(`,'=SUM(1),${links.unsubscribe(ids[4]!, digest).url},`);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'csv-stringify/sync';
+import { Links } from '../../src/shared/links.js';
 import { suppressionKeys } from '../../src/shared/suppression.js';
 import { TEST_SECRET, startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent, suppressLegacy } from '../helpers/fixtures.js';
@@ -88,28 +89,39 @@ describe('audience export made by PostgreSQL', () => {
     expect(list.text).toMatch(new RegExp(`<td>Newsletter</td>\\s*<td>${AWKWARD.length}</td>`));
   });
 
-  it('C12: writes every cell byte for byte as the csv-stringify export did, formula escaping included', async () => {
+  it('C12: writes every cell byte for byte as the csv-stringify export did, formula escaping included, links as Assent signs them', async () => {
+    const before = Date.now();
     const res = await admin.agent.get(`/admin/audiences/${news}/csv`).buffer(true).expect(200);
     const rows = (await ctx.db('members').whereIn('id', kept).select('id', 'email', 'name')) as {
       id: string;
       email: string;
       name: string | null;
     }[];
+    // A manage link names the second it was made in: read it from the file, then sign every link in JavaScript.
+    const links = new Links(ctx.config.baseUrl, ctx.config.secretKeys);
+    const issuedAt = links.readManage(/\/p\/([A-Za-z0-9_.-]+)/.exec(res.text)![1]!)!.issuedAt;
+    expect(issuedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000));
     const expected = stringify(
-      rows.map((r) => ({ member_id: r.id, email: r.email, name: r.name })),
-      { header: true, columns: ['member_id', 'email', 'name'], escape_formulas: true },
+      rows.map((r) => ({
+        member_id: r.id,
+        email: r.email,
+        name: r.name,
+        unsubscribe_url: links.unsubscribe(r.id, news).url,
+        manage_url: links.manage(r.id, issuedAt * 1000),
+      })),
+      { header: true, columns: ['member_id', 'email', 'name', 'unsubscribe_url', 'manage_url'], escape_formulas: true },
     );
     const [header, ...records] = expected.split(/\n(?=[0-9a-f]{8}-)/);
     expect(res.text.startsWith(`${header}\n`)).toBe(true);
     expect(res.text.length).toBe(expected.length);
     for (const record of records) expect(res.text).toContain(`\n${record.endsWith('\n') ? record : `${record}\n`}`);
     // Spot checks of what a spreadsheet will see.
-    expect(res.text).toContain(',"\'=HYPERLINK(""http://x"")"\n');
-    expect(res.text).toContain(",'-dash@example.org,'-minus\n");
-    expect(res.text).toContain(',"Say ""hi"""\n');
-    expect(res.text).toContain(',"two\nlines"\n');
-    expect(res.text).toContain(",'＠full-width at\n");
-    expect(res.text).toContain(',empty@example.org,\n');
-    expect(res.text).toContain(',x=1+2\n');
+    expect(res.text).toContain(',"\'=HYPERLINK(""http://x"")",http');
+    expect(res.text).toContain(",'-dash@example.org,'-minus,http");
+    expect(res.text).toContain(',"Say ""hi""",http');
+    expect(res.text).toContain(',"two\nlines",http');
+    expect(res.text).toContain(",'＠full-width at,http");
+    expect(res.text).toContain(',empty@example.org,,http');
+    expect(res.text).toContain(',x=1+2,http');
   });
 });

@@ -46,7 +46,7 @@ export async function insertTopic(db: DbOrTx, t: { slug: string; kind: string; p
   return (row as { id: number }).id;
 }
 
-export async function insertMember(db: DbOrTx, email: string, name = 'Test Member'): Promise<string> {
+export async function insertMember(db: DbOrTx, email: string, name: string | null = 'Test Member'): Promise<string> {
   const [row] = await db('members').insert({ email, name, status: 'active', confirmed_at: db.fn.now() }).returning('id');
   return (row as { id: string }).id;
 }
