@@ -7,7 +7,7 @@ import { startMailCatcher } from './mail/catcher.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import type { OutboxOptions } from './mail/outbox.js';
 import { BrandingCache } from './branding/branding.service.js';
-import { CRONTAB, jobTasks } from './jobs.js';
+import { addressRefusedHook, CRONTAB, jobTasks } from './jobs.js';
 import { startWorker, type JobWorker } from './mail/worker.js';
 import { DatabaseWatch, isDatabaseUnavailable } from './shared/db-watch.js';
 import { migrateDatabase, seedDatabase } from './shared/migrate.js';
@@ -74,6 +74,7 @@ export async function startJobRunner(rt: Runtime): Promise<JobWorker> {
     concurrency: rt.config.workerConcurrency,
     brand,
     tasks: jobTasks(rt.config, rt.db, rt.logger, brand),
+    addressRefused: addressRefusedHook(rt.config, rt.db),
     crontab: CRONTAB,
   });
 }

@@ -17,6 +17,7 @@ import { DELIVER_WEBHOOK_TASK } from './integrations/webhooks.events.js';
 import { makeDeliverWebhookTask } from './integrations/webhooks.deliver.js';
 import { pruneWebhookLog } from './integrations/webhooks.repository.js';
 import { importTasks } from './imports/imports.tasks.js';
+import { markRefusedAddress } from './integrations/bounces.service.js';
 import { purgeExpiredInvitations } from './imports/invitations.repository.js';
 
 /**
@@ -39,6 +40,12 @@ export function jobTasks(config: Config, db: Db, logger: Logger, brand?: Brandin
       await runMaintenance(db, config);
     },
   };
+}
+
+/** C12: an address the SMTP server refused for good, handed to the send task (mail/ knows nothing of webhooks). */
+export function addressRefusedHook(config: Config, db: Db): (address: string) => Promise<void> {
+  const svc = makeServiceContext(config, db);
+  return (address) => markRefusedAddress(svc, address);
 }
 
 /**

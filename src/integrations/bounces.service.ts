@@ -69,6 +69,24 @@ export async function recordMailReport(svc: ServiceContext, report: MailReport):
   });
 }
 
+/**
+ * C12: the SMTP server refused an address for good (a 5xx on the last attempt): the member who has
+ * it is marked undeliverable, and the systems that follow suppressions hear of it like a bounce
+ * reported by the provider (suppression.added, reason smtp_refused). Handed to the send task by
+ * jobs.ts, as mail/ knows nothing of webhooks.
+ */
+export async function markRefusedAddress(svc: ServiceContext, address: string): Promise<void> {
+  await inTransaction(svc.db, async (trx) => {
+    const [memberId] = await markAddressUndeliverable(trx, address);
+    if (memberId)
+      await recordWebhookEvent(trx, 'suppression.added', {
+        address_hash: addressHash(address, svc.keys.suppression.write),
+        reason: 'smtp_refused',
+        member_id: memberId,
+      });
+  });
+}
+
 type Trx = Parameters<Parameters<typeof inTransaction>[1]>[0];
 
 async function actOn(

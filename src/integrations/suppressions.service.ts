@@ -1,7 +1,8 @@
-import type { DbOrTx } from '../db.js';
+import { inTransaction, type DbOrTx } from '../db.js';
 import type { ServiceContext } from '../context.js';
 import { markAddressUndeliverable } from '../mail/outbox.repository.js';
-import { normaliseAddress, suppressAddress } from '../shared/suppression.js';
+import { addressHash, normaliseAddress, suppressAddress } from '../shared/suppression.js';
+import { recordWebhookEvent } from './webhooks.events.js';
 
 /** What another system may report about an address (REST API, bounce and complaint intake). */
 export const REPORTED_REASONS = ['bounce', 'complaint', 'manual'] as const;
@@ -22,6 +23,13 @@ export async function suppressReportedAddress(
   db: DbOrTx = svc.db,
 ): Promise<void> {
   const email = normaliseAddress(input.email);
-  await suppressAddress(db, email, svc.keys.suppression, input.reason);
-  if (input.reason === 'bounce') await markAddressUndeliverable(db, email);
+  await inTransaction(db, async (trx) => {
+    const added = await suppressAddress(trx, email, svc.keys.suppression, input.reason);
+    if (input.reason === 'bounce') await markAddressUndeliverable(trx, email);
+    if (added)
+      await recordWebhookEvent(trx, 'suppression.added', {
+        address_hash: addressHash(email, svc.keys.suppression.write),
+        reason: input.reason,
+      });
+  });
 }

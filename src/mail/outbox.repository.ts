@@ -128,8 +128,14 @@ export async function insertEmailMessages(db: DbOrTx, rows: readonly NewEmailMes
  * Deliverability (C12): an address that was finally refused with a permanent (5xx) answer is
  * marked undeliverable on the member whose address it still is, so audiences leave it out.
  */
-export async function markAddressUndeliverable(db: DbOrTx, recipient: string): Promise<void> {
-  await db('members').where({ email: recipient }).whereNull('email_undeliverable_at').update({ email_undeliverable_at: db.fn.now() });
+/** Marks the member who has this address, if any, as undeliverable (C12); the ids of those newly marked. */
+export async function markAddressUndeliverable(db: DbOrTx, recipient: string): Promise<string[]> {
+  const rows = (await db('members')
+    .where({ email: recipient })
+    .whereNull('email_undeliverable_at')
+    .update({ email_undeliverable_at: db.fn.now() })
+    .returning('id')) as { id: string }[];
+  return rows.map((r) => r.id);
 }
 
 /** What stands in for a scrubbed message: the row stays (status, times, Message-ID), its content does not. */

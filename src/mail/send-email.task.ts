@@ -31,12 +31,21 @@ export interface SendEmailDeps {
   maxAttempts?: number;
   /** The branding's sender name and logo (issue 13.11); MAIL_FROM alone and no logo without it. */
   brand?: BrandSource;
+  /**
+   * C12: what to do with an address the SMTP server refused for good on the last attempt; by
+   * default the member who has it is marked undeliverable (jobs.ts adds the webhook event).
+   */
+  addressRefused?: (address: string) => Promise<unknown>;
 }
 
-/** A permanent refusal: the SMTP server answered 5xx, so retrying cannot help. */
+/**
+ * A permanent refusal of this message to this recipient: a 5xx answer to RCPT TO or to the message
+ * itself (DATA), so retrying cannot help. A 5xx elsewhere (our sender address refused, failed
+ * authentication, a server refusing connections) says nothing about the recipient and is retried.
+ */
 function isPermanentRefusal(err: unknown): boolean {
-  const code = (err as { responseCode?: unknown } | null)?.responseCode;
-  return typeof code === 'number' && code >= 500 && code < 600;
+  const { responseCode: code, command } = (err ?? {}) as { responseCode?: unknown; command?: unknown };
+  return typeof code === 'number' && code >= 500 && code < 600 && (command === 'RCPT TO' || command === 'DATA');
 }
 
 /** How long the outcome of a send that has happened waits for an unreachable database. */
@@ -45,8 +54,9 @@ const RECORD_WAITS_FOR_DATABASE_MS = 120_000;
 /**
  * Sends one outbox message. Jobs run at least once, so the row decides: a message that is no
  * longer queued (sent, failed, cancelled) is left alone. No transaction is held open across the
- * SMTP call. A failure is recorded and rethrown so graphile-worker retries with exponential
- * backoff; on the last attempt the row ends as failed with the reason. Once the SMTP server has
+ * SMTP call. A temporary failure (4xx, a connection error) is recorded and rethrown so
+ * graphile-worker retries with exponential backoff; on the last attempt, or at once for a permanent
+ * refusal (5xx), the row ends as failed with the reason. Once the SMTP server has
  * answered, what it said is recorded even if the database is away for a while: the job waits for
  * it, since running the job again after a successful send would send the message twice.
  *
@@ -113,14 +123,16 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
         headers: Object.fromEntries(Object.entries(msg.headers).map(([k, value]) => [k, { prepared: true, value }])),
       });
     } catch (err) {
-      const final = attempt >= helpers.job.max_attempts;
       const reason = err instanceof Error ? err.message : String(err);
       const permanent = isPermanentRefusal(err);
+      // A 5xx is final at once: the server said the message will never be taken, so asking again only delays the mark.
+      const final = permanent || attempt >= helpers.job.max_attempts;
       await record(() => markAttemptFailed(deps.db, id, attempt, reason, final, permanent));
       deps.logger.warn({ event: final ? 'email.failed' : 'email.retry', emailId: id, attempt, reason });
       if (!final) throw err;
       // C12: a final permanent refusal marks the address undeliverable, if it is still the member's.
-      if (permanent) await record(() => markAddressUndeliverable(deps.db, msg.recipient as string));
+      const refused = deps.addressRefused ?? ((address: string) => markAddressUndeliverable(deps.db, address));
+      if (permanent) await record(() => refused(msg.recipient as string));
       await record(afterwards);
       return;
     }

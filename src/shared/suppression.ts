@@ -46,16 +46,19 @@ export async function isSuppressed(db: DbOrTx, email: string, keys: SuppressionK
 export type SuppressionReason = 'erased' | 'bounce' | 'complaint' | 'manual';
 
 /** An address already listed keeps its first reason. */
+/** Puts the address on the list; true if it was not on it (under the writing key) already. */
 export async function suppressAddress(
   db: DbOrTx,
   email: string,
   keys: SuppressionKeys,
   reason: SuppressionReason = 'erased',
-): Promise<void> {
-  await db('suppression_list')
+): Promise<boolean> {
+  const added = await db('suppression_list')
     .insert({ address_hash: addressHash(email, keys.write), reason })
     .onConflict('address_hash')
-    .ignore();
+    .ignore()
+    .returning('address_hash');
+  return added.length > 0;
 }
 
 /** The owner confirmed the address again (a fresh double opt-in): it may be mailed once more. */

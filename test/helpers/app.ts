@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { Db } from '../../src/db.js';
 import { createMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { OutboxOptions } from '../../src/mail/outbox.js';
-import { CRONTAB, jobTasks } from '../../src/jobs.js';
+import { addressRefusedHook, CRONTAB, jobTasks } from '../../src/jobs.js';
 import { startWorker, type JobWorker } from '../../src/mail/worker.js';
 import type { Logger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -83,6 +83,7 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
         concurrency: 2,
         pollInterval: 200,
         tasks: jobTasks(config, database.db, logger, brand),
+        addressRefused: addressRefusedHook(config, database.db),
         crontab: CRONTAB,
       });
       return runner;

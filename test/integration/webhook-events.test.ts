@@ -5,12 +5,16 @@ import { insertPendingSignup } from '../../src/members/join.repository.js';
 import { createPolicyDraft, publishPolicy } from '../../src/policies/versions.service.js';
 import { carryOutRemovalNow } from '../../src/removal/erasure.service.js';
 import { confirmRemovalRequest, openRemovalRequest } from '../../src/removal/removal.repository.js';
+import { suppressReportedAddress } from '../../src/integrations/suppressions.service.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/integrations/webhooks.events.js';
+import { enqueueEmail } from '../../src/mail/outbox.js';
 import { pruneWebhookLog } from '../../src/integrations/webhooks.repository.js';
 import { hashToken, newSecretToken } from '../../src/shared/secrets.js';
 import { addressHash } from '../../src/shared/suppression.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
-import { insertPolicy, insertTopic } from '../helpers/fixtures.js';
+import { sampleNotice } from '../helpers/emails.js';
+import { insertMember, insertPolicy, insertTopic } from '../helpers/fixtures.js';
+import { waitFor } from '../helpers/jobs.js';
 import { createStaff } from '../helpers/staff.js';
 
 let ctx: TestContext;
@@ -84,6 +88,39 @@ describe('webhook events are written by the services, in their transactions', ()
     expect(suppressed!.data).toEqual({ address_hash: hash, reason: 'erased' });
     const all = JSON.stringify(await ctx.db('webhook_events').select('payload'));
     expect(all).not.toContain('ada@example.org');
+  });
+
+  it('suppression.added: an address the SMTP server refused for good (reason smtp_refused), and one another system reports', async () => {
+    const memberId = await insertMember(ctx.db, 'gone@example.org', 'Gone');
+    ctx.smtp.refuseAddress('gone@example.org');
+    await ctx.db.transaction((trx) => enqueueEmail(trx, sampleNotice('gone@example.org', memberId), ctx.outbox));
+    await ctx.startWorker();
+    try {
+      await waitFor(
+        async () => (await ctx.db('email_messages').where({ recipient: 'gone@example.org' }).first())?.status === 'failed',
+        'the refusal',
+      );
+    } finally {
+      await ctx.stopWorker();
+    }
+    // A 5xx is final at once: one attempt, the address marked, and the event says so.
+    expect(await ctx.db('email_messages').where({ recipient: 'gone@example.org' }).first('attempts', 'refused_permanently')).toEqual({
+      attempts: 1,
+      refused_permanently: true,
+    });
+    expect((await ctx.db('members').where({ id: memberId }).first()).email_undeliverable_at).toBeInstanceOf(Date);
+    const refused = (await eventsOf('suppression.added')).filter((e) => e.data.reason === 'smtp_refused');
+    expect(refused.map((e) => e.data)).toEqual([
+      { address_hash: addressHash('gone@example.org', svc.keys.suppression.write), reason: 'smtp_refused', member_id: memberId },
+    ]);
+
+    // Reported by another system (the REST API): one event, however often it is reported.
+    await suppressReportedAddress(svc, { email: 'Spam.Report@example.org', reason: 'complaint' });
+    await suppressReportedAddress(svc, { email: 'spam.report@example.org', reason: 'complaint' });
+    const reported = (await eventsOf('suppression.added')).filter((e) => e.data.reason === 'complaint');
+    expect(reported.map((e) => e.data)).toEqual([
+      { address_hash: addressHash('spam.report@example.org', svc.keys.suppression.write), reason: 'complaint' },
+    ]);
   });
 
   it('policy.published: the version and when it takes effect', async () => {
