@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
@@ -97,13 +97,89 @@ function readProblem(err: unknown): NotCsvError | undefined {
   );
 }
 
+/** Raised inside the fast path when the file needs the careful reader; never reaches the user. */
+class NeedsCarefulReader extends Error {}
+
+/**
+ * Passes the file through untouched, but stops it if a line is exactly `\.`: before PostgreSQL 18,
+ * COPY FROM STDIN reads that as the end of the data even in CSV, which would drop the rest.
+ */
+class EndMarkerGuard extends Transform {
+  private tail = '\n';
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    // Only a chunk that holds a backslash (or follows one that ended near one) is looked at closely.
+    if (chunk.includes(0x5c) || this.tail.includes('\\')) {
+      const text = this.tail + chunk.toString('latin1');
+      if (/\n\\\.(\r?\n|\r?$)/.test(text)) return done(new NeedsCarefulReader('end-of-data marker'));
+    }
+    this.tail = (this.tail + chunk.subarray(-3).toString('latin1')).slice(-3);
+    done(null, chunk);
+  }
+}
+
+/**
+ * The fast way in: PostgreSQL's own CSV reader (COPY … WITH (FORMAT csv)) fills a temporary table
+ * with one text column per header, numbering the records in file order, and one INSERT … SELECT
+ * moves them to import_rows as arrays. It takes only a regular file: every row with as many fields
+ * as the header, valid UTF-8, no NUL, no blank line. Anything else makes COPY refuse, the
+ * transaction is rolled back, and the careful reader (csv-parse) stages the file instead and says
+ * what is wrong with it, line by line.
+ */
+export async function stageWithCopy(db: Db, importId: number, path: string, head: CsvHead, maxRows: number): Promise<number> {
+  const client = (await db.client.acquireConnection()) as pg.PoolClient;
+  const columns = head.headers.map((_, i) => `c${i + 1}`);
+  try {
+    await client.query('BEGIN');
+    await client.query(`CREATE TEMP TABLE import_raw (n bigserial, ${columns.map((c) => `${c} text`).join(', ')}) ON COMMIT DROP`);
+    await pipeline(
+      createReadStream(path),
+      new EndMarkerGuard(),
+      client.query(
+        copyFrom(`COPY import_raw (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER '${head.delimiter}')`),
+      ),
+    );
+    const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM import_raw');
+    const n = rows[0]?.n ?? 0;
+    if (n > maxRows) throw new NotCsvError(`The file has more than ${maxRows.toLocaleString('en-GB')} rows; split it in parts.`);
+    await client.query(
+      `INSERT INTO import_rows (import_id, row_no, fields)
+       SELECT $1, n + 1, ARRAY[${columns.map((c) => `coalesce(${c}, '')`).join(', ')}] FROM import_raw`,
+      [importId],
+    );
+    await client.query('COMMIT');
+    return n;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (err instanceof NotCsvError) throw err;
+    // COPY's own refusals (column counts, encoding, quoting) and the guard: the careful reader decides.
+    if (err instanceof NeedsCarefulReader || typeof (err as { code?: unknown }).code === 'string') return -1;
+    throw err;
+  } finally {
+    await db.client.releaseConnection(client);
+  }
+}
+
+/**
+ * Stages the file's rows in import_rows, through PostgreSQL's CSV reader when the file is regular
+ * (stageWithCopy), else through csv-parse (stageRowsCarefully). Row numbers are the sheet's: the
+ * header is row 1 (a record with a line break inside quotes counts once).
+ */
+export async function stageRows(db: Db, importId: number, path: string, head: CsvHead, maxRows: number): Promise<number> {
+  let rows = head.headers.length >= 2 ? await stageWithCopy(db, importId, path, head, maxRows) : -1;
+  if (rows < 0) rows = await stageRowsCarefully(db, importId, path, head.delimiter, maxRows);
+  // Fresh statistics, so the check joins the staged rows by hash rather than probing them one by one.
+  await db.raw('ANALYZE import_rows');
+  return rows;
+}
+
 /**
  * Streams the file's rows into import_rows with COPY, in one transaction: the file is read a chunk
  * at a time (csv-parse), each record becomes one COPY line, and backpressure runs from PostgreSQL
  * back to the disk, so memory stays flat whatever the file's size. A file that stops being CSV
  * half-way leaves nothing staged. Row numbers are the sheet's: the header is row 1.
  */
-export async function stageRows(db: Db, importId: number, path: string, delimiter: string, maxRows: number): Promise<number> {
+export async function stageRowsCarefully(db: Db, importId: number, path: string, delimiter: string, maxRows: number): Promise<number> {
   const client = (await db.client.acquireConnection()) as pg.PoolClient;
   let rows = 0;
   try {

@@ -72,7 +72,7 @@ export async function uploadImport(
     const id = await insertImport(svc.db, { staff_user_id: staffUserId, file_name: fileName, format, headers: head.headers });
     let rows: number;
     try {
-      rows = await stageRows(svc.db, id, file.path, head.delimiter, IMPORT_MAX_ROWS);
+      rows = await stageRows(svc.db, id, file.path, head, IMPORT_MAX_ROWS);
       if (rows === 0) throw new NotCsvError('The file has a header row but no members under it.');
     } catch (err) {
       await svc.db('imports').where({ id }).delete();
