@@ -166,6 +166,11 @@ const ACTIONS: Record<string, ActionText> = {
         ? `Stopped a running import (${plural(d.membersCreated, 'member')} created before the stop).`
         : 'Cancelled an import before it wrote anything.',
   },
+  'import.failed': {
+    name: 'Import failed',
+    sentence: (d) =>
+      `An import stopped after a batch failed ${plural(d.attempts, 'time')} (${plural(d.membersCreated, 'member')} created before; they can be undone).`,
+  },
   'import.undone': {
     name: 'Import undone',
     sentence: (d) =>

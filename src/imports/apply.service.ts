@@ -86,6 +86,28 @@ export async function runApplyBatch(svc: ServiceContext, p: ApplyPayload): Promi
 }
 
 /**
+ * A batch that kept failing (its job's last attempt): the import stops as failed, with a reason
+ * that names no one (a database message may quote an address), the staged rows are deleted and
+ * the admins can see it; what the batches before wrote stays, and can be undone like a stopped
+ * import's.
+ */
+export async function failImport(svc: ServiceContext, importId: number, err: unknown, attempts: number): Promise<void> {
+  const code = (err as { code?: unknown } | null)?.code;
+  const reason = `A batch failed ${attempts} times${typeof code === 'string' ? ` (database error ${code})` : ''}; the import stopped there.`;
+  await svc.db.transaction(async (trx) => {
+    const imp = await findImport(trx, importId, 'update');
+    if (!imp || imp.status !== 'applying') return;
+    await updateImport(trx, imp.id, { status: 'failed', finished_at: new Date(), error: reason });
+    await dropStagedRows(trx, imp.id);
+    await appendAudit(trx, {
+      staffUserId: imp.staff_user_id,
+      action: 'import.failed',
+      details: { importId: imp.id, membersCreated: imp.members_created, invitations: imp.invitations_created, attempts },
+    });
+  });
+}
+
+/**
  * One round of mailing invitations, in one transaction: as many as the shared send rate leaves
  * room for now (each message also takes its own slot when it is sent), each with a fresh
  * single-use token stored only as a hash, and exactly one message per invitation (the row

@@ -181,7 +181,7 @@ export async function cancelImport(svc: ServiceContext, staffUserId: string, id:
 
 export function canUndo(imp: ImportRow, now = new Date()): boolean {
   return (
-    (imp.status === 'applied' || imp.status === 'cancelled') &&
+    (imp.status === 'applied' || imp.status === 'cancelled' || imp.status === 'failed') &&
     imp.started_at !== null &&
     imp.finished_at !== null &&
     now.getTime() - imp.finished_at.getTime() < UNDO_DAYS * 24 * 3600 * 1000

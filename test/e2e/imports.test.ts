@@ -2,6 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { JobHelpers } from 'graphile-worker';
+import { makeServiceContext } from '../../src/context.js';
+import { IMPORT_APPLY_TASK } from '../../src/imports/apply.service.js';
+import { importTasks } from '../../src/imports/imports.tasks.js';
 import type { TestContext } from '../helpers/app.js';
 import { filesIn, importIdOf, importState, postForm, uploadCsv, waitForStatus } from '../helpers/imports.js';
 import { startSeededContext } from '../helpers/seeded.js';
@@ -318,5 +322,40 @@ describe('cancelling before the import is confirmed', () => {
     expect(await ctx.db('import_invitations').where({ import_id: id })).toHaveLength(0);
     expect(await filesIn(uploads())).toEqual([]);
     await postForm(admin, `/admin/imports/${id}/start`, `/admin/imports/${id}/mapping`, { mode: 'ask' }, 409);
+  });
+});
+
+describe('a batch that keeps failing', () => {
+  it('stops the import as failed, with a reason naming no one, instead of leaving it "Importing"; what it did can be undone', async () => {
+    const id = await uploaded('plain.csv', 'email,name\nfay.first@example.net,Fay\ngus.second@example.net,Gus\n');
+    expect((await importState(ctx, id)).status).toBe('checked');
+    // The database refuses every member an import makes (as a full disk or a changed constraint would).
+    await ctx.db.raw('ALTER TABLE members ADD CONSTRAINT test_refuse_imports CHECK (import_id IS NULL) NOT VALID');
+    try {
+      await postForm(
+        admin,
+        `/admin/imports/${id}/start`,
+        `/admin/imports/${id}`,
+        { mode: 'evidence', evidence_where: 'Paper forms', evidence_collected_on: '2020', evidence_reference: 'BOX-7' },
+        303,
+      );
+      // The last of the batch job's attempts, as the worker would run it.
+      const task = importTasks(makeServiceContext(ctx.config, ctx.db))[IMPORT_APPLY_TASK]!;
+      const helpers = { job: { attempts: 25, max_attempts: 25 }, logger: { debug: () => {}, error: () => {} } };
+      await task({ importId: id, after: 0 }, helpers as unknown as JobHelpers);
+    } finally {
+      await ctx.db.raw('ALTER TABLE members DROP CONSTRAINT test_refuse_imports');
+    }
+    const imp = await ctx.db('imports').where({ id }).first('status', 'error', 'finished_at');
+    expect(imp).toMatchObject({ status: 'failed', finished_at: expect.any(Date) });
+    expect(imp.error).toBe('A batch failed 25 times (database error 23514); the import stopped there.');
+    expect(await ctx.db('import_rows').where({ import_id: id })).toHaveLength(0);
+    const audit = await ctx.db('audit_log').where({ action: 'import.failed' }).first('details');
+    expect(audit.details).toMatchObject({ importId: id, attempts: 25, membersCreated: 0 });
+    const page = await admin.get(`/admin/imports/${id}`).expect(200);
+    expect(page.text).toContain('Failed');
+    expect(page.text).toContain('This import stopped.');
+    expect(page.text).toContain('Undo this import');
+    expect(page.text).not.toContain('Stop the import');
   });
 });
