@@ -154,32 +154,9 @@ export interface ConsentEvent {
   apiKeyId?: string | null;
 }
 
-/** Appends the ledger event and moves the current state to it, in one statement. */
+/** Appends the ledger event and moves the current state to it, in one statement (consentEventsCte). */
 export async function recordConsentEvent(db: DbOrTx, e: ConsentEvent): Promise<void> {
-  await db.raw(
-    `WITH event AS (
-       INSERT INTO consent_ledger (member_id, topic_id, from_status, to_status, source, channel, policy_version_id, request_reference, via_bulletin_id, api_key_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM bulletins WHERE id = ?), ?)
-       RETURNING id, member_id, topic_id, to_status, policy_version_id
-     )
-     INSERT INTO consents (member_id, topic_id, status, policy_version_id, last_event_id, updated_at)
-     SELECT member_id, topic_id, to_status, policy_version_id, id, now() FROM event
-     ON CONFLICT (member_id, topic_id) DO UPDATE
-       SET status = EXCLUDED.status, policy_version_id = EXCLUDED.policy_version_id,
-           last_event_id = EXCLUDED.last_event_id, updated_at = EXCLUDED.updated_at`,
-    [
-      e.memberId,
-      e.topicId,
-      e.from,
-      e.to,
-      e.source,
-      e.channel,
-      e.policyVersionId,
-      e.reference ?? null,
-      e.viaBulletinId ?? null,
-      e.apiKeyId ?? null,
-    ],
-  );
+  await recordConsentEvents(db, consentEventsCte(e.memberId, [{ topicId: e.topicId, from: e.from, to: e.to }], e));
 }
 
 /**
@@ -221,39 +198,20 @@ export function consentEventsCte(
 }
 
 /** The events of consentEventsCte on their own, when there is no e-mail to queue with them. */
-export async function recordConsentEvents(trx: Knex.Transaction, cte: { sql: string; bindings: Knex.RawBinding[] }): Promise<void> {
-  await trx.raw(`WITH ${cte.sql} SELECT (SELECT count(*) FROM event), (SELECT count(*) FROM state)`, cte.bindings);
+export async function recordConsentEvents(db: DbOrTx, cte: { sql: string; bindings: Knex.RawBinding[] }): Promise<void> {
+  await db.raw(`WITH ${cte.sql} SELECT (SELECT count(*) FROM event), (SELECT count(*) FROM state)`, cte.bindings);
 }
 
-export interface LedgerRow {
-  id: number;
-  topic_id: number;
-  topic_name: string;
-  from_status: ConsentStatus | null;
-  to_status: ConsentStatus;
-  source: LedgerSource;
-  channel: LedgerChannel;
-  policy_version: string;
-  created_at: Date;
-}
-
-export async function memberLedger(db: DbOrTx, memberId: string): Promise<LedgerRow[]> {
+/**
+ * One member's ledger events joined to their topic (alias t), the policy version they were made
+ * under (p) and the API key that recorded them, if any (ak); callers choose the columns and order.
+ */
+export function ledgerOf(db: DbOrTx, memberId: string) {
   return db('consent_ledger as e')
     .join('topics as t', 't.id', 'e.topic_id')
     .join('policy_versions as p', 'p.id', 'e.policy_version_id')
-    .where('e.member_id', memberId)
-    .orderBy('e.id', 'desc')
-    .select(
-      'e.id',
-      'e.topic_id',
-      't.name as topic_name',
-      'e.from_status',
-      'e.to_status',
-      'e.source',
-      'e.channel',
-      'p.version as policy_version',
-      'e.created_at',
-    );
+    .leftJoin('api_keys as ak', 'ak.id', 'e.api_key_id')
+    .where('e.member_id', memberId);
 }
 
 /** Any topic, retired or not: an old e-mail's unsubscribe link must keep working. */

@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
+import { listOfferedTopics } from '../consent/consent.repository.js';
 import { groupedByKind } from '../consent/consent.service.js';
 import { topicIds } from '../consent/consent.schemas.js';
-import { queueMail, type ServiceContext } from '../context.js';
+import type { ServiceContext } from '../context.js';
 import { inTransaction } from '../db.js';
-import { welcomeEmail } from '../members/join.emails.js';
+import { welcomeNewMember } from '../members/join.service.js';
 import { findActiveMemberByEmail, insertActiveMember } from '../members/members.repository.js';
-import { noticeNewMember } from '../policies/notices.service.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
 import { hashToken, isWellFormedSecret } from '../shared/secrets.js';
@@ -59,29 +58,13 @@ export async function answerInvitation(
       phone: inv.phone,
     });
     await trx('members').where({ id: memberId }).update({ import_id: inv.import_id, name: inv.name });
-    const chosen = offered.filter((t) => input.topics.includes(t.id));
-    for (const topic of chosen)
-      await recordConsentEvent(trx, {
-        memberId,
-        topicId: topic.id,
-        from: null,
-        to: 'opted_in',
-        source: 'signup',
-        channel: 'web',
-        policyVersionId: policy.id,
-      });
-    await queueMail(
-      trx,
-      svc,
-      welcomeEmail(svc.mail, {
-        to: inv.email,
-        memberId,
-        name: inv.name ?? 'member',
-        chosen: chosen.map((t) => t.name),
-        manageUrl: svc.links.manage(memberId),
-      }),
-    );
-    await noticeNewMember(trx, svc, memberId);
+    await welcomeNewMember(trx, svc, {
+      memberId,
+      email: inv.email,
+      greetingName: inv.name ?? 'member',
+      chosen: offered.filter((t) => input.topics.includes(t.id)),
+      policyVersionId: policy.id,
+    });
     return { memberId, alreadyMember: false };
   });
 }

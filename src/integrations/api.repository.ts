@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../db.js';
-import type { ConsentStatus } from '../consent/consent.repository.js';
+import { ledgerOf, type ConsentStatus } from '../consent/consent.repository.js';
 
 export interface ApiLedgerRow {
   id: number;
@@ -16,11 +16,7 @@ export interface ApiLedgerRow {
 
 /** A member's ledger, oldest first, after the event id given (keyset pagination). */
 export async function ledgerAfter(db: DbOrTx, memberId: string, afterId: number, limit: number): Promise<ApiLedgerRow[]> {
-  return db('consent_ledger as e')
-    .join('topics as t', 't.id', 'e.topic_id')
-    .join('policy_versions as p', 'p.id', 'e.policy_version_id')
-    .leftJoin('api_keys as k', 'k.id', 'e.api_key_id')
-    .where('e.member_id', memberId)
+  return ledgerOf(db, memberId)
     .where('e.id', '>', afterId)
     .orderBy('e.id')
     .limit(limit)
@@ -32,7 +28,7 @@ export async function ledgerAfter(db: DbOrTx, memberId: string, afterId: number,
       'e.to_status',
       'e.source',
       'e.channel',
-      'k.name as api_key',
+      'ak.name as api_key',
       'p.version as policy_version',
       'e.created_at',
     ) as unknown as Promise<ApiLedgerRow[]>;

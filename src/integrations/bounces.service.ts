@@ -76,14 +76,17 @@ export async function recordMailReport(svc: ServiceContext, report: MailReport):
  * jobs.ts, as mail/ knows nothing of webhooks.
  */
 export async function markRefusedAddress(svc: ServiceContext, address: string): Promise<void> {
-  await inTransaction(svc.db, async (trx) => {
-    const [memberId] = await markAddressUndeliverable(trx, address);
-    if (memberId)
-      await recordWebhookEvent(trx, 'suppression.added', {
-        address_hash: addressHash(address, svc.keys.suppression.write),
-        reason: 'smtp_refused',
-        member_id: memberId,
-      });
+  await inTransaction(svc.db, (trx) => markUndeliverable(svc, trx, address, 'smtp_refused'));
+}
+
+/** C12: the member who has this address, if not marked yet, is marked undeliverable, and suppression.added says why. */
+async function markUndeliverable(svc: ServiceContext, trx: Trx, address: string, reason: string): Promise<void> {
+  const [memberId] = await markAddressUndeliverable(trx, address);
+  if (!memberId) return;
+  await recordWebhookEvent(trx, 'suppression.added', {
+    address_hash: addressHash(address, svc.keys.suppression.write),
+    reason,
+    member_id: memberId,
   });
 }
 
@@ -97,12 +100,7 @@ async function actOn(
 ): Promise<FeedbackOutcome> {
   const undeliverable = async (): Promise<FeedbackOutcome> => {
     if (member.email_undeliverable_at) return 'recorded';
-    await markAddressUndeliverable(trx, report.address);
-    await recordWebhookEvent(trx, 'suppression.added', {
-      address_hash: addressHash(report.address, svc.keys.suppression.write),
-      reason: report.kind === 'hard_bounce' ? 'hard_bounce' : 'soft_bounces',
-      member_id: member.id,
-    });
+    await markUndeliverable(svc, trx, report.address, report.kind === 'hard_bounce' ? 'hard_bounce' : 'soft_bounces');
     return 'marked_undeliverable';
   };
   switch (report.kind) {

@@ -1,4 +1,5 @@
 import { readTogether, type DbOrTx } from '../db.js';
+import { ledgerOf } from '../consent/consent.repository.js';
 
 /**
  * Everything Assent holds about one member, for their data page and download (C5), including
@@ -118,24 +119,18 @@ export async function gatherMemberData(db: DbOrTx, memberId: string, opts: { any
         policyVersion: 'p.version',
         since: 'c.updated_at',
       }) as Promise<CurrentChoice[]>,
-    // The whole ledger, with the staff request reference that memberLedger leaves out.
-    db('consent_ledger as e')
-      .join('topics as t', 't.id', 'e.topic_id')
-      .join('policy_versions as p', 'p.id', 'e.policy_version_id')
-      .leftJoin('api_keys as ak', 'ak.id', 'e.api_key_id')
-      .where('e.member_id', memberId)
-      .orderBy('e.id', 'desc')
-      .select({
-        apiKey: 'ak.name',
-        at: 'e.created_at',
-        topic: 't.name',
-        from: 'e.from_status',
-        to: 'e.to_status',
-        source: 'e.source',
-        channel: 'e.channel',
-        policyVersion: 'p.version',
-        requestReference: 'e.request_reference',
-      }) as Promise<ChoiceHistoryEntry[]>,
+    // The whole ledger, newest first, with the staff request reference.
+    ledgerOf(db, memberId).orderBy('e.id', 'desc').select({
+      apiKey: 'ak.name',
+      at: 'e.created_at',
+      topic: 't.name',
+      from: 'e.from_status',
+      to: 'e.to_status',
+      source: 'e.source',
+      channel: 'e.channel',
+      policyVersion: 'p.version',
+      requestReference: 'e.request_reference',
+    }) as Promise<ChoiceHistoryEntry[]>,
     db('email_messages')
       .where({ member_id: memberId })
       .orderBy([

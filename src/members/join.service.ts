@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { checkLimits } from '../shared/rate-limit.js';
-import { listOfferedTopics, recordConsentEvent } from '../consent/consent.repository.js';
+import type { Knex } from 'knex';
+import { consentEventsCte, listOfferedTopics, recordConsentEvents, type TopicRow } from '../consent/consent.repository.js';
 import { recordWebhookEvent } from '../integrations/webhooks.events.js';
 import { groupedByKind } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
@@ -169,33 +170,49 @@ export async function confirmJoin(
     });
     await rememberUsedSignupLinks(trx, memberId, pending.linkHashes);
     const offered = await listOfferedTopics(trx);
-    const chosen = offered.filter((t) => pending.topic_ids.includes(t.id));
-    for (const topic of chosen) {
-      await recordConsentEvent(trx, {
-        memberId,
-        topicId: topic.id,
-        from: null,
-        to: 'opted_in',
-        source: 'signup',
-        channel: 'web',
-        policyVersionId: pending.policy_version_id,
-      });
-    }
-    await queueMail(
-      trx,
-      svc,
-      welcomeEmail(svc.mail, {
-        to: pending.email,
-        memberId,
-        name: pending.name,
-        chosen: chosen.map((t) => t.name),
-        manageUrl: svc.links.manage(memberId),
-      }),
-    );
-    await noticeNewMember(trx, svc, memberId);
-    await recordWebhookEvent(trx, 'member.confirmed', { member_id: memberId, topics: chosen.map((t) => t.slug) });
+    await welcomeNewMember(trx, svc, {
+      memberId,
+      email: pending.email,
+      greetingName: pending.name,
+      chosen: offered.filter((t) => pending.topic_ids.includes(t.id)),
+      policyVersionId: pending.policy_version_id,
+    });
     return { memberId, alreadyMember: false };
   });
+}
+
+/**
+ * The end of every sign-up, from the join form or from an import's invitation, in the caller's
+ * transaction: the member's first choices (source signup, one statement), the welcome e-mail, the
+ * notice of a policy in its notice period (C7), and member.confirmed for the systems that follow.
+ */
+export async function welcomeNewMember(
+  trx: Knex.Transaction,
+  svc: ServiceContext,
+  m: { memberId: string; email: string; greetingName: string; chosen: TopicRow[]; policyVersionId: number },
+): Promise<void> {
+  if (m.chosen.length > 0)
+    await recordConsentEvents(
+      trx,
+      consentEventsCte(
+        m.memberId,
+        m.chosen.map((t) => ({ topicId: t.id, from: null, to: 'opted_in' as const })),
+        { source: 'signup', channel: 'web', policyVersionId: m.policyVersionId },
+      ),
+    );
+  await queueMail(
+    trx,
+    svc,
+    welcomeEmail(svc.mail, {
+      to: m.email,
+      memberId: m.memberId,
+      name: m.greetingName,
+      chosen: m.chosen.map((t) => t.name),
+      manageUrl: svc.links.manage(m.memberId),
+    }),
+  );
+  await noticeNewMember(trx, svc, m.memberId);
+  await recordWebhookEvent(trx, 'member.confirmed', { member_id: m.memberId, topics: m.chosen.map((t) => t.slug) });
 }
 
 /**
