@@ -84,18 +84,18 @@ export function audienceCopy(topicId: number, keys: SuppressionKeys, links: SqlL
   const setting = (i: number) => `assent.suppression_key_${i}`;
   const unsubscribeUrl = links.unsubscribeUrl('m.id', topicId);
   const manageUrl = links.manageUrl('m.id');
-  const columns =
+  const rows = (email: string, name: string) => `SELECT m.id AS member_id, ${email} AS email, ${name} AS name,
+       ${unsubscribeUrl} AS unsubscribe_url, ${manageUrl} AS manage_url
+     FROM consents c JOIN members m ON m.id = c.member_id
+     WHERE c.topic_id = ${topicId} AND ${deliverable(keys.lookup.length, (i) => `current_setting('${setting(i)}')`)}`;
+  // row_to_json writes the columns in their order, without spaces, as JSON.stringify would.
+  const query =
     format === 'csv'
-      ? `m.id AS member_id, ${cell('m.email::text')} AS email, ${cell('m.name')} AS name,
-         ${unsubscribeUrl} AS unsubscribe_url, ${manageUrl} AS manage_url`
-      : `json_build_object('member_id', m.id, 'email', m.email::text, 'name', m.name,
-         'unsubscribe_url', ${unsubscribeUrl}, 'manage_url', ${manageUrl})::text`;
+      ? `${rows(cell('m.email::text'), cell('m.name'))}`
+      : `SELECT row_to_json(r)::text FROM (${rows('m.email::text', 'm.name')}) r`;
   const options = format === 'csv' ? 'FORMAT csv, HEADER' : `FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'`;
   return {
-    sql: `COPY (SELECT ${columns}
-     FROM consents c JOIN members m ON m.id = c.member_id
-     WHERE c.topic_id = ${topicId} AND ${deliverable(keys.lookup.length, (i) => `current_setting('${setting(i)}')`)}
-    ) TO STDOUT WITH (${options})`,
+    sql: `COPY (${query}) TO STDOUT WITH (${options})`,
     settings: { ...Object.fromEntries(keys.lookup.map((k, i) => [setting(i), k])), ...links.settings },
   };
 }

@@ -457,6 +457,8 @@ describe('the audience as PostgreSQL writes it', () => {
     const lines = res.text.split('\n');
     expect(lines.pop()).toBe('');
     const rows = lines.map((l) => JSON.parse(l) as Record<string, string | null>);
+    // Written as JSON.stringify writes it: the columns in order, no spaces.
+    expect(lines).toEqual(rows.map((r) => JSON.stringify(r)));
     for (const row of rows) check('/topics/{id}/audience', 'get', 200, 'application/x-ndjson', row);
     const issuedAt = links.readManage(rows[0]!.manage_url!.split('/p/')[1]!)!.issuedAt;
     expect(rows.sort((a, b) => a.email!.localeCompare(b.email!))).toEqual(
