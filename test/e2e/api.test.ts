@@ -7,6 +7,7 @@ import { Links } from '../../src/shared/links.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { responseChecker } from '../helpers/openapi.js';
+import { waitFor } from '../helpers/jobs.js';
 import { createStaff, signedInStaff } from '../helpers/staff.js';
 
 let ctx: TestContext;
@@ -208,11 +209,11 @@ describe('the audience, with links', () => {
     expect(rows.map((r) => r.email).sort()).toEqual(['ada@example.org', 'bob@example.org', 'cy@example.org', 'dee@example.org']);
     expect(rows[0]!.unsubscribe_url).toMatch(/^http:\/\/assent\.test\/unsubscribe\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{43}$/);
     expect(rows[0]!.manage_url).toMatch(/^http:\/\/assent\.test\/p\/[A-Za-z0-9_-]+\./);
-    const audit = await ctx
-      .db('audit_log')
-      .where({ action: 'api.called' })
-      .whereRaw(`details->>'route' = '/api/v1/topics/{id}/audience'`)
-      .first();
+    // The entry is written once the last row has gone, so it may land just after the answer ends.
+    const audit = await waitFor(
+      () => ctx.db('audit_log').where({ action: 'api.called' }).whereRaw(`details->>'route' = '/api/v1/topics/{id}/audience'`).first(),
+      'the audience call in the audit log',
+    );
     expect(audit.details).toMatchObject({ key: 'Reader', status: 200, rows: 4 });
   });
 
@@ -403,7 +404,10 @@ describe('the audit log', () => {
     const before = Number((await ctx.db('audit_log').where({ action: 'api.called' }).count({ n: '*' }).first())!.n);
     await get(`/members/${m.ada}`).expect(200);
     await get('/members/0b8f7a3e-5c1d-4e2a-9f6b-2d3c4b5a6e7f').expect(404);
-    const rows = await ctx.db('audit_log').where({ action: 'api.called' }).orderBy('id').offset(before);
+    const rows = await waitFor(async () => {
+      const found = await ctx.db('audit_log').where({ action: 'api.called' }).orderBy('id').offset(before);
+      return found.length >= 2 && found;
+    }, 'both calls in the audit log');
     expect(
       rows.map((r: { member_id: string | null; staff_user_id: string | null; details: Record<string, unknown> }) => [
         r.staff_user_id,
