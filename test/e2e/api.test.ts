@@ -3,6 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import request from 'supertest';
 import { makeServiceContext } from '../../src/context.js';
 import { createApiKey } from '../../src/integrations/api-keys.service.js';
+import { ONE_LINE_MESSAGE } from '../../src/shared/http/text.js';
 import { Links } from '../../src/shared/links.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
@@ -477,5 +478,38 @@ describe('the audience as PostgreSQL writes it', () => {
     );
     const csv = await get(`/topics/${digest}/audience`).set('Accept', 'text/csv').buffer(true).expect(200);
     expect(csv.text).toContain(`,'=SUM(1),${links.unsubscribe(ids[4]!, digest).url},`);
+  });
+});
+
+/** Issue 7: the API's JSON and query text refuse control characters as the forms do (shared/http/text.ts). */
+describe('control characters in what the API is sent', () => {
+  it('C11: a reference holding NUL, CR/LF, U+2028 or another control character is a 422 naming the field; nothing is recorded', async () => {
+    const before = await ctx.db('consent_ledger').where({ member_id: m.dee }).count({ n: '*' }).first();
+    for (const bad of ['\u0000', '\r\n', '\u2028', '\u2029', '\u0085', '\u001b', '\u007f']) {
+      for (const reference of [`CRM${bad}42`, `CRM-42${bad}`]) {
+        const res = await post(`/members/${m.dee}/opt-out`, { topic: news, reference }, key.optOut);
+        const problem = expectProblem(res, '/members/{id}/opt-out', 'post');
+        expect([JSON.stringify(reference), res.status, problem.errors]).toEqual([
+          JSON.stringify(reference),
+          422,
+          [{ field: 'reference', message: ONE_LINE_MESSAGE }],
+        ]);
+      }
+    }
+    expect(await ctx.db('consent_ledger').where({ member_id: m.dee }).count({ n: '*' }).first()).toEqual(before);
+    expect((await ctx.db('consents').where({ member_id: m.dee, topic_id: news }).first()).status).toBe('opted_in');
+  });
+
+  it('C11: an e-mail address with a control character after it is refused, not trimmed into a real one', async () => {
+    const suppressed = await ctx.db('suppression_list').count({ n: '*' }).first();
+    for (const bad of ['%00', '%0D%0A', '%E2%80%A8']) {
+      const res = await get(`/members?email=ada@example.org${bad}`).expect(422);
+      expect(expectProblem(res, '/members', 'get').errors).toEqual([{ field: 'email', message: ONE_LINE_MESSAGE }]);
+    }
+    for (const email of ['dee@example.org\u0000', 'dee@example.org\r\n', 'dee@example.org\u2028']) {
+      const res = await post('/suppressions', { email, reason: 'manual' }, key.suppress).expect(422);
+      expect(expectProblem(res, '/suppressions', 'post').errors).toEqual([{ field: 'email', message: ONE_LINE_MESSAGE }]);
+    }
+    expect(await ctx.db('suppression_list').count({ n: '*' }).first()).toEqual(suppressed);
   });
 });
