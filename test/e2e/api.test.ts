@@ -178,7 +178,7 @@ describe('reading', () => {
     check('/members/{id}', 'get', 200, 'application/json', res.body);
     expect(res.body.name).toBe('BOB');
     expectProblem(await get('/members/0b8f7a3e-5c1d-4e2a-9f6b-2d3c4b5a6e7f').expect(404), '/members/{id}', 'get');
-    expectProblem(await get('/members/not-a-uuid').expect(422), '/members/{id}', 'get');
+    expectProblem(await get('/members/not-a-uuid').expect(404), '/members/{id}', 'get');
 
     const first = await get(`/members/${m.bob}/ledger?limit=1`).expect(200);
     check('/members/{id}/ledger', 'get', 200, 'application/json', first.body);
@@ -511,5 +511,33 @@ describe('control characters in what the API is sent', () => {
       expect(expectProblem(res, '/suppressions', 'post').errors).toEqual([{ field: 'email', message: ONE_LINE_MESSAGE }]);
     }
     expect(await ctx.db('suppression_list').count({ n: '*' }).first()).toEqual(suppressed);
+  });
+});
+
+/** Issue 7: every path parameter that is not of its expected shape answers 404, as an id no one has. */
+describe('path parameters of the wrong shape', () => {
+  it('a member id that is not a uuid and a topic id that is not a number are 404 problems, as unknown ones are, never 422', async () => {
+    const unknownMember = expectProblem(await get('/members/0b8f7a3e-5c1d-4e2a-9f6b-2d3c4b5a6e7f').expect(404), '/members/{id}', 'get');
+    for (const id of ['not-a-uuid', '123', `${m.ada}x`]) {
+      expect(expectProblem(await get(`/members/${id}`).expect(404), '/members/{id}', 'get')).toEqual(unknownMember);
+      expectProblem(await get(`/members/${id}/ledger`).expect(404), '/members/{id}/ledger', 'get');
+      // The address is judged before the body: a bad body does not turn it into a 422.
+      for (const body of [{ topic: news }, { topic: 'nope', extra: true }])
+        expectProblem(await post(`/members/${id}/opt-out`, body, key.optOut).expect(404), '/members/{id}/opt-out', 'post');
+    }
+    const unknownTopic = expectProblem(await get('/topics/999999/audience').expect(404), '/topics/{id}/audience', 'get');
+    for (const id of ['news', '0', '-1', '1.5', '1e3', '99999999999999999999'])
+      expect(expectProblem(await get(`/topics/${id}/audience`).expect(404), '/topics/{id}/audience', 'get')).toEqual(unknownTopic);
+    // What a request sends is still checked field by field.
+    expectProblem(await get(`/members/${m.ada}/ledger?limit=0`).expect(422), '/members/{id}/ledger', 'get');
+    expectProblem(await post(`/members/${m.ada}/opt-out`, { topic: 'nope' }, key.optOut).expect(422), '/members/{id}/opt-out', 'post');
+  });
+
+  it('the OpenAPI document lists no 422 for an operation whose only input is its path', async () => {
+    const doc = (await request(ctx.app).get('/api/v1/openapi.json').expect(200)).body as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    expect(Object.keys(doc.paths['/members/{id}']!.get!.responses)).not.toContain('422');
+    expect(Object.keys(doc.paths['/topics/{id}/audience']!.get!.responses)).not.toContain('422');
   });
 });
