@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { generateSecret } from 'otplib';
 import { z } from 'zod';
-import { emailField } from '../shared/http/text.js';
+import { emailField, singleLineText } from '../shared/http/text.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import { ipPrefix } from '../shared/rate-limit.js';
 import type { ServiceContext } from '../context.js';
@@ -17,21 +17,17 @@ const StaffSignIn = z.object({
   email: emailField,
   password: z.string().min(1, 'Enter your password.').max(200),
   // Asked for with the password only while the address is protected after many failures.
-  code: z
-    .string()
-    .trim()
+  code: singleLineText()
     .max(40)
     .optional()
     .transform((v) => v || undefined),
 });
+// The codes refuse control characters as every other field does, before they are compared or counted as a failure.
 const RecoveryCode = z.object({
-  recovery_code: z.string().trim().min(1, 'Enter one of your recovery codes.').max(40, 'A recovery code looks like ABCD-EFGH-JKMN-PQRS.'),
+  recovery_code: singleLineText().min(1, 'Enter one of your recovery codes.').max(40, 'A recovery code looks like ABCD-EFGH-JKMN-PQRS.'),
 });
 const TotpCode = z.object({
-  code: z
-    .string()
-    .trim()
-    .regex(/^\d{6}$/, 'Enter the 6-digit code from your authenticator app.'),
+  code: singleLineText().regex(/^\d{6}$/, 'Enter the 6-digit code from your authenticator app.'),
 });
 const ChangePassword = z
   .object({ current: z.string().min(1, 'Enter your current password.').max(200), password: staffPassword, confirm: z.string() })

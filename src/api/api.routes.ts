@@ -11,8 +11,10 @@ import {
   apiOptOut,
   apiSuppress,
   apiTopics,
+  NO_MEMBER,
+  NO_TOPIC,
 } from '../integrations/api.service.js';
-import { ValidationError } from '../shared/errors.js';
+import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { MemberLookup, MemberPath, OptOutRequest, PageQuery, SuppressionRequest, TopicPath } from './api.schemas.js';
 import { apiKeyAuth, operation } from './api-auth.js';
 import { API_OPERATIONS as OPS, openApiDocument } from './openapi.js';
@@ -27,6 +29,19 @@ function valid<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   for (const issue of result.error.issues) errors[issue.path.join('.') || 'body'] ??= issue.message;
   throw new ValidationError(errors, {}, 'The request did not validate.');
 }
+
+/**
+ * A path parameter of the wrong shape (a member id that is not a uuid, a topic id that is not a
+ * number) names nothing that could exist: a 404 problem, as for an id no one has, never a 422.
+ * Only what a request sends (body, query string) is validated field by field.
+ */
+function pathOf<S extends z.ZodType>(schema: S, params: unknown, notFound: string): z.infer<S> {
+  const result = schema.safeParse(params);
+  if (result.success) return result.data;
+  throw new NotFoundError(notFound);
+}
+const memberIdOf = (req: Request) => pathOf(MemberPath, req.params, NO_MEMBER).id;
+const topicIdOf = (req: Request) => pathOf(TopicPath, req.params, NO_TOPIC).id;
 
 /**
  * The REST API, /api/v1 (issue 12): JSON in and out, Bearer API keys, no session, no cookies, no
@@ -71,7 +86,7 @@ export function apiRouter(svc: ServiceContext): Router {
   v1.get(
     '/members/:id',
     operation(svc, OPS.member, async (req, res, facts) => {
-      const member = await apiMember(svc, valid(MemberPath, req.params).id);
+      const member = await apiMember(svc, memberIdOf(req));
       facts.memberId = member.id;
       res.json(member);
     }),
@@ -79,7 +94,7 @@ export function apiRouter(svc: ServiceContext): Router {
   v1.get(
     '/members/:id/ledger',
     operation(svc, OPS.ledger, async (req, res, facts) => {
-      const { id } = valid(MemberPath, req.params);
+      const id = memberIdOf(req);
       const page = await apiLedger(svc, id, valid(PageQuery, req.query));
       facts.memberId = id;
       res.json(page);
@@ -88,7 +103,7 @@ export function apiRouter(svc: ServiceContext): Router {
   v1.get(
     '/topics/:id/audience',
     operation(svc, OPS.audience, async (req, res, facts) => {
-      const { id } = valid(TopicPath, req.params);
+      const id = topicIdOf(req);
       const format = req.accepts(['application/x-ndjson', 'text/csv']);
       if (!format) throw new ApiProblem(406, 'not_acceptable', 'Ask for application/x-ndjson or text/csv.');
       const { topic, copy } = await apiAudience(svc, id, format === 'text/csv' ? 'csv' : 'ndjson');
@@ -102,7 +117,7 @@ export function apiRouter(svc: ServiceContext): Router {
   v1.post(
     '/members/:id/opt-out',
     operation(svc, OPS.optOut, async (req, res, facts) => {
-      const { id } = valid(MemberPath, req.params);
+      const id = memberIdOf(req);
       const done = await apiOptOut(svc, res.locals.apiKey!, id, valid(OptOutRequest, req.body));
       facts.memberId = id;
       res.json(done);

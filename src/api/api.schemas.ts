@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TOPIC_KINDS } from '../consent/topics.schemas.js';
 import { REPORTED_REASONS } from '../integrations/suppressions.service.js';
+import { singleLineText } from '../shared/http/text.js';
 
 /**
  * The REST API's shapes (issue 12). The request schemas validate what comes in, and the same
@@ -121,7 +122,10 @@ export const AudienceRow = z
 export const OptOutRequest = z
   .object({
     topic: z.union([z.int().positive(), z.literal('all')]).meta({ description: 'A topic id, or "all" for every topic.' }),
-    reference: z.string().trim().max(200).optional().meta({ description: 'Your system’s reference for the request (kept in the ledger).' }),
+    reference: singleLineText()
+      .max(200)
+      .optional()
+      .meta({ description: 'Your system’s reference for the request (kept in the ledger): one line, no control characters.' }),
   })
   .strict()
   .meta({ id: 'OptOutRequest' });
@@ -137,13 +141,13 @@ export const OptOutResult = z
 
 export const SuppressionRequest = z
   .object({
-    email: z.string().trim().max(254).pipe(z.email()),
+    email: singleLineText().max(254).pipe(z.email()),
     reason: z.enum(REPORTED_REASONS),
   })
   .strict()
   .meta({ id: 'SuppressionRequest' });
 
-export const MemberLookup = z.object({ email: z.string().trim().max(254).pipe(z.email()) });
+export const MemberLookup = z.object({ email: singleLineText().max(254).pipe(z.email()) });
 export const MemberPath = z.object({ id: memberId });
 export const TopicPath = z.object({ id: z.coerce.number().int().positive().max(2147483647) });
 export const PageQuery = z.object({

@@ -65,8 +65,7 @@ export const API_OPERATIONS = {
     request: { params: MemberPath },
     responses: {
       200: json(Member, 'The member.'),
-      404: problem('No active member with this id.'),
-      422: problem('Not a member id.'),
+      404: problem('No active member with this id, or an id that is not a uuid.'),
       ...COMMON,
     },
   },
@@ -78,8 +77,8 @@ export const API_OPERATIONS = {
     request: { params: MemberPath, query: PageQuery },
     responses: {
       200: json(LedgerPage, 'One page of ledger events.'),
-      404: problem('No active member with this id.'),
-      422: problem('Bad id or page.'),
+      404: problem('No active member with this id (or an id that is not a uuid), or a cursor we did not give out.'),
+      422: problem('Bad page (limit or cursor).'),
       ...COMMON,
     },
   },
@@ -96,7 +95,7 @@ export const API_OPERATIONS = {
         description: 'One row per member.',
         content: { 'application/x-ndjson': { schema: AudienceRow }, 'text/csv': { schema: { type: 'string' } } },
       },
-      404: problem('No such current topic.'),
+      404: problem('No such current topic, or an id that is not a number.'),
       406: problem('Neither NDJSON nor CSV is acceptable.'),
       ...COMMON,
     },
@@ -111,7 +110,7 @@ export const API_OPERATIONS = {
     request: { params: MemberPath, body: { content: { 'application/json': { schema: OptOutRequest } } } },
     responses: {
       200: json(OptOutResult, 'What changed.'),
-      404: problem('No active member with this id.'),
+      404: problem('No active member with this id, or an id that is not a uuid.'),
       422: problem('Bad body or unknown topic.'),
       ...COMMON,
     },

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { isDatabaseUnavailable } from '../shared/db-watch.js';
 import { AppError, ValidationError } from '../shared/errors.js';
-import { RETRY_AFTER_SECONDS } from '../shared/http/error-handler.js';
+import { isUnstorableText, RETRY_AFTER_SECONDS } from '../shared/http/error-handler.js';
 
 /** Where each problem type is explained: the reference page, one anchor per type. */
 export const PROBLEM_TYPES: Record<string, string> = {
@@ -9,7 +9,7 @@ export const PROBLEM_TYPES: Record<string, string> = {
   forbidden: 'The key does not have the scope this call needs.',
   not_found: 'Nothing here by that id or address (an unknown address and a suppressed one answer the same).',
   validation: 'The request did not validate; errors lists one message per field.',
-  bad_request: 'The request body is not JSON.',
+  bad_request: 'The request could not be read: the body is not JSON, or it holds characters that cannot be stored.',
   not_acceptable: 'The Accept header asks for a format this call does not produce.',
   rate_limited: 'Too many calls with this key; wait the seconds Retry-After says.',
   unavailable: 'The database cannot be reached for a moment; nothing was done. Retry after the seconds Retry-After says.',
@@ -78,6 +78,15 @@ export function problemHandler(baseUrl: string): ErrorRequestHandler {
       return sendProblem(res, baseUrl, { status: 422, code: 'validation', detail: err.message, errors });
     }
     if (err instanceof AppError) return sendProblem(res, baseUrl, { status: err.status, code: err.code, detail: err.message });
+    if (isUnstorableText(err)) {
+      // The schemas refuse these characters first; this is the last line of defence, as on the site.
+      req.log?.warn({ event: 'api.unstorable_text', code: (err as { code: string }).code });
+      return sendProblem(res, baseUrl, {
+        status: 400,
+        code: 'bad_request',
+        detail: 'Some of the text sent holds characters we cannot store, such as control characters. Remove them and try again.',
+      });
+    }
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? (err.status as number) : 500;
     if (status === 500) req.log?.error({ event: 'api.unhandled_error', err });
     sendProblem(res, baseUrl, {

@@ -74,7 +74,7 @@ export async function enableStaffTotp(svc: ServiceContext, staffId: string, secr
   });
 }
 
-/** An admin adds a staff account; admins among them enrol two-factor at their first sign-in. */
+/** An admin adds a staff account; every staff account, whatever its role, enrols two-factor at its first sign-in. */
 export async function createStaffAccount(svc: ServiceContext, actorId: string, input: z.infer<typeof StaffAccountForm>): Promise<string> {
   const passwordHash = await hashPassword(input.password);
   return inTransaction(svc.db, async (trx) => {

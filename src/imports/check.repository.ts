@@ -1,14 +1,15 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
+import { looksLikeLink } from '../shared/http/text.js';
 import type { SuppressionKeys } from '../shared/suppression.js';
 import { NOT_CONSENTING_STATUSES, type Mapping } from './formats.js';
 
 /**
  * The dry run, set-based: one UPDATE over the staged rows of one import reads the mapped columns,
  * finds each row's first problem (missing or invalid address, control characters, over-long
- * fields, an unreadable date or consent value) and sorts the rest into suppressed (never imported,
- * never contacted, only counted: C6), duplicates within the file, existing members (matched by
- * address without regard to case: citext) and new ones.
+ * fields, a name that reads as a web address, an unreadable date or consent value) and sorts the
+ * rest into suppressed (never imported, never contacted, only counted: C6), duplicates within the
+ * file, existing members (matched by address without regard to case: citext) and new ones.
  */
 
 /* The address rule of the forms (zod's e-mail pattern), so an import accepts what /join accepts. */
@@ -41,9 +42,13 @@ function colNo(i: number): number {
 const cell = (i: number | undefined) => (i === undefined ? 'NULL::text' : `nullif(btrim(fields[${colNo(i)}]), '')`);
 const lowerCell = (i: number) => `lower(btrim(coalesce(fields[${colNo(i)}], '')))`;
 
+/** The name a staged row gives through the mapping: one column, or first and last name joined. */
+const nameSql = (m: Mapping) =>
+  m.name !== undefined ? cell(m.name) : `nullif(concat_ws(' ', ${cell(m.first_name)}, ${cell(m.last_name)}), '')`;
+
 /** The SQL that reads one staged row through the mapping (column numbers are checked integers). */
 function extractSql(m: Mapping): string {
-  const name = m.name !== undefined ? cell(m.name) : `nullif(concat_ws(' ', ${cell(m.first_name)}, ${cell(m.last_name)}), '')`;
+  const name = nameSql(m);
   const postal =
     m.postal_address === undefined
       ? 'NULL::text'
@@ -82,10 +87,35 @@ const PROBLEM = `CASE
   WHEN length(e.name) > 200 THEN 'The name is longer than 200 characters.'
   WHEN length(e.postal_address) > 1000 THEN 'The postal address is longer than 1,000 characters.'
   WHEN length(e.phone) > 40 THEN 'The phone number is longer than 40 characters.'
+  WHEN e.row_no = ANY (:linkNames) THEN 'The name looks like a web address; a name cannot contain one.'
   WHEN e.email !~ :emailRe THEN 'This is not a valid e-mail address.'
   WHEN e.raw_date IS NOT NULL AND d.at IS NULL THEN 'The date is not one we can read (use 2024-03-31 or 2024-03-31 14:05).'
   WHEN e.bad_consent THEN 'A consent column holds something other than yes or no.'
 END`;
+
+const LINK_BATCH = 5000;
+
+/**
+ * The rows whose name reads as a web address, by the join form's own rule (looksLikeLink), so an
+ * import cannot put a link where our mail greets someone by name. The rule is a JavaScript regular
+ * expression over Unicode letters (PostgreSQL's would judge letters by the database's locale), so
+ * the names are read here, a batch at a time, and only those with a dot or "://" (every pattern of
+ * the rule needs one): an ordinary file sends few or none. The UPDATE then reports those rows.
+ */
+async function rowsWithLinkNames(trx: Knex.Transaction, importId: number, mapping: Mapping): Promise<number[]> {
+  const found: number[] = [];
+  for (let after = 0; ;) {
+    const { rows } = await trx.raw<{ rows: { row_no: number; name: string }[] }>(
+      `SELECT row_no, name FROM (SELECT row_no, ${nameSql(mapping)} AS name FROM import_rows WHERE import_id = :id AND row_no > :after) n
+       WHERE strpos(name, '.') > 0 OR strpos(name, '://') > 0
+       ORDER BY row_no LIMIT :batch`,
+      { id: importId, after, batch: LINK_BATCH },
+    );
+    for (const row of rows) if (looksLikeLink(row.name)) found.push(row.row_no);
+    if (rows.length < LINK_BATCH) return found;
+    after = rows.at(-1)!.row_no;
+  }
+}
 
 /**
  * Runs the whole dry run for one import, in the caller's transaction, as ONE UPDATE (each staged
@@ -107,6 +137,7 @@ export async function checkStagedRows(trx: Knex.Transaction, importId: number, m
         `EXISTS (SELECT 1 FROM suppression_list s WHERE s.address_hash = encode(hmac(lower(btrim(c.email)), CAST(:key${k} AS text), 'sha256'), 'hex'))`,
     )
     .join(' OR ');
+  const linkNames = await rowsWithLinkNames(trx, importId, mapping);
   await trx.raw(
     `UPDATE import_rows r
      SET email = x.email, name = x.name, postal_address = x.postal_address, phone = x.phone, consented_at = x.at,
@@ -137,6 +168,7 @@ export async function checkStagedRows(trx: Knex.Transaction, importId: number, m
       controlButLf: CONTROL_BUT_LF_RE,
       emailRe: EMAIL_RE,
       dateRe: DATE_RE,
+      linkNames,
       ...Object.fromEntries(keys.lookup.map((key, k) => [`key${k}`, key])),
     },
   );

@@ -5,15 +5,17 @@ import { formatDay } from '../shared/time.js';
 /**
  * A staff reply to a question from the public (C12): transactional, to the address the question
  * came from, about that question only. It may reach an address on the suppression list: its owner
- * wrote to us, and a data question must be answered.
+ * wrote to us, and a data question must be answered. No one confirmed that address, so the
+ * greeting names no one: the name was typed by whoever sent the form, and mail to an unconfirmed
+ * address does not show it (as a sign-up confirmation does not).
  */
-export function inquiryReplyEmail(ctx: MailContext, d: { to: string; name: string; body: string; asked: Date }): BuiltEmail {
+export function inquiryReplyEmail(ctx: MailContext, d: { to: string; body: string; asked: Date }): BuiltEmail {
   return memberMessageEmail(ctx, {
     kind: 'inquiry_reply',
     to: d.to,
     memberId: null,
     subject: `${ctx.orgName}: our answer to your question`,
-    greeting: `Dear ${d.name},`,
+    greeting: 'Hello,',
     paragraphs: d.body
       .split(/\n{2,}/)
       .map((p) => p.trim())

@@ -60,11 +60,7 @@ export async function replyToInquiry(svc: ServiceContext, staffUserId: string, i
     if (!inquiry) throw new NotFoundError('There is no such question.');
     if (inquiry.status === 'closed')
       throw new ConflictError('This question is closed. Reopening is not possible: ask them to write again.');
-    const emailMessageId = await queueMail(
-      trx,
-      svc,
-      inquiryReplyEmail(svc.mail, { to: inquiry.email, name: inquiry.name, body, asked: inquiry.created_at }),
-    );
+    const emailMessageId = await queueMail(trx, svc, inquiryReplyEmail(svc.mail, { to: inquiry.email, body, asked: inquiry.created_at }));
     await insertReply(trx, { inquiryId: id, staffUserId, body, emailMessageId });
     await setInquiryStatus(trx, id, 'answered');
     await appendAudit(trx, { staffUserId, action: 'inquiry.replied', details: { inquiryId: id } });

@@ -15,7 +15,8 @@ import { suppressReportedAddress, type ReportedReason } from './suppressions.ser
  * service like any other (ledger event and confirmation e-mail in one transaction, C14). There is
  * no way in here to opt anyone in (C1); the database refuses it as well.
  */
-const NO_MEMBER = 'There is no active member with this id.';
+export const NO_MEMBER = 'There is no active member with this id.';
+export const NO_TOPIC = 'There is no such current topic.';
 const NO_ADDRESS = 'No member can be looked up with this address.';
 
 /** Cursors are opaque to callers: base64url of the position. */
@@ -117,7 +118,7 @@ export async function apiChanges(svc: ServiceContext, page: { cursor?: string; l
 /** The topic's audience (C12: opted in now, active, deliverable, not suppressed) as a query to stream, and how to add each row's links. */
 export async function apiAudience(svc: ServiceContext, topicId: number, format: 'csv' | 'ndjson') {
   const topic = await findCurrentTopic(svc.db, topicId);
-  if (!topic) throw new NotFoundError('There is no such current topic.');
+  if (!topic) throw new NotFoundError(NO_TOPIC);
   return { topic, copy: audienceCopy(topic.id, svc.keys.suppression, svc.links.inSql(), format) };
 }
 

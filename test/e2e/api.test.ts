@@ -3,6 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import request from 'supertest';
 import { makeServiceContext } from '../../src/context.js';
 import { createApiKey } from '../../src/integrations/api-keys.service.js';
+import { ONE_LINE_MESSAGE } from '../../src/shared/http/text.js';
 import { Links } from '../../src/shared/links.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
@@ -177,7 +178,7 @@ describe('reading', () => {
     check('/members/{id}', 'get', 200, 'application/json', res.body);
     expect(res.body.name).toBe('BOB');
     expectProblem(await get('/members/0b8f7a3e-5c1d-4e2a-9f6b-2d3c4b5a6e7f').expect(404), '/members/{id}', 'get');
-    expectProblem(await get('/members/not-a-uuid').expect(422), '/members/{id}', 'get');
+    expectProblem(await get('/members/not-a-uuid').expect(404), '/members/{id}', 'get');
 
     const first = await get(`/members/${m.bob}/ledger?limit=1`).expect(200);
     check('/members/{id}/ledger', 'get', 200, 'application/json', first.body);
@@ -477,5 +478,66 @@ describe('the audience as PostgreSQL writes it', () => {
     );
     const csv = await get(`/topics/${digest}/audience`).set('Accept', 'text/csv').buffer(true).expect(200);
     expect(csv.text).toContain(`,'=SUM(1),${links.unsubscribe(ids[4]!, digest).url},`);
+  });
+});
+
+/** Issue 7: the API's JSON and query text refuse control characters as the forms do (shared/http/text.ts). */
+describe('control characters in what the API is sent', () => {
+  it('C11: a reference holding NUL, CR/LF, U+2028 or another control character is a 422 naming the field; nothing is recorded', async () => {
+    const before = await ctx.db('consent_ledger').where({ member_id: m.dee }).count({ n: '*' }).first();
+    for (const bad of ['\u0000', '\r\n', '\u2028', '\u2029', '\u0085', '\u001b', '\u007f']) {
+      for (const reference of [`CRM${bad}42`, `CRM-42${bad}`]) {
+        const res = await post(`/members/${m.dee}/opt-out`, { topic: news, reference }, key.optOut);
+        const problem = expectProblem(res, '/members/{id}/opt-out', 'post');
+        expect([JSON.stringify(reference), res.status, problem.errors]).toEqual([
+          JSON.stringify(reference),
+          422,
+          [{ field: 'reference', message: ONE_LINE_MESSAGE }],
+        ]);
+      }
+    }
+    expect(await ctx.db('consent_ledger').where({ member_id: m.dee }).count({ n: '*' }).first()).toEqual(before);
+    expect((await ctx.db('consents').where({ member_id: m.dee, topic_id: news }).first()).status).toBe('opted_in');
+  });
+
+  it('C11: an e-mail address with a control character after it is refused, not trimmed into a real one', async () => {
+    const suppressed = await ctx.db('suppression_list').count({ n: '*' }).first();
+    for (const bad of ['%00', '%0D%0A', '%E2%80%A8']) {
+      const res = await get(`/members?email=ada@example.org${bad}`).expect(422);
+      expect(expectProblem(res, '/members', 'get').errors).toEqual([{ field: 'email', message: ONE_LINE_MESSAGE }]);
+    }
+    for (const email of ['dee@example.org\u0000', 'dee@example.org\r\n', 'dee@example.org\u2028']) {
+      const res = await post('/suppressions', { email, reason: 'manual' }, key.suppress).expect(422);
+      expect(expectProblem(res, '/suppressions', 'post').errors).toEqual([{ field: 'email', message: ONE_LINE_MESSAGE }]);
+    }
+    expect(await ctx.db('suppression_list').count({ n: '*' }).first()).toEqual(suppressed);
+  });
+});
+
+/** Issue 7: every path parameter that is not of its expected shape answers 404, as an id no one has. */
+describe('path parameters of the wrong shape', () => {
+  it('a member id that is not a uuid and a topic id that is not a number are 404 problems, as unknown ones are, never 422', async () => {
+    const unknownMember = expectProblem(await get('/members/0b8f7a3e-5c1d-4e2a-9f6b-2d3c4b5a6e7f').expect(404), '/members/{id}', 'get');
+    for (const id of ['not-a-uuid', '123', `${m.ada}x`]) {
+      expect(expectProblem(await get(`/members/${id}`).expect(404), '/members/{id}', 'get')).toEqual(unknownMember);
+      expectProblem(await get(`/members/${id}/ledger`).expect(404), '/members/{id}/ledger', 'get');
+      // The address is judged before the body: a bad body does not turn it into a 422.
+      for (const body of [{ topic: news }, { topic: 'nope', extra: true }])
+        expectProblem(await post(`/members/${id}/opt-out`, body, key.optOut).expect(404), '/members/{id}/opt-out', 'post');
+    }
+    const unknownTopic = expectProblem(await get('/topics/999999/audience').expect(404), '/topics/{id}/audience', 'get');
+    for (const id of ['news', '0', '-1', '1.5', '1e3', '99999999999999999999'])
+      expect(expectProblem(await get(`/topics/${id}/audience`).expect(404), '/topics/{id}/audience', 'get')).toEqual(unknownTopic);
+    // What a request sends is still checked field by field.
+    expectProblem(await get(`/members/${m.ada}/ledger?limit=0`).expect(422), '/members/{id}/ledger', 'get');
+    expectProblem(await post(`/members/${m.ada}/opt-out`, { topic: 'nope' }, key.optOut).expect(422), '/members/{id}/opt-out', 'post');
+  });
+
+  it('the OpenAPI document lists no 422 for an operation whose only input is its path', async () => {
+    const doc = (await request(ctx.app).get('/api/v1/openapi.json').expect(200)).body as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    expect(Object.keys(doc.paths['/members/{id}']!.get!.responses)).not.toContain('422');
+    expect(Object.keys(doc.paths['/topics/{id}/audience']!.get!.responses)).not.toContain('422');
   });
 });

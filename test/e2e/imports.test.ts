@@ -275,6 +275,48 @@ describe('a file with every kind of bad row', () => {
   });
 });
 
+describe('a name that reads as a web address', () => {
+  it('C11: is a row error, by the join form’s own rule: a scheme, www., a host with a path, a bare domain, an address', async () => {
+    const csv = [
+      'email,name',
+      'initials@example.net,J.R.R. Tolkien',
+      'saint@example.net,St.John Smith',
+      'title@example.net,Mr. Smith',
+      'scheme@example.net,http://evil.example',
+      'inside@example.net,Prize at x://y',
+      'www@example.net,Go to www.evil.example',
+      'bare@example.net,Win at evil.com now',
+      'path@example.net,evil.example/login',
+      'ip@example.net,Call 10.0.0.1',
+      'letters@example.net,José.com',
+    ].join('\n');
+    const id = await uploaded('links.csv', csv);
+    await postForm(admin, `/admin/imports/${id}/mapping`, `/admin/imports/${id}/mapping`, { email: '1', name: '2' }, 303);
+    expect((await importState(ctx, id)).counts).toMatchObject({ rows: 10, new: 3, errors: 7 });
+    const report = (await admin.get(`/admin/imports/${id}/errors`).expect(200)).text.trim().split('\n');
+    const problem = 'The name looks like a web address; a name cannot contain one.';
+    expect(report.slice(1)).toEqual(
+      ['scheme', 'inside', 'www', 'bare', 'path', 'ip', 'letters'].map((who, i) => `${i + 5},${who}@example.net,${problem}`),
+    );
+  });
+
+  it('C11: is caught when first and last name make it up, and in every part of a long file', async () => {
+    const rows = Array.from({ length: 12_000 }, (_, i) =>
+      mailchimpRow(`dotted${i}@example.net`, 'A.B.', `Person ${i}`, '2020-01-01 10:00:00'),
+    );
+    // Row numbers count the header as row 1: the file's first row, the last of the first batch the check reads (5,000 rows)
+    // and the first of the next, and the file's last row.
+    for (const at of [2, 5001, 5002, 12_001])
+      rows[at - 2] = mailchimpRow(`link${at}@example.net`, 'Visit', 'evil.com', '2020-01-01 10:00:00');
+    const id = await uploaded('dotted.csv', [MAILCHIMP_HEADER, ...rows].join('\n'));
+    expect((await importState(ctx, id)).counts).toMatchObject({ rows: 12_000, new: 11_996, errors: 4 });
+    const report = (await admin.get(`/admin/imports/${id}/errors`).expect(200)).text.trim().split('\n');
+    expect(report.slice(1)).toEqual(
+      [2, 5001, 5002, 12_001].map((at) => `${at},link${at}@example.net,The name looks like a web address; a name cannot contain one.`),
+    );
+  }, 60000);
+});
+
 describe('the upload form', () => {
   it('says, on the form, what is wrong: no file, not a CSV, no rows', async () => {
     const _csrf = await (await import('../helpers/session.js')).csrfFrom(admin, '/admin/imports');

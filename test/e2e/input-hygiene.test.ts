@@ -2,11 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { match } from 'path-to-regexp';
 import request from 'supertest';
+import { ONE_LINE_MESSAGE } from '../../src/shared/http/text.js';
+import { hashToken, newSecretToken } from '../../src/shared/secrets.js';
+import { Links } from '../../src/shared/links.js';
 import type { TestContext } from '../helpers/app.js';
+import { importIdOf, uploadCsv } from '../helpers/imports.js';
 import { appRoutes, type AppRoute } from '../helpers/routes.js';
 import { startSeededContext } from '../helpers/seeded.js';
-import { signedInAgent } from '../helpers/session.js';
-import { signedInStaff, type Agent } from '../helpers/staff.js';
+import { csrfFrom, signedInAgent } from '../helpers/session.js';
+import { createStaff, freshTotpCode, signedInStaff, STAFF_PASSWORD, type Agent } from '../helpers/staff.js';
 
 /**
  * Every text field of every form a visitor, a member and an admin can reach, posted with a NUL, a
@@ -19,10 +23,15 @@ import { signedInStaff, type Agent } from '../helpers/staff.js';
  * real option of a required choice, a required box ticked), so that the bad value is the only thing
  * wrong with a post and goes as far into the app as it can.
  *
- * Not reached: the link-token pages (/p/:token, /signin/:token, /l/…/:token, /join/confirm/:token,
- * /unsubscribe/:token), which come from e-mail. /p/:token shows the preferences form walked here at
- * /preferences; the others are single buttons with no text field (path-params.test.ts covers their
- * tokens).
+ * A box's value is sent with the bad characters too: the page sets it, but a hostile post can set
+ * it to anything.
+ *
+ * Not reached by the walk: the link-token pages (/p/:token, /join/invited/:token, /signin/:token,
+ * /l/…/:token, /join/confirm/:token, /unsubscribe/:token), which come from e-mail; the staff
+ * sign-in's second step and the two-factor enrolment, which need a sign-in half done or an account
+ * not yet enrolled; and an import's pages, which need an uploaded file. The second test below posts
+ * the forms of those with text or boxes in them; the other link pages are single buttons with no
+ * field (path-params.test.ts covers their tokens).
  */
 
 // Posting these would end the session or the fixture the rest of the walk needs: sign-out and
@@ -40,11 +49,15 @@ let visitor: Agent;
 let member: Agent;
 let admin: Agent;
 let routes: AppRoute[];
+let memberIds: string[];
+let topicIds: number[];
 
 beforeAll(async () => {
   const seeded = await startSeededContext({ worker: false });
   ctx = seeded.ctx;
-  const [signedIn, other] = Object.values(seeded.member);
+  memberIds = Object.values(seeded.member);
+  topicIds = Object.values(seeded.topic);
+  const [signedIn, other] = memberIds;
   // Forms that only show when there is something to act on: a draft policy to edit and publish, a
   // confirmed removal request to hold, a question from the public to answer.
   await ctx.db('policy_versions').insert({ version: 'hygiene-draft', title: 'Draft', summary: '', body: 'Draft text.' });
@@ -192,7 +205,10 @@ function fieldsOf(form: HTMLElement): { base: Field[]; targets: Field[] } {
     if (tag === 'button' || type === 'submit') {
       targets.push({ name, value: el.getAttribute('value') ?? '' });
     } else if (type === 'checkbox') {
-      if (el.hasAttribute('checked') || required) base.push({ name, value: el.getAttribute('value') ?? 'on' });
+      const value = el.getAttribute('value') ?? 'on';
+      if (el.hasAttribute('checked') || required) base.push({ name, value });
+      // One box of a group (they share a name) is enough to send a bad value in its place.
+      if (!targets.some((t) => t.name === name)) targets.push({ name, value });
     } else if (type === 'radio') {
       const group = form.querySelectorAll('input[type="radio"]').filter((r) => r.getAttribute('name') === name);
       if (radiosDone.has(name)) continue;
@@ -228,28 +244,75 @@ function hostileBody(base: Field[], target: Field, bad: string): string {
   return new URLSearchParams(pairs).toString();
 }
 
+/** The form as fieldsOf reads it, with values a person would choose put in (so the bad value is the only thing wrong). */
+function fieldsWith(form: HTMLElement, fill: Record<string, string>): { base: Field[]; targets: Field[] } {
+  const { base, targets } = fieldsOf(form);
+  return {
+    base: [...base.filter((f) => !(f.name in fill)), ...Object.entries(fill).map(([name, value]) => ({ name, value }))],
+    targets: targets.map((t) => (t.name in fill ? { name: t.name, value: fill[t.name]! } : t)),
+  };
+}
+
+/** Sends the form with one field set to a bad value, as a browser posting from one of our pages does (same-origin). */
+function sendHostile({ agent, method, action }: FoundForm, base: Field[], target: Field, bad: string) {
+  const body = hostileBody(base, target, bad);
+  return method === 'GET'
+    ? agent.get(`${action}?${body}`)
+    : agent.post(action).set('Sec-Fetch-Site', 'same-origin').type('form').send(body);
+}
+
+/** A refusal (the form again, 422) or a clean save (2xx, 3xx). */
+const refusedOrSaved = (status: number) => status === 422 || (status >= 200 && status < 400);
+
 async function postEveryField(forms: FoundForm[]): Promise<{ failures: string[]; posts: number }> {
   const failures: string[] = [];
   let posts = 0;
-  for (const { agent, page, method, action, key, form } of forms) {
-    if (SKIPPED_ACTIONS.includes(key)) continue;
-    const { base, targets } = fieldsOf(form);
+  for (const found of forms) {
+    if (SKIPPED_ACTIONS.includes(found.key)) continue;
+    const { base, targets } = fieldsOf(found.form);
     for (const target of targets) {
       for (const [label, bad] of Object.entries(BAD)) {
-        const body = hostileBody(base, target, bad);
-        // As a browser posting from one of our pages does, it says the post is same-origin.
-        const res =
-          method === 'GET'
-            ? await agent.get(`${action}?${body}`)
-            : await agent.post(action).set('Sec-Fetch-Site', 'same-origin').type('form').send(body);
+        const res = await sendHostile(found, base, target, bad);
         posts++;
-        const clean = res.status >= 200 && res.status < 400;
-        if (res.status !== 422 && !clean) failures.push(`${key} (on ${page}) ${target.name} with ${label} → ${res.status}`);
+        if (!refusedOrSaved(res.status)) failures.push(`${found.key} (on ${found.page}) ${target.name} with ${label} → ${res.status}`);
       }
     }
   }
   return { failures, posts };
 }
+
+/** The forms of a page the walk cannot reach, as the agent gets it (the staff sign-out in the header left out). */
+async function formsOn(agent: Agent, page: string): Promise<FoundForm[]> {
+  const res = await agent.get(page);
+  if (res.status !== 200) throw new Error(`${page} answered ${res.status}`);
+  return parse(res.text)
+    .querySelectorAll('form')
+    .map((form) => {
+      const method = (form.getAttribute('method') ?? 'get').toUpperCase() as 'GET' | 'POST';
+      const action = form.getAttribute('action') ?? page;
+      return { agent, page, method, action, key: `${method} ${patternOf(method, action) ?? action}`, form };
+    })
+    .filter((f) => !SKIPPED_ACTIONS.includes(f.key));
+}
+
+interface UnwalkedForm {
+  /** The route of the form's action. */
+  key: string;
+  /** Gets the page the form is on and returns that form. */
+  load: () => Promise<FoundForm>;
+  /** A post that saves uses up what the form is for (an invitation, an import): load a new one for each post. */
+  fresh?: boolean;
+  fill?: Record<string, string>;
+  /** The answers allowed. */
+  allowed: (res: request.Response) => boolean;
+}
+
+/** The one form of a page whose action is of this route. */
+const formOf = (agent: Agent, page: string, key: string) => async () => {
+  const found = (await formsOn(agent, page)).filter((f) => f.key === key);
+  if (found.length !== 1) throw new Error(`${page} has ${found.length} forms for ${key}`);
+  return found[0]!;
+};
 
 /** Every text and JSON column of every table, searched for what no field should have let through. */
 async function storedBadText(): Promise<string[]> {
@@ -289,7 +352,7 @@ describe('C11: no form field of the member or staff area can be made to answer 5
     // the send page's GET form (walked here as a form); the sample-link page from a preview's or a
     // test e-mail's footer.
     // An import's pages exist only once a file is uploaded (multipart, which this walk does not
-    // send): test/e2e/imports.test.ts walks them, their fields' errors included.
+    // send): the next test posts their forms, and test/e2e/imports.test.ts walks them.
     const elsewhere = [
       '/admin/bulletins/:id/confirm',
       '/bulletin-preview/:what',
@@ -316,5 +379,116 @@ describe('C11: no form field of the member or staff area can be made to answer 5
     expect(posts).toBeGreaterThan(100);
     expect(ctx.logLines.filter((l) => l.event === 'http.unhandled_error')).toEqual([]);
     expect(await storedBadText()).toEqual([]);
+  }, 120000);
+
+  it('so does every field of the forms the walk cannot reach: two-factor codes, enrolment, an import’s mapping and start, the link pages', async () => {
+    // Half signed in: the password was right, the two-factor code is still due.
+    await createStaff(ctx, 'hygiene-totp@example.org', 'support');
+    const halfSignedIn = request.agent(ctx.app);
+    const signIn = async (agent: Agent, email: string) => {
+      const _csrf = await csrfFrom(agent, '/admin/login');
+      return (await agent.post('/admin/login').type('form').send({ _csrf, email, password: STAFF_PASSWORD })).headers.location;
+    };
+    expect(await signIn(halfSignedIn, 'hygiene-totp@example.org')).toBe('/admin/login/totp');
+    // Signed in, two-factor not set up yet: only the enrolment page opens.
+    await createStaff(ctx, 'hygiene-enrol@example.org', 'editor', 'Hygiene Enrol', { twoFactor: false });
+    const enrolling = request.agent(ctx.app);
+    expect(await signIn(enrolling, 'hygiene-enrol@example.org')).toBe('/admin');
+
+    // Imports: a sheet of its own layout waits for its mapping; a plain one is checked at once and waits to start.
+    let rows = 0;
+    const upload = async (csv: string) => importIdOf((await uploadCsv(admin, 'hygiene.csv', csv, 303)).headers.location);
+    const mapped = await upload('Mail,Full name,Newsletter,Joined\nmapped.one@example.net,Mapped One,yes,2020-01-01\n');
+    const importToStart = async () => {
+      rows++;
+      return `/admin/imports/${await upload(`email,name\nto.start.${rows}@example.net,To Start ${rows}\n`)}`;
+    };
+
+    // The link pages: a member's preferences from a manage link, an invitation from an import.
+    const links = new Links(ctx.config.baseUrl, ctx.config.secretKeys);
+    const managePage = links.manage(memberIds[2]!).replace(ctx.config.baseUrl, '');
+    const invitationPage = async () => {
+      const token = newSecretToken();
+      rows++;
+      await ctx.db('import_invitations').insert({
+        import_id: mapped,
+        email: `invited.${rows}@example.net`,
+        name: 'Invited Person',
+        token_hash: hashToken(token),
+        mailed_at: ctx.db.fn.now(),
+        expires_at: ctx.db.raw("now() + interval '1 day'"),
+      });
+      return `/join/invited/${token}`;
+    };
+
+    // A code with a bad character in it is refused as text, before it is compared (and counted as a failed attempt).
+    const codeRefused = (res: request.Response) => res.status === 422 && res.text.includes(ONE_LINE_MESSAGE);
+    const saved = (res: request.Response) => refusedOrSaved(res.status);
+    const forms: UnwalkedForm[] = [
+      { key: 'POST /admin/login/totp', load: formOf(halfSignedIn, '/admin/login/totp', 'POST /admin/login/totp'), allowed: codeRefused },
+      {
+        key: 'POST /admin/login/recovery',
+        load: formOf(halfSignedIn, '/admin/login/totp', 'POST /admin/login/recovery'),
+        allowed: codeRefused,
+      },
+      { key: 'POST /admin/totp/setup', load: formOf(enrolling, '/admin/totp/setup', 'POST /admin/totp/setup'), allowed: codeRefused },
+      {
+        key: 'POST /admin/imports/:id/mapping',
+        load: formOf(admin, `/admin/imports/${mapped}/mapping`, 'POST /admin/imports/:id/mapping'),
+        fill: { email: '1', name: '2', date: '4', [`topic_${topicIds[0]}`]: '3' },
+        allowed: saved,
+      },
+      {
+        key: 'POST /admin/imports/:id/start',
+        load: async () => formOf(admin, await importToStart(), 'POST /admin/imports/:id/start')(),
+        fresh: true,
+        fill: { mode: 'evidence', evidence_where: 'The paper form', evidence_collected_on: '2015 to 2024', evidence_reference: 'Box 4' },
+        allowed: saved,
+      },
+      { key: 'POST /p/:token', load: formOf(visitor, managePage, 'POST /p/:token'), allowed: saved },
+      {
+        key: 'POST /join/invited/:token',
+        load: async () => formOf(request.agent(ctx.app), await invitationPage(), 'POST /join/invited/:token')(),
+        fresh: true,
+        allowed: saved,
+      },
+    ];
+
+    const failures: string[] = [];
+    const targetsOf = new Map<string, string[]>();
+    for (const { key, load, fresh, fill = {}, allowed } of forms) {
+      const first = await load();
+      const { targets } = fieldsWith(first.form, fill);
+      targetsOf.set(key, targets.map((t) => t.name).sort());
+      for (const target of targets) {
+        for (const [label, bad] of Object.entries(BAD)) {
+          const found = fresh ? await load() : first;
+          const { base } = fieldsWith(found.form, fill);
+          const res = await sendHostile(found, base, target, bad);
+          if (!allowed(res)) failures.push(`${key} ${target.name} with ${label} → ${res.status}`);
+        }
+      }
+    }
+    // The fields each form was posted with a bad value in: if one goes missing, the page or the parsing changed.
+    expect(Object.fromEntries(targetsOf)).toMatchObject({
+      'POST /admin/login/totp': ['code'],
+      'POST /admin/login/recovery': ['recovery_code'],
+      'POST /admin/totp/setup': ['code'],
+      'POST /admin/imports/:id/mapping': expect.arrayContaining(['email', 'name', `topic_${topicIds[0]}`]),
+      'POST /admin/imports/:id/start': ['evidence_collected_on', 'evidence_reference', 'evidence_where', 'mode'],
+      'POST /p/:token': expect.arrayContaining(['topics']),
+      'POST /join/invited/:token': ['age_confirmed', 'topics'],
+    });
+    expect(failures).toEqual([]);
+    expect(ctx.logLines.filter((l) => l.event === 'http.unhandled_error')).toEqual([]);
+    expect(await storedBadText()).toEqual([]);
+    // None of it counted as a failed attempt: the half sign-in still ends with the right code.
+    const staffId = ((await ctx.db('staff_users').where({ email: 'hygiene-totp@example.org' }).first('id')) as { id: string }).id;
+    const _csrf = await csrfFrom(halfSignedIn, '/admin/login/totp');
+    const done = await halfSignedIn
+      .post('/admin/login/totp')
+      .type('form')
+      .send({ _csrf, code: await freshTotpCode(ctx, staffId) });
+    expect(done.headers.location).toBe('/admin');
   }, 120000);
 });

@@ -2,13 +2,15 @@ import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generate } from 'otplib';
 import request from 'supertest';
+import { ADMIN_ROUTES } from '../../src/admin/route-table.js';
+import { STAFF_ROLES } from '../../src/auth/staff.repository.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { csrfFrom } from '../helpers/session.js';
 import { createStaff, signedInStaff, STAFF_PASSWORD, staffAgent, type Agent } from '../helpers/staff.js';
 
 /**
- * Two-factor for every staff role (issue 7, point 4): support and auditor accounts enrol like
- * admins; ten single-use recovery codes are shown once and stored hashed; an admin can reset
+ * Two-factor for every staff role (issue 7, point 4): admin, support, auditor and editor accounts
+ * all enrol; ten single-use recovery codes are shown once and stored hashed; an admin can reset
  * another account's two-factor (audited); the sign-in page says what to do when a device is lost.
  */
 let ctx: TestContext;
@@ -42,13 +44,18 @@ const codesIn = (html: string) => [...html.matchAll(/<code>([0-9A-Z]{4}-[0-9A-Z]
 const audit = (action: string) => ctx.db('audit_log').where({ action }).select('staff_user_id', 'details');
 
 describe('C11: every staff role signs in with two factors', () => {
-  it('C11: support and auditor accounts must set up two-factor sign-in before any page, like admins', async () => {
-    for (const role of ['support', 'auditor'] as const) {
+  it('C11: every staff role (admin, support, auditor, editor) must set up two-factor sign-in before any page it may open', async () => {
+    expect([...STAFF_ROLES].sort()).toEqual(['admin', 'auditor', 'editor', 'support']);
+    for (const role of STAFF_ROLES) {
       await createStaff(ctx, `new.${role}@example.org`, role, `New ${role}`, { twoFactor: false });
       const { agent, res } = await passwordOnly(`new.${role}@example.org`);
       expect(res.headers.location).toBe('/admin');
-      for (const page of ['/admin', '/admin/members', '/admin/dashboard', '/admin/removals'])
-        expect([role, page, (await agent.get(page)).headers.location]).toEqual([role, page, '/admin/totp/setup']);
+      // Every page of the role's own, but the enrolment page itself.
+      const pages = ADMIN_ROUTES.filter(
+        (r) => r.method === 'GET' && r.roles.includes(role) && !r.path.includes(':') && r.path !== '/admin/totp/setup',
+      ).map((r) => r.path);
+      expect(pages.length).toBeGreaterThan(2);
+      for (const page of pages) expect([role, page, (await agent.get(page)).headers.location]).toEqual([role, page, '/admin/totp/setup']);
       const setup = await agent.get('/admin/totp/setup').expect(200);
       expect(setup.text).toContain('Every staff account uses two-factor sign-in');
     }

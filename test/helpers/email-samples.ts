@@ -104,7 +104,7 @@ export const EMAIL_SAMPLES: Record<string, Sample> = {
       how: 'on your preferences page, from a link we e-mailed you',
     }),
   inquiryReplyEmail: (ctx) =>
-    inquiryReplyEmail(ctx, { to: member.to, name, body: 'Thank you for asking.\n\nWe hold your name and address only.', asked: at }),
+    inquiryReplyEmail(ctx, { to: member.to, body: 'Thank you for asking.\n\nWe hold your name and address only.', asked: at }),
   passwordSetEmail: (ctx) => passwordSetEmail(ctx, { ...member, name, changed: true, manageUrl }),
   passwordRemovedEmail: (ctx) => passwordRemovedEmail(ctx, { ...member, name, manageUrl }),
   dataLinkEmail: (ctx) => dataLinkEmail(ctx, { ...member, name, url: action('/l/data'), minutes: 30, manageUrl }),

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
+import { problemHandler } from '../../src/api/problem.js';
 import { errorHandler } from '../../src/shared/http/error-handler.js';
 import { requestLogger } from '../../src/shared/http/request-log.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -19,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 
-function appWith(handler: RequestHandler) {
+function appWith(handler: RequestHandler, api = false) {
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
@@ -35,7 +36,7 @@ function appWith(handler: RequestHandler) {
     next();
   });
   app.get('/store', handler);
-  app.use(errorHandler);
+  app.use(api ? problemHandler('http://assent.test') : errorHandler);
   return app;
 }
 
@@ -66,5 +67,35 @@ describe('C11: input PostgreSQL cannot store is refused calmly', () => {
     });
     const res = await request(app).get('/store').expect(500);
     expect(res.text).toContain('please quote reference');
+  });
+});
+
+describe('C11: the REST API refuses input PostgreSQL cannot store the same way, as problem details', () => {
+  it('a NUL byte that reaches PostgreSQL (22021) is a 400 problem, logged without the text, never a 500', async () => {
+    const app = appWith(async (_req, res) => {
+      await database.db.raw('SELECT ?::text AS t', ['api\u0000secret']);
+      res.send('stored');
+    }, true);
+    const res = await request(app).get('/store').expect(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.text)).toMatchObject({
+      type: 'http://assent.test/api/v1/docs#problem-bad_request',
+      status: 400,
+      detail: expect.stringContaining('characters we cannot store'),
+    });
+    expect(logLines.find((l) => l.event === 'api.unstorable_text')).toMatchObject({ code: '22021' });
+    expect(logLines.filter((l) => l.event === 'api.unhandled_error')).toEqual([]);
+    expect(JSON.stringify(logLines)).not.toContain('secret');
+  });
+
+  it('a character the database encoding cannot hold (22P05) is a 400 problem too; any other database error stays a 500', async () => {
+    const unstorable = appWith(() => {
+      throw Object.assign(new Error('character with byte sequence 0xe2 0x80 0xa8 in encoding "UTF8" has no equivalent'), { code: '22P05' });
+    }, true);
+    expect(JSON.parse((await request(unstorable).get('/store').expect(400)).text).status).toBe(400);
+    const broken = appWith(async () => {
+      await database.db.raw('SELECT * FROM no_such_table');
+    }, true);
+    expect(JSON.parse((await request(broken).get('/store').expect(500)).text).status).toBe(500);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { failedSignInsEmail, recoveryCodeUsedEmail, twoFactorResetEmail } from '../../src/auth/sign-in.emails.js';
 import { signInLinkEmail } from '../../src/members/signin.emails.js';
 import { preferencesChangedEmail } from '../../src/consent/consent.emails.js';
+import { inquiryReplyEmail } from '../../src/inquiries/inquiries.emails.js';
 import type { BuiltEmail, MailContext } from '../../src/mail/email.js';
 import { passwordRemovedEmail, passwordSetEmail } from '../../src/members/account.emails.js';
 import { dataLinkEmail } from '../../src/members/data.emails.js';
@@ -120,8 +121,16 @@ describe('e-mail builders', () => {
       signupConfirmEmail(ctx, { to: 'x@example.org', chosen: [], url: 'https://members.example/join/confirm/x', expiryHours: 48 }),
       verifyNewEmail(ctx, { to: 'x@example.org', memberId: m.memberId, url: 'https://members.example/l/email/x', minutes: 60 }),
       emailInUseEmail(ctx, { to: 'x@example.org' }),
+      // A question from /contact: the name in it was typed by whoever sent the form (C12).
+      inquiryReplyEmail(ctx, { ...m, body: 'We hold nothing about you.', asked: day }),
     ])
-      expect([e.kind, e.text.includes('Ada'), e.text.startsWith('Hello,')]).toEqual([e.kind, false, true]);
+      expect([e.kind, e.text.includes('Ada'), e.html.includes('Ada'), e.subject.includes('Ada'), e.text.startsWith('Hello,')]).toEqual([
+        e.kind,
+        false,
+        false,
+        false,
+        true,
+      ]);
   });
 
   it('time is an argument: a release due already says "within the next hour", a later one gives its date', () => {

@@ -97,6 +97,12 @@ function titleFor(status: number): string {
 // PostgreSQL's "invalid byte sequence" (a NUL in text) and "character not in repertoire".
 const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
+/** Whether PostgreSQL refused the error's text as unstorable: input at fault, not us (the REST API's handler asks too). */
+export function isUnstorableText(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNSTORABLE_TEXT.has(code);
+}
+
 /**
  * Input that could not be read or stored, as opposed to a fault of ours: a percent-escape in the
  * address that does not decode (Express's router and the admin route table both decode paths),
@@ -105,8 +111,7 @@ const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 function refusedInput(err: unknown): { event: string; message: string } | undefined {
   if (err instanceof URIError)
     return { event: 'http.malformed_url', message: 'This web address is not valid. Please check the link, or type it again.' };
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && UNSTORABLE_TEXT.has(code))
+  if (isUnstorableText(err))
     return {
       event: 'http.unstorable_text',
       message: 'Some of the text you sent holds characters we cannot store, such as control characters. Please remove them and try again.',
