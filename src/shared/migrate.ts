@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runMigrations as runWorkerMigrations } from 'graphile-worker';
 import type { Knex } from 'knex';
+import pg from 'pg';
 import type { Db } from '../db.js';
 import { migrationsDir, seedsDir } from './paths.js';
 import type { Logger } from './logger.js';
@@ -34,7 +35,15 @@ function sourceFor(directory: string): Knex.MigrationSource<string> {
  */
 export async function migrateDatabase(db: Db, connectionString: string, logger: Logger): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource: sourceFor(migrationsDir) })) as [number, string[]];
-  await runWorkerMigrations({ connectionString, logger: graphileLogger(logger) });
+  // Our own pool, ended and awaited here: a pool graphile-worker makes itself is ended without
+  // waiting for its sockets to close, which leaves them open after this returns.
+  const pgPool = new pg.Pool({ connectionString, max: 1 });
+  pgPool.on('error', (err) => logger.warn({ event: 'migrate.pool_error', err: err.message }));
+  try {
+    await runWorkerMigrations({ pgPool, logger: graphileLogger(logger) });
+  } finally {
+    await pgPool.end();
+  }
   return applied;
 }
 
