@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { isTimeZone } from './shared/time.js';
 import type { Config, DkimConfig, TrustProxy } from './config.types.js';
 
-export type { BouncesConfig, Config, DkimConfig, TrustProxy, WebhooksConfig } from './config.types.js';
+export type { BouncesConfig, Config, DatabaseSessionConfig, DkimConfig, TrustProxy, WebhooksConfig } from './config.types.js';
 
 /**
  * The one place that reads process.env. Everything else receives the frozen Config,
@@ -97,6 +97,8 @@ const schema = z.object({
   POSTMARK_WEBHOOK_PASSWORD: z.string().optional(),
   SOFT_BOUNCE_LIMIT: int(1, 100).default(3),
   DATABASE_POOL_MAX: int(1, 500).default(10),
+  DATABASE_IDLE_IN_TRANSACTION_SECONDS: int(0, 3600).default(30),
+  DATABASE_KEEPALIVE_SECONDS: int(1, 3600).default(10),
 });
 
 function validRegExp(v: string): boolean {
@@ -232,6 +234,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       softBounceLimit: e.SOFT_BOUNCE_LIMIT,
     }),
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databaseSession: Object.freeze({
+      idleInTransactionSeconds: e.DATABASE_IDLE_IN_TRANSACTION_SECONDS,
+      keepAliveSeconds: e.DATABASE_KEEPALIVE_SECONDS,
+    }),
   });
 }
 
