@@ -52,6 +52,13 @@ export interface Config {
   readonly databasePoolMax: number;
   /** Settings of every PostgreSQL session the process opens (web and worker alike). */
   readonly databaseSession: DatabaseSessionConfig;
+  /** SIGTERM/SIGINT: how long the process may take to finish what it is doing before it exits 1 anyway. */
+  readonly shutdownGraceSeconds: number;
+  /**
+   * How long the mailer waits for a connection, for the server's greeting, and for any answer once
+   * connected; less than the grace, so a hung SMTP server fails the send instead of the shutdown.
+   */
+  readonly smtpTimeoutSeconds: number;
   /** SMTP connections the mailer of each process keeps open at most (its pool). */
   readonly smtpMaxConnections: number;
   /** Jobs a runner claims at once into its local queue (graphile-worker localQueue); 0 or 1: one at a time. */

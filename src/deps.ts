@@ -124,6 +124,7 @@ export async function startRuntime(config: Config, logger: Logger, watch = new D
     devCatcher: devMailDir !== undefined,
     dkim: config.dkim,
     maxConnections: config.smtpMaxConnections,
+    timeoutMs: config.smtpTimeoutSeconds * 1000,
   });
   stops.push(async () => mailer.close());
 

@@ -23,6 +23,10 @@ export interface SmtpSink {
   refuseAddress(address: string): void;
   /** Take this long over each message before answering (a slow server); 0 answers at once. */
   setDelay(ms: number): void;
+  /** While on, a message whose data has arrived is never answered (a hung server); the client must give up. */
+  setHang(on: boolean): void;
+  /** How many messages the hung server has left unanswered so far. */
+  hung(): number;
   /** Messages whose data has arrived and that have not been answered yet. */
   inFlight(): number;
   /** The envelope recipients of those messages. */
@@ -38,6 +42,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   let failures = 0;
   let refuseAll = false;
   let delayMs = 0;
+  let hang = false;
+  let hungCount = 0;
   const refused = new Set<string>();
   const inFlight = new Set<string[]>();
   const server = new SMTPServer({
@@ -48,6 +54,11 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
+        if (hang) {
+          // Never answered: the message is not taken, and the client waits until it gives up.
+          hungCount++;
+          return;
+        }
         if (delayMs > 0) {
           // The message is whole: a real server that dies or is cut off now may still deliver it.
           const rcpt = session.envelope.rcptTo.map((r) => r.address);
@@ -107,6 +118,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     setDelay: (ms) => {
       delayMs = ms;
     },
+    setHang: (on) => {
+      hang = on;
+    },
+    hung: () => hungCount,
     inFlight: () => inFlight.size,
     inFlightRecipients: () => [...inFlight].flat(),
     async waitFor(predicate, timeoutMs = 10000) {
