@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { isTimeZone } from './shared/time.js';
 import type { Config, DkimConfig, TrustProxy } from './config.types.js';
 
-export type { BouncesConfig, Config, DkimConfig, TrustProxy, WebhooksConfig } from './config.types.js';
+export type { BouncesConfig, Config, DatabaseSessionConfig, DkimConfig, TrustProxy, WebhooksConfig } from './config.types.js';
 
 /**
  * The one place that reads process.env. Everything else receives the frozen Config,
@@ -97,6 +97,10 @@ const schema = z.object({
   POSTMARK_WEBHOOK_PASSWORD: z.string().optional(),
   SOFT_BOUNCE_LIMIT: int(1, 100).default(3),
   DATABASE_POOL_MAX: int(1, 500).default(10),
+  DATABASE_IDLE_IN_TRANSACTION_SECONDS: int(0, 3600).default(30),
+  DATABASE_KEEPALIVE_SECONDS: int(1, 3600).default(10),
+  SHUTDOWN_GRACE_SECONDS: int(1, 3600).default(15),
+  SMTP_TIMEOUT_SECONDS: int(1, 600).default(10),
 });
 
 function validRegExp(v: string): boolean {
@@ -163,6 +167,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dkim = dkimConfig(e, problems);
   if (e.WORKER_STALE_SECONDS <= 2 * e.WORKER_HEARTBEAT_SECONDS) {
     problems.push('WORKER_STALE_SECONDS must be more than twice WORKER_HEARTBEAT_SECONDS, or a live worker could be taken for dead');
+  }
+  if (e.SMTP_TIMEOUT_SECONDS >= e.SHUTDOWN_GRACE_SECONDS) {
+    problems.push(
+      'SMTP_TIMEOUT_SECONDS must be less than SHUTDOWN_GRACE_SECONDS, or a send to a hung SMTP server could outlast the shutdown',
+    );
   }
   if (isProduction && e.WEBHOOK_ALLOW_PRIVATE_TARGETS) {
     problems.push('WEBHOOK_ALLOW_PRIVATE_TARGETS cannot be true in production (webhooks to private addresses are refused, SSRF)');
@@ -232,6 +241,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       softBounceLimit: e.SOFT_BOUNCE_LIMIT,
     }),
     databasePoolMax: e.DATABASE_POOL_MAX,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    smtpTimeoutSeconds: e.SMTP_TIMEOUT_SECONDS,
+    databaseSession: Object.freeze({
+      idleInTransactionSeconds: e.DATABASE_IDLE_IN_TRANSACTION_SECONDS,
+      keepAliveSeconds: e.DATABASE_KEEPALIVE_SECONDS,
+    }),
   });
 }
 

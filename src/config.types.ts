@@ -50,6 +50,15 @@ export interface Config {
   readonly dkim: DkimConfig | undefined;
   /** Connections in the process's knex pool: requests beyond it wait for one. */
   readonly databasePoolMax: number;
+  /** Settings of every PostgreSQL session the process opens (web and worker alike). */
+  readonly databaseSession: DatabaseSessionConfig;
+  /** SIGTERM/SIGINT: how long the process may take to finish what it is doing before it exits 1 anyway. */
+  readonly shutdownGraceSeconds: number;
+  /**
+   * How long the mailer waits for a connection, for the server's greeting, and for any answer once
+   * connected; less than the grace, so a hung SMTP server fails the send instead of the shutdown.
+   */
+  readonly smtpTimeoutSeconds: number;
   /** SMTP connections the mailer of each process keeps open at most (its pool). */
   readonly smtpMaxConnections: number;
   /** Jobs a runner claims at once into its local queue (graphile-worker localQueue); 0 or 1: one at a time. */
@@ -81,6 +90,16 @@ export interface BouncesConfig {
   readonly postmark: { readonly user: string; readonly password: string } | undefined;
   /** Temporary failures in a row after which an address is marked undeliverable (C12). */
   readonly softBounceLimit: number;
+}
+
+export interface DatabaseSessionConfig {
+  /**
+   * PostgreSQL ends a session left idle inside a transaction this long (0: never), releasing its
+   * locks: the open transaction of a worker whose machine vanished does not block the re-run.
+   */
+  readonly idleInTransactionSeconds: number;
+  /** TCP keepalive on both ends of each connection: probes start after this long without traffic. */
+  readonly keepAliveSeconds: number;
 }
 
 export interface DkimConfig {

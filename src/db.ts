@@ -1,6 +1,8 @@
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
+import type { DatabaseSessionConfig } from './config.js';
 import { isDatabaseUnavailable, type DatabaseWatch } from './shared/db-watch.js';
+import { pgSessionOptions } from './shared/pg-session.js';
 import type { Logger } from './shared/logger.js';
 
 export type Db = Knex;
@@ -18,8 +20,16 @@ export const ACQUIRE_TIMEOUT_MS = 5000;
 /**
  * The one knex instance of a process. A lost connection (a server restart, a network cut) is
  * reported to the process's database watch, which logs it once per outage; it is never fatal.
+ * With session settings (config.databaseSession), each connection has TCP keepalive and an
+ * idle-in-transaction timeout (shared/pg-session.ts).
  */
-export function createDb(connectionString: string, logger: Logger, poolMax = 10, watch?: DatabaseWatch): Db {
+export function createDb(
+  connectionString: string,
+  logger: Logger,
+  poolMax = 10,
+  watch?: DatabaseWatch,
+  session?: DatabaseSessionConfig,
+): Db {
   const connectionTrouble = (source: string, err: unknown, level: 'warn' | 'error', event: string) => {
     if (watch && isDatabaseUnavailable(err)) watch.unreachable(source, err);
     else if (err instanceof Error) logger[level]({ event, err: err.message });
@@ -27,7 +37,7 @@ export function createDb(connectionString: string, logger: Logger, poolMax = 10,
   };
   const db = knex({
     client: 'pg',
-    connection: { connectionString, application_name: 'assent', connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS },
+    connection: { connectionString, application_name: 'assent', connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS, ...pgSessionOptions(session) },
     acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
     log: {
       warn: (msg: unknown) => connectionTrouble('knex', String(msg), 'warn', 'db.knex_warning'),

@@ -10,6 +10,7 @@ import { BrandingCache } from './branding/branding.service.js';
 import { addressRefusedHook, CRONTAB, jobTasks } from './jobs.js';
 import { startWorker, type JobWorker } from './mail/worker.js';
 import { DatabaseWatch, isDatabaseUnavailable } from './shared/db-watch.js';
+import { pgSessionOptions } from './shared/pg-session.js';
 import { migrateDatabase, seedDatabase } from './shared/migrate.js';
 import type { Logger } from './shared/logger.js';
 
@@ -89,7 +90,7 @@ export async function startRuntime(config: Config, logger: Logger, watch = new D
     stops.push(embedded.stop);
   }
 
-  const db = createDb(databaseUrl, logger, config.databasePoolMax, watch);
+  const db = createDb(databaseUrl, logger, config.databasePoolMax, watch, config.databaseSession);
   stops.push(() => db.destroy());
   watch.setProbe(() => db.raw('SELECT 1'));
   const applied = await migrateDatabase(db, databaseUrl, logger);
@@ -99,7 +100,12 @@ export async function startRuntime(config: Config, logger: Logger, watch = new D
     logger.info({ event: 'db.seeded_demo' });
   }
 
-  const sessionPool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS });
+  const sessionPool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 4,
+    connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS,
+    ...pgSessionOptions(config.databaseSession),
+  });
   sessionPool.on('error', (err) => {
     if (isDatabaseUnavailable(err)) watch.unreachable('session pool', err);
     else logger.error({ event: 'db.session_pool_error', err: err.message });
@@ -118,6 +124,7 @@ export async function startRuntime(config: Config, logger: Logger, watch = new D
     devCatcher: devMailDir !== undefined,
     dkim: config.dkim,
     maxConnections: config.smtpMaxConnections,
+    timeoutMs: config.smtpTimeoutSeconds * 1000,
   });
   stops.push(async () => mailer.close());
 

@@ -55,20 +55,24 @@ process.stdout.write(
   ].join('\n') + '\n',
 );
 
-onShutdownSignal(logger, async () => {
-  // Stop taking requests on every connection: no new connections, idle keep-alive ones closed,
-  // the last response on each busy one marked Connection: close. Let the requests in flight
-  // finish, then let the worker finish its running jobs and release the rest, then release the
-  // database pool, the mail transport and (last) the embedded PostgreSQL.
-  stopping = true;
-  for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  // A connection becomes idle when its last response has gone: close those as they appear.
-  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
-  await closed;
-  clearInterval(sweeper);
-  logger.info({ event: 'shutdown.http_closed' });
-  await worker?.stop();
-  await rt.stop();
-});
+onShutdownSignal(
+  logger,
+  async () => {
+    // Stop taking requests on every connection: no new connections, idle keep-alive ones closed,
+    // the last response on each busy one marked Connection: close. Let the requests in flight
+    // finish, then let the worker finish its running jobs and release the rest, then release the
+    // database pool, the mail transport and (last) the embedded PostgreSQL.
+    stopping = true;
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // A connection becomes idle when its last response has gone: close those as they appear.
+    const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+    await closed;
+    clearInterval(sweeper);
+    logger.info({ event: 'shutdown.http_closed' });
+    await worker?.stop();
+    await rt.stop();
+  },
+  config.shutdownGraceSeconds * 1000,
+);

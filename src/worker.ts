@@ -9,7 +9,11 @@ const { config, logger, watch } = bootOrExit();
 const rt = await startRuntime(config, logger, watch).catch((err: unknown) => failedToStart(logger, 'database and mail', err));
 const runner = await startJobRunner(rt).catch((err: unknown) => failedToStart(logger, 'job runner', err));
 logger.info({ event: 'worker.started', concurrency: config.workerConcurrency });
-onShutdownSignal(logger, async () => {
-  await runner.stop();
-  await rt.stop();
-});
+onShutdownSignal(
+  logger,
+  async () => {
+    await runner.stop();
+    await rt.stop();
+  },
+  config.shutdownGraceSeconds * 1000,
+);

@@ -48,6 +48,15 @@ function isPermanentRefusal(err: unknown): boolean {
   return typeof code === 'number' && code >= 500 && code < 600 && (command === 'RCPT TO' || command === 'DATA');
 }
 
+/**
+ * A failed attempt, thrown for graphile-worker to retry with backoff. Not the SMTP client's own
+ * error: a timeout of nodemailer's has the code ETIMEDOUT, which would pass for the database being
+ * away, and the job would then be run again at once (up to a minute) instead of spending an attempt.
+ */
+class SmtpAttemptFailed extends Error {
+  override name = 'SmtpAttemptFailed';
+}
+
 /** How long the outcome of a send that has happened waits for an unreachable database. */
 const RECORD_WAITS_FOR_DATABASE_MS = 120_000;
 
@@ -129,7 +138,7 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
       const final = permanent || attempt >= helpers.job.max_attempts;
       await record(() => markAttemptFailed(deps.db, id, attempt, reason, final, permanent));
       deps.logger.warn({ event: final ? 'email.failed' : 'email.retry', emailId: id, attempt, reason });
-      if (!final) throw err;
+      if (!final) throw new SmtpAttemptFailed(reason);
       // C12: a final permanent refusal marks the address undeliverable, if it is still the member's.
       const refused = deps.addressRefused ?? ((address: string) => markAddressUndeliverable(deps.db, address));
       if (permanent) await record(() => refused(msg.recipient as string));

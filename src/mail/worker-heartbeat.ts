@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
+import type { DatabaseSessionConfig } from '../config.js';
 import { errorMessage, isDatabaseUnavailable, type DatabaseWatch } from '../shared/db-watch.js';
+import { pgSessionOptions } from '../shared/pg-session.js';
 import type { Logger } from '../shared/logger.js';
 
 export interface HeartbeatOptions {
@@ -11,6 +13,8 @@ export interface HeartbeatOptions {
   intervalMs: number;
   /** A runner silent for this long is taken for dead and its jobs are unlocked. */
   staleMs: number;
+  /** Keepalive and idle-in-transaction timeout of its connection (shared/pg-session.ts). */
+  session?: DatabaseSessionConfig;
 }
 
 /**
@@ -45,6 +49,7 @@ export class WorkerHeartbeat {
       connectionTimeoutMillis: Math.max(1000, opts.intervalMs),
       statement_timeout: Math.max(2000, opts.intervalMs * 2),
       application_name: 'assent-heartbeat',
+      ...pgSessionOptions(opts.session),
     });
     this.pool.on('error', (err) => this.trouble(err));
   }

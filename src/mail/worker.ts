@@ -8,6 +8,7 @@ import { SEND_EMAIL_TASK } from './outbox.js';
 import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';
 import { graphileLogger } from '../shared/graphile-logger.js';
 import { DatabaseWatch, errorMessage, isDatabaseUnavailable, untilDatabaseAnswers } from '../shared/db-watch.js';
+import { pgSessionOptions } from '../shared/pg-session.js';
 import { WorkerHeartbeat } from './worker-heartbeat.js';
 
 /** How long a job waits for an unreachable database before it counts as a failed attempt. */
@@ -103,6 +104,7 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
     connectionString: opts.connectionString,
     max: Math.max(10, opts.concurrency + 2),
     connectionTimeoutMillis: 5000,
+    ...pgSessionOptions(opts.config.databaseSession),
   });
   let stopping = false;
   const onError = (err: Error) => {
@@ -120,6 +122,7 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
     watch,
     intervalMs: opts.config.workerHeartbeatSeconds * 1000,
     staleMs: opts.config.workerStaleSeconds * 1000,
+    session: opts.config.databaseSession,
   });
 
   /**

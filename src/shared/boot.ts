@@ -53,8 +53,11 @@ export function failedToStart(logger: Logger, step: string, err: unknown): never
   process.exit(1);
 }
 
-/** Runs stop() once on SIGINT/SIGTERM, and exits; a second signal or a stuck stop forces the exit. */
-export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, graceMs = 15000): void {
+/**
+ * Runs stop() once on SIGINT/SIGTERM, and exits 0; a second signal, or a stop that takes longer
+ * than the grace (SHUTDOWN_GRACE_SECONDS), forces the exit with code 1.
+ */
+export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, graceMs: number): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {

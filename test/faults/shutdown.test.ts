@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Db } from '../../src/db.js';
+import { enqueueEmail } from '../../src/mail/outbox.js';
 import { oneClick, oneClickBurst, type Answer } from '../helpers/burst.js';
 import type { TestDatabase } from '../helpers/db.js';
+import { sampleNotice } from '../helpers/emails.js';
 import { startFaultRig, type FaultRig } from '../helpers/fault-rig.js';
 import { insertPopulation, noticeCounts, noticeRun, publishWithFanout, type Population } from '../helpers/fanout.js';
+import { sendJobFor } from '../helpers/jobs.js';
 import { eventually } from '../helpers/processes.js';
 import type { SmtpSink } from '../helpers/smtp.js';
 
@@ -111,7 +114,9 @@ describe('stopping the web process under load', () => {
     // A new process picks the fan-out up where it stopped; nothing was cut off, so nothing is sent twice.
     smtp.setDelay(0);
     const { web: next } = await startWeb(t.url);
+    const nextUpMs = Date.now() - exitedAt;
     await eventually(async () => (await noticeRun(t.db, versionId))?.finished_at, 'the notice run to finish');
+    const finishedMs = Date.now() - exitedAt;
     await eventually(
       async () => [...people.emails.values()].every((e) => noticeCounts(smtp).has(e)) || undefined,
       'every member to get the notice',
@@ -121,7 +126,8 @@ describe('stopping the web process under load', () => {
     process.stdout.write(
       `SIGTERM under load: stopped in ${exitedAt - termAt} ms; ${answers.length} requests, ${applied} answered 200 (all applied), ` +
         `${lastAnswers.length + 3} answered after the signal (Connection: close); unanswered: ` +
-        `${JSON.stringify(Object.fromEntries(['ECONNREFUSED', 'UND_ERR_SOCKET', 'ECONNRESET'].map((c) => [c, answers.filter((a) => a.error === c).length])))}\n`,
+        `${JSON.stringify(Object.fromEntries(['ECONNREFUSED', 'UND_ERR_SOCKET', 'ECONNRESET'].map((c) => [c, answers.filter((a) => a.error === c).length])))}; ` +
+        `the next process up ${nextUpMs} ms after the exit, the fan-out finished ${finishedMs} ms after it\n`,
     );
   }, 180000);
 
@@ -132,16 +138,78 @@ describe('stopping the web process under load', () => {
     await eventually(async () => burst.answers.filter((a) => a.status === 200).length >= 30 || undefined, 'the burst to be under way');
     web.child.kill('SIGKILL');
     await web.exited;
+    const killedAt = Date.now();
     burst.stop();
     const answers = await burst.done;
     const applied = await expectAnsweredApplied(t.db, answers);
     expect(applied).toBeGreaterThanOrEqual(30);
+    const waiting = Number(
+      ((await t.db('email_messages').where({ kind: 'preferences_changed', status: 'queued' }).count({ n: '*' })) as { n: number }[])[0]?.n,
+    );
     // What the killed process had committed is sent by the next worker.
     const { web: next } = await startWeb(t.url);
+    const nextUpMs = Date.now() - killedAt;
     await eventually(
       async () => (await t.db('email_messages').where({ kind: 'preferences_changed', status: 'queued' }).first()) === undefined,
       'the confirmations to be sent',
     );
+    const sentMs = Date.now() - killedAt;
     expect(await next.stop()).toBe(0);
+    process.stdout.write(
+      `SIGKILL under load: ${applied} answered 200, all applied with their confirmations (${waiting} still to send at the kill); ` +
+        `the next process up ${nextUpMs} ms after the kill, every confirmation sent ${sentMs} ms after it\n`,
+    );
   }, 120000);
+});
+
+describe('stopping a worker whose SMTP server hangs', () => {
+  /** Shorter than the defaults (15 s grace, 10 s SMTP timeout) so the test takes seconds. */
+  const GRACE_S = 6;
+  const SMTP_TIMEOUT_S = 2;
+
+  it('SIGTERM while a send waits on an SMTP server that never answers: the send times out, its job is released for a retry, exit 0 within the grace; a healthy worker sends it later, once', async () => {
+    const t = await rig.database();
+    const memberId = (await t.db('members').insert({ email: 'hung@example.org', status: 'active' }).returning('id'))[0].id as string;
+    smtp.setDelay(0);
+    smtp.setHang(true);
+    const hungBefore = smtp.hung();
+    const worker = await rig.worker(t.url, { SHUTDOWN_GRACE_SECONDS: String(GRACE_S), SMTP_TIMEOUT_SECONDS: String(SMTP_TIMEOUT_S) });
+    const id = await t.db.transaction((trx) =>
+      enqueueEmail(trx, sampleNotice('hung@example.org', memberId), { messageIdHost: 'assent.test', maxAttempts: 3 }),
+    );
+    // The message is whole at the server, which never says whether it takes it.
+    await eventually(async () => smtp.hung() > hungBefore || undefined, 'the message to reach the hung SMTP server');
+    const termAt = Date.now();
+    worker.child.kill('SIGTERM');
+    const code = await worker.exited;
+    const stoppedMs = Date.now() - termAt;
+    expect(code).toBe(0);
+    expect(stoppedMs).toBeLessThan(GRACE_S * 1000);
+    expect(worker.logs().filter((l) => l.event === 'shutdown.timeout')).toEqual([]);
+    expect(worker.logs().filter((l) => l.event === 'email.retry' && l.emailId === id)).toHaveLength(1);
+
+    // The attempt is recorded as failed and its job waits, unlocked, for its retry; nothing is registered.
+    const row = await t.db('email_messages').where({ id }).first();
+    expect(row).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(row.last_error).toMatch(/timeout/i);
+    const job = await sendJobFor(t.db, id);
+    expect(job).toMatchObject({ attempts: 1, locked_at: null });
+    expect(await t.db('worker_heartbeats')).toEqual([]);
+
+    // The server recovers; a healthy worker sends the message at its retry, once.
+    smtp.setHang(false);
+    const healthy = await rig.worker(t.url);
+    await eventually(
+      async () => (await t.db('email_messages').where({ id }).first())?.status === 'sent' || undefined,
+      'the retry to be sent',
+    );
+    const sentMs = Date.now() - termAt;
+    expect(smtp.messages.filter((m) => m.envelopeTo.includes('hung@example.org'))).toHaveLength(1);
+    expect(await t.db('email_messages').where({ id }).first()).toMatchObject({ status: 'sent', attempts: 2, last_error: null });
+    expect(await healthy.stop()).toBe(0);
+    process.stdout.write(
+      `SIGTERM with a hung SMTP server: exit 0 ${stoppedMs} ms after the signal (grace ${GRACE_S} s, SMTP timeout ${SMTP_TIMEOUT_S} s); ` +
+        `sent by a healthy worker ${sentMs} ms after the signal\n`,
+    );
+  }, 60000);
 });

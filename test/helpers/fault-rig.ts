@@ -21,8 +21,8 @@ export interface FaultRig {
   smtp: SmtpSink;
   env(databaseUrl: string, extra?: Record<string, string>): Record<string, string>;
   database(): Promise<TestDatabase>;
-  worker(databaseUrl: string): Promise<AppProcess>;
-  web(databaseUrl: string): Promise<{ web: AppProcess; origin: string }>;
+  worker(databaseUrl: string, extra?: Record<string, string>): Promise<AppProcess>;
+  web(databaseUrl: string, extra?: Record<string, string>): Promise<{ web: AppProcess; origin: string }>;
   /** Each member's one-click unsubscribe path ("all"), signed as those processes sign it. */
   oneClickLinks(databaseUrl: string, db: Db, memberIds: string[]): { memberId: string; path: string }[];
   close(): Promise<void>;
@@ -52,14 +52,14 @@ export async function startFaultRig(): Promise<FaultRig> {
       databases.push(d);
       return d;
     },
-    async worker(databaseUrl) {
-      const p = startProcess('src/worker.ts', env(databaseUrl));
+    async worker(databaseUrl, extra) {
+      const p = startProcess('src/worker.ts', env(databaseUrl, extra));
       processes.push(p);
       await p.waitForLog((l) => l.event === 'worker.started', 'the worker to start');
       return p;
     },
-    async web(databaseUrl) {
-      const started = await startWebProcess(env(databaseUrl));
+    async web(databaseUrl, extra) {
+      const started = await startWebProcess(env(databaseUrl, extra));
       processes.push(started.web);
       return started;
     },

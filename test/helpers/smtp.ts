@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import PostalMime, { type Email } from 'postal-mime';
 import { SMTPServer } from 'smtp-server';
 
@@ -23,12 +23,20 @@ export interface SmtpSink {
   refuseAddress(address: string): void;
   /** Take this long over each message before answering (a slow server); 0 answers at once. */
   setDelay(ms: number): void;
+  /** While on, a message whose data has arrived is never answered (a hung server); the client must give up. */
+  setHang(on: boolean): void;
+  /** How many messages the hung server has left unanswered so far. */
+  hung(): number;
   /** Messages whose data has arrived and that have not been answered yet. */
   inFlight(): number;
   /** The envelope recipients of those messages. */
   inFlightRecipients(): string[];
   waitFor(predicate: (m: CaughtMessage) => boolean, timeoutMs?: number): Promise<CaughtMessage>;
   waitForCount(n: number, timeoutMs?: number): Promise<CaughtMessage[]>;
+  /** Stops listening (connections are refused, as with a server that is down); messages and settings are kept. */
+  down(): Promise<void>;
+  /** Listens again on the same port. */
+  up(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,44 +46,72 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   let failures = 0;
   let refuseAll = false;
   let delayMs = 0;
+  let hang = false;
+  let hungCount = 0;
   const refused = new Set<string>();
   const inFlight = new Set<string[]>();
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', async () => {
-        if (delayMs > 0) {
-          // The message is whole: a real server that dies or is cut off now may still deliver it.
-          const rcpt = session.envelope.rcptTo.map((r) => r.address);
-          inFlight.add(rcpt);
-          await new Promise((r) => setTimeout(r, delayMs));
-          inFlight.delete(rcpt);
-        }
-        if (session.envelope.rcptTo.some((r) => refused.has(r.address))) {
-          callback(Object.assign(new Error('550 no such user'), { responseCode: 550 }));
-          return;
-        }
-        if (refuseAll || failures > 0) {
-          if (failures > 0) failures--;
-          const err = Object.assign(new Error('451 try again later'), { responseCode: 451 });
-          callback(err);
-          return;
-        }
-        const raw = Buffer.concat(chunks).toString('utf8');
-        messages.push({ raw, parsed: await PostalMime.parse(raw), envelopeTo: session.envelope.rcptTo.map((r) => r.address) });
-        callback();
-        waiters.splice(0).forEach((w) => w());
+  const makeServer = () =>
+    new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', async () => {
+          if (hang) {
+            // Never answered: the message is not taken, and the client waits until it gives up.
+            hungCount++;
+            return;
+          }
+          if (delayMs > 0) {
+            // The message is whole: a real server that dies or is cut off now may still deliver it.
+            const rcpt = session.envelope.rcptTo.map((r) => r.address);
+            inFlight.add(rcpt);
+            await new Promise((r) => setTimeout(r, delayMs));
+            inFlight.delete(rcpt);
+          }
+          if (session.envelope.rcptTo.some((r) => refused.has(r.address))) {
+            callback(Object.assign(new Error('550 no such user'), { responseCode: 550 }));
+            return;
+          }
+          if (refuseAll || failures > 0) {
+            if (failures > 0) failures--;
+            const err = Object.assign(new Error('451 try again later'), { responseCode: 451 });
+            callback(err);
+            return;
+          }
+          const raw = Buffer.concat(chunks).toString('utf8');
+          messages.push({ raw, parsed: await PostalMime.parse(raw), envelopeTo: session.envelope.rcptTo.map((r) => r.address) });
+          callback();
+          waiters.splice(0).forEach((w) => w());
+        });
+      },
+    });
+  /** Listens on the port (0: any free one); a client that dies mid-conversation (a killed worker) resets its connection: not our failure. */
+  const listen = async (on: number): Promise<SMTPServer> => {
+    const s = makeServer();
+    s.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject);
+      s.listen(on, '127.0.0.1', () => {
+        s.server.off('error', reject);
+        resolve();
       });
-    },
-  });
-  // A client that dies mid-conversation (a killed worker) resets its connection: not our failure.
-  server.on('error', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    return s;
+  };
+  let server: SMTPServer | undefined = await listen(0);
   const { port } = server.server.address() as AddressInfo;
+  const closeServer = async (drop = false) => {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    // A server that goes down drops its connections (a client's idle pooled one included) rather than waiting for them.
+    if (drop) for (const c of (s as unknown as { connections: Set<{ _socket?: Socket }> }).connections) c._socket?.destroy();
+    await closed;
+  };
 
   const waitUntil = async (check: () => boolean, timeoutMs: number, what: string) => {
     const deadline = Date.now() + timeoutMs;
@@ -107,6 +143,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     setDelay: (ms) => {
       delayMs = ms;
     },
+    setHang: (on) => {
+      hang = on;
+    },
+    hung: () => hungCount,
     inFlight: () => inFlight.size,
     inFlightRecipients: () => [...inFlight].flat(),
     async waitFor(predicate, timeoutMs = 10000) {
@@ -117,6 +157,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       await waitUntil(() => messages.length >= n, timeoutMs, `${n} messages`);
       return messages.slice(0, n);
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    down: () => closeServer(true),
+    async up() {
+      server ??= await listen(port);
+    },
+    close: () => closeServer(),
   };
 }

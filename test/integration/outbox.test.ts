@@ -91,6 +91,53 @@ describe('retries', () => {
     expect(sent).toMatchObject({ attempts: 2, last_error: null });
   });
 
+  it('SMTP down (connection refused): the send fails and is retried with backoff; once the server listens again on its port, the message is delivered once', async () => {
+    await ctx.smtp.down();
+    try {
+      const id = await ctx.db.transaction((trx) => enqueueEmail(trx, sampleNotice('down@example.org', memberId), ctx.outbox));
+      await ctx.startWorker();
+      const unlockedJob = () =>
+        waitFor(async () => {
+          const j = await sendJobFor(ctx.db, id);
+          return j && !j.locked_at ? j : undefined;
+        }, 'the job to wait for its retry');
+      const first = await waitFor(async () => {
+        const r = (await rowsFor('down@example.org'))[0];
+        return r?.attempts === 1 ? r : undefined;
+      }, 'the first attempt to fail');
+      expect(first).toMatchObject({ status: 'queued' });
+      expect(first.last_error).toMatch(/ECONNREFUSED/);
+      // Backoff: exp(1) ≈ 2.7 s after the failure. The retry comes by itself, and is refused again.
+      expect((await unlockedJob()).run_at.getTime()).toBeGreaterThan(new Date(first.updated_at).getTime() + 1000);
+      const second = await waitFor(
+        async () => {
+          const r = (await rowsFor('down@example.org'))[0];
+          return r?.attempts === 2 ? r : undefined;
+        },
+        'the retry to be refused too',
+        15000,
+      );
+      expect(second).toMatchObject({ status: 'queued' });
+      expect(second.last_error).toMatch(/ECONNREFUSED/);
+      // The next wait is longer: exp(2) ≈ 7.4 s.
+      expect((await unlockedJob()).run_at.getTime()).toBeGreaterThan(new Date(second.updated_at).getTime() + 5000);
+      expect(ctx.smtp.messages.filter((m) => m.envelopeTo.includes('down@example.org'))).toHaveLength(0);
+
+      // The server is back on the same port; the retry (made due now, not 7 s on) delivers the message, once.
+      await ctx.smtp.up();
+      await makeRetriesDueNow(ctx.database.url, ctx.db);
+      const sent = await waitFor(async () => {
+        const r = (await rowsFor('down@example.org'))[0];
+        return r?.status === 'sent' ? r : undefined;
+      }, 'sent');
+      expect(sent).toMatchObject({ attempts: 3, last_error: null });
+      await waitForQueueIdle(ctx.db);
+      expect(ctx.smtp.messages.filter((m) => m.envelopeTo.includes('down@example.org'))).toHaveLength(1);
+    } finally {
+      await ctx.smtp.up();
+    }
+  });
+
   it('a message that keeps failing ends as failed with the reason after the last attempt', async () => {
     ctx.smtp.setRefuseAll(true);
     await ctx.db.transaction((trx) => enqueueEmail(trx, sampleNotice('doomed@example.org', memberId), ctx.outbox));

@@ -92,4 +92,25 @@ describe('configuration is validated once, at boot', () => {
     ]);
     expect(problems({ ...prod, WORKER_HEARTBEAT_SECONDS: '0' })).toEqual(['WORKER_HEARTBEAT_SECONDS must be at least 1']);
   });
+
+  it('a dead session’s locks are released before a dead worker’s job runs again: the idle-in-transaction timeout is under the stale period', () => {
+    const c = loadConfig(prod);
+    expect(c.databaseSession).toEqual({ idleInTransactionSeconds: 30, keepAliveSeconds: 10 });
+    expect(c.databaseSession.idleInTransactionSeconds).toBeLessThan(c.workerStaleSeconds);
+    expect(loadConfig({ ...prod, DATABASE_IDLE_IN_TRANSACTION_SECONDS: '0' }).databaseSession.idleInTransactionSeconds).toBe(0);
+    expect(problems({ ...prod, DATABASE_KEEPALIVE_SECONDS: '0' })).toEqual(['DATABASE_KEEPALIVE_SECONDS must be at least 1']);
+  });
+
+  it('a send to a hung SMTP server gives up before the shutdown grace runs out', () => {
+    const c = loadConfig(prod);
+    expect(c.shutdownGraceSeconds).toBe(15);
+    expect(c.smtpTimeoutSeconds).toBe(10);
+    expect(loadConfig({ ...prod, SHUTDOWN_GRACE_SECONDS: '6', SMTP_TIMEOUT_SECONDS: '2' })).toMatchObject({
+      shutdownGraceSeconds: 6,
+      smtpTimeoutSeconds: 2,
+    });
+    expect(problems({ ...prod, SHUTDOWN_GRACE_SECONDS: '10' })).toEqual([
+      'SMTP_TIMEOUT_SECONDS must be less than SHUTDOWN_GRACE_SECONDS, or a send to a hung SMTP server could outlast the shutdown',
+    ]);
+  });
 });
