@@ -126,14 +126,16 @@ export interface PreferencePageData {
   seen: Date | null;
   /** Per topic: when its last bulletin went out, and whether it has a public archive. */
   sent: Map<number, { lastSentAt: Date; hasArchive: boolean }>;
+  /** The policy version in its notice period, for the page's banner (C7); null when there is none. */
+  upcomingPolicy: { version: string; effective_at: Date } | null;
 }
 
 const asDate = (v: string | null) => (v === null ? null : new Date(v));
 
 /**
- * The active member's row with everything their preference page shows, in ONE statement (one
- * round trip instead of five: the page is read on every e-mail link followed). Undefined when
- * there is no such active member.
+ * The active member's row with everything their preference page shows, the policy banner
+ * included, in ONE statement (one round trip instead of six: the page is read on every e-mail
+ * link followed). Undefined when there is no such active member.
  */
 export async function preferencePageData(db: DbOrTx, memberId: string): Promise<PreferencePageData | undefined> {
   if (!isUuid(memberId)) return undefined;
@@ -146,13 +148,17 @@ export async function preferencePageData(db: DbOrTx, memberId: string): Promise<
           WHERE e.member_id = m.id) AS page_seen,
        (SELECT coalesce(json_agg(json_build_object('topic_id', b.topic_id, 'at', b.at, 'archive', b.archive)), '[]'::json)
           FROM (SELECT topic_id, max(started_at) AS at, bool_or(web_version) AS archive FROM bulletins
-                 WHERE started_at IS NOT NULL GROUP BY topic_id) b) AS page_sent
+                 WHERE started_at IS NOT NULL GROUP BY topic_id) b) AS page_sent,
+       (SELECT json_build_object('version', v.version, 'effective_at', v.effective_at) FROM policy_versions v
+          WHERE v.published_at <= CURRENT_TIMESTAMP AND v.effective_at > CURRENT_TIMESTAMP
+          ORDER BY v.effective_at LIMIT 1) AS page_banner
      FROM members m WHERE m.id = ? AND m.status = 'active'`,
     [offeredTopicsQuery(db), memberId],
   );
   const row = rows[0];
   if (!row) return undefined;
-  const { page_topics, page_consents, page_seen, page_sent, ...member } = row;
+  const { page_topics, page_consents, page_seen, page_sent, page_banner, ...member } = row;
+  const banner = page_banner as { version: string; effective_at: string } | null;
   const topics = (page_topics as (TopicRow & { introduced_effective_at: string | null })[]).map((t) => ({
     ...t,
     introduced_effective_at: asDate(t.introduced_effective_at),
@@ -168,6 +174,7 @@ export async function preferencePageData(db: DbOrTx, memberId: string): Promise<
         { lastSentAt: new Date(b.at), hasArchive: b.archive },
       ]),
     ),
+    upcomingPolicy: banner && { version: banner.version, effective_at: new Date(banner.effective_at) },
   };
 }
 

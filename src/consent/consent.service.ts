@@ -233,7 +233,13 @@ export async function preferencesPage(svc: ServiceContext, memberId: string, lin
   if (!data) throw new NotFoundError(GONE);
   if (link) assertManageLinkCurrent(data.member, link.issuedAt);
   const items = preferenceItems(data.topics, data.consents, data.seen);
-  return { member: data.member, groups: groupedByKind(items, (i) => i.topic.kind), sent: data.sent };
+  return {
+    member: data.member,
+    groups: groupedByKind(items, (i) => i.topic.kind),
+    sent: data.sent,
+    // Read with the rest: the banner middleware does not ask again (policies/policies.routes.ts).
+    upcomingPolicy: data.upcomingPolicy,
+  };
 }
 
 /** What an unsubscribe link would do (C4): whose link it is (still a member?) and which list, if not "all". */
