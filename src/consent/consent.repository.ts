@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
+import type { MemberRow } from '../members/members.repository.js';
+import { isUuid } from '../shared/ids.js';
 
 export type ConsentStatus = 'opted_in' | 'opted_out';
 export type TopicKind = 'newsletter' | 'announcement' | 'third_party_offer' | 'partner_data_sharing';
@@ -112,6 +114,67 @@ export async function readChoiceState(trx: Knex.Transaction, memberId: string, n
     consents: new Map(consents.map((c) => [c.topic_id, c.status])),
     policyInForceId: (row.policy_id as number | null) ?? null,
     namedTopic: (row.named_topic as ChoiceState['namedTopic']) ?? null,
+  };
+}
+
+/** What the preference page shows, read in one statement (see preferencePageData). */
+export interface PreferencePageData {
+  member: MemberRow;
+  topics: TopicRow[];
+  consents: Map<number, ConsentStatus>;
+  /** When the latest policy version any of the member's choices was made under took effect. */
+  seen: Date | null;
+  /** Per topic: when its last bulletin went out, and whether it has a public archive. */
+  sent: Map<number, { lastSentAt: Date; hasArchive: boolean }>;
+  /** The policy version in its notice period, for the page's banner (C7); null when there is none. */
+  upcomingPolicy: { version: string; effective_at: Date } | null;
+}
+
+const asDate = (v: string | null) => (v === null ? null : new Date(v));
+
+/**
+ * The active member's row with everything their preference page shows, the policy banner
+ * included, in ONE statement (one round trip instead of six: the page is read on every e-mail
+ * link followed). Undefined when there is no such active member.
+ */
+export async function preferencePageData(db: DbOrTx, memberId: string): Promise<PreferencePageData | undefined> {
+  if (!isUuid(memberId)) return undefined;
+  const { rows } = await db.raw<{ rows: Record<string, unknown>[] }>(
+    `SELECT m.*,
+       (SELECT coalesce(json_agg(o), '[]'::json) FROM ? o) AS page_topics,
+       (SELECT coalesce(json_agg(json_build_object('topic_id', c.topic_id, 'status', c.status)), '[]'::json)
+          FROM consents c WHERE c.member_id = m.id) AS page_consents,
+       (SELECT max(p.effective_at) FROM consent_ledger e JOIN policy_versions p ON p.id = e.policy_version_id
+          WHERE e.member_id = m.id) AS page_seen,
+       (SELECT coalesce(json_agg(json_build_object('topic_id', b.topic_id, 'at', b.at, 'archive', b.archive)), '[]'::json)
+          FROM (SELECT topic_id, max(started_at) AS at, bool_or(web_version) AS archive FROM bulletins
+                 WHERE started_at IS NOT NULL GROUP BY topic_id) b) AS page_sent,
+       (SELECT json_build_object('version', v.version, 'effective_at', v.effective_at) FROM policy_versions v
+          WHERE v.published_at <= CURRENT_TIMESTAMP AND v.effective_at > CURRENT_TIMESTAMP
+          ORDER BY v.effective_at LIMIT 1) AS page_banner
+     FROM members m WHERE m.id = ? AND m.status = 'active'`,
+    [offeredTopicsQuery(db), memberId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { page_topics, page_consents, page_seen, page_sent, page_banner, ...member } = row;
+  const banner = page_banner as { version: string; effective_at: string } | null;
+  const topics = (page_topics as (TopicRow & { introduced_effective_at: string | null })[]).map((t) => ({
+    ...t,
+    introduced_effective_at: asDate(t.introduced_effective_at),
+  }));
+  return {
+    member: member as unknown as MemberRow,
+    topics: inPageOrder(topics),
+    consents: new Map((page_consents as { topic_id: number; status: ConsentStatus }[]).map((c) => [c.topic_id, c.status])),
+    seen: (page_seen as Date | null) ?? null,
+    sent: new Map(
+      (page_sent as { topic_id: number; at: string; archive: boolean }[]).map((b) => [
+        b.topic_id,
+        { lastSentAt: new Date(b.at), hasArchive: b.archive },
+      ]),
+    ),
+    upcomingPolicy: banner && { version: banner.version, effective_at: new Date(banner.effective_at) },
   };
 }
 

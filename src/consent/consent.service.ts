@@ -12,6 +12,7 @@ import {
   KIND_ORDER,
   latestPolicySeen,
   listOfferedTopics,
+  preferencePageData,
   readChoiceState,
   recordConsentEvents,
   type ChoiceState,
@@ -23,7 +24,6 @@ import {
   type TopicRow,
 } from './consent.repository.js';
 import { preferencesChangedEmail } from './consent.emails.js';
-import { topicBulletinFacts } from '../bulletins/bulletins.repository.js';
 import { recordWebhookEvent } from '../integrations/webhooks.events.js';
 
 export interface ChoiceSource {
@@ -69,10 +69,15 @@ export async function preferencesFor(db: DbOrTx, memberId: string): Promise<Pref
     () => currentConsents(db, memberId),
     () => latestPolicySeen(db, memberId),
   ]);
+  return preferenceItems(topics, new Map([...consents].map(([id, c]) => [id, c.status])), seen);
+}
+
+/** Each offered topic with the member's status, and whether it is new to them (introduced after the last policy they chose under). */
+function preferenceItems(topics: TopicRow[], consents: Map<number, ConsentStatus>, seen: Date | null): PreferenceItem[] {
   return topics.map((topic) => {
-    const c = consents.get(topic.id);
-    const isNew = !c && seen !== null && topic.introduced_effective_at !== null && topic.introduced_effective_at > seen;
-    return { topic, status: c?.status ?? 'opted_out', isNew };
+    const status = consents.get(topic.id);
+    const isNew = !status && seen !== null && topic.introduced_effective_at !== null && topic.introduced_effective_at > seen;
+    return { topic, status: status ?? 'opted_out', isNew };
   });
 }
 
@@ -222,16 +227,19 @@ export async function saveChoices(
  * (C9), the link must be newer than the member's last e-mail change (C11).
  */
 export async function preferencesPage(svc: ServiceContext, memberId: string, link?: { issuedAt: number }) {
-  // Read together (nothing is shown unless the member and the link check out); per topic: when its
-  // last bulletin went out, and whether it has a public archive.
-  const [member, items, sent] = await Promise.all([
-    findActiveMember(svc.db, memberId),
-    preferencesFor(svc.db, memberId),
-    topicBulletinFacts(svc.db),
-  ]);
-  if (!member) throw new NotFoundError(GONE);
-  if (link) assertManageLinkCurrent(member, link.issuedAt);
-  return { member, groups: groupedByKind(items, (i) => i.topic.kind), sent };
+  // One statement (nothing is shown unless the member and the link check out); per topic: when
+  // its last bulletin went out, and whether it has a public archive.
+  const data = await preferencePageData(svc.db, memberId);
+  if (!data) throw new NotFoundError(GONE);
+  if (link) assertManageLinkCurrent(data.member, link.issuedAt);
+  const items = preferenceItems(data.topics, data.consents, data.seen);
+  return {
+    member: data.member,
+    groups: groupedByKind(items, (i) => i.topic.kind),
+    sent: data.sent,
+    // Read with the rest: the banner middleware does not ask again (policies/policies.routes.ts).
+    upcomingPolicy: data.upcomingPolicy,
+  };
 }
 
 /** What an unsubscribe link would do (C4): whose link it is (still a member?) and which list, if not "all". */

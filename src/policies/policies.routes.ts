@@ -6,12 +6,17 @@ import { policyTextHtml } from './policy-text.js';
 /**
  * C7: during a notice period every page shows a banner for the upcoming version. The query is
  * one indexed row per page, made when the page renders: replies that are no page (one-click's
- * line of text, redirects, downloads) do not ask. Caching it in-process would let nodes disagree.
+ * line of text, redirects, downloads) do not ask, nor does a page that read it with its own data
+ * (it passes `upcomingPolicy`, null for none). Caching it in-process would let nodes disagree.
  */
 export function policyBanner(db: Db): RequestHandler {
   return (req, res, next) => {
     const render = res.render;
     res.render = function (view: string, options?: object | RenderCallback, callback?: RenderCallback) {
+      if (typeof options === 'object' && 'upcomingPolicy' in options) {
+        (render as (...args: unknown[]) => void).call(res, view, options, callback);
+        return;
+      }
       upcomingPolicy(db).then(
         (policy) => {
           res.locals.upcomingPolicy = policy;

@@ -198,3 +198,25 @@ describe('the preference page', () => {
     expect(await ctx.db('consents').where({ topic_id: newTopic })).toHaveLength(0);
   });
 });
+
+describe('the page from an e-mail link, read in one statement', () => {
+  it('C7 C9: shows the banner of a version in its notice period, and reads member, choices and banner in one statement', async () => {
+    const path = new URL(links.manage(ada)).pathname;
+    const statements: string[] = [];
+    const listen = (q: { sql: string }) => statements.push(q.sql);
+    ctx.db.on('query', listen);
+    try {
+      const before = await request(ctx.app).get(path).expect(200);
+      expect(before.text).not.toContain('Our privacy policy is changing');
+      expect(statements).toHaveLength(1);
+      await insertPolicy(ctx.db, { version: '9.0', publishedDaysAgo: 1, effectiveInDays: 10 });
+      statements.length = 0;
+      const during = await request(ctx.app).get(path).expect(200);
+      expect(during.text).toContain('Our privacy policy is changing');
+      expect(during.text).toContain('Version 9.0 takes effect on');
+      expect(statements).toHaveLength(1);
+    } finally {
+      ctx.db.removeListener('query', listen);
+    }
+  });
+});
