@@ -139,8 +139,9 @@ const asDate = (v: string | null) => (v === null ? null : new Date(v));
  */
 export async function preferencePageData(db: DbOrTx, memberId: string): Promise<PreferencePageData | undefined> {
   if (!isUuid(memberId)) return undefined;
-  const { rows } = await db.raw<{ rows: Record<string, unknown>[] }>(
-    `SELECT m.*,
+  const { rows } = await db
+    .raw<{ rows: Record<string, unknown>[] }>(
+      `SELECT m.*,
        (SELECT coalesce(json_agg(o), '[]'::json) FROM ? o) AS page_topics,
        (SELECT coalesce(json_agg(json_build_object('topic_id', c.topic_id, 'status', c.status)), '[]'::json)
           FROM consents c WHERE c.member_id = m.id) AS page_consents,
@@ -153,8 +154,11 @@ export async function preferencePageData(db: DbOrTx, memberId: string): Promise<
           WHERE v.published_at <= CURRENT_TIMESTAMP AND v.effective_at > CURRENT_TIMESTAMP
           ORDER BY v.effective_at LIMIT 1) AS page_banner
      FROM members m WHERE m.id = ? AND m.status = 'active'`,
-    [offeredTopicsQuery(db), memberId],
-  );
+      [offeredTopicsQuery(db), memberId],
+    )
+    // A named statement: each connection prepares it once and PostgreSQL keeps its plan, which
+    // otherwise costs more than running it.
+    .options({ name: 'preference_page' });
   const row = rows[0];
   if (!row) return undefined;
   const { page_topics, page_consents, page_seen, page_sent, page_banner, ...member } = row;
