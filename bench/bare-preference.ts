@@ -17,6 +17,7 @@ const locals = { ...fixed, sent: new Map(fixed.sent), errors: {}, input: {} };
 const app = express();
 app.set('view engine', 'ejs');
 app.set('views', viewsDir);
+app.set('view options', { root: viewsDir });
 app.set('view cache', true);
 app.get('/p/:token', (req, res) => res.render('consent/preferences', { ...locals, action: `/p/${req.params.token}` }));
 app.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('bare preference page ready\n'));

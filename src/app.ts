@@ -69,6 +69,9 @@ export function buildApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
   app.set('view engine', 'ejs');
   app.set('views', viewsDir);
+  // Includes name their file from views/ ("/partials/_head.ejs"): ejs then finds it without a
+  // look on disk per include per render, which a path relative to the including file costs.
+  app.set('view options', { root: viewsDir });
   if (config.isProduction) app.set('view cache', true);
 
   const svc: ServiceContext = makeServiceContext(config, db);

@@ -10,8 +10,9 @@ const cache = new Map<string, Template>();
 function compiled(file: string): Template {
   let t = cache.get(file);
   if (!t) {
-    // cache: true also caches the partials that templates include, which are otherwise re-read and recompiled per render.
-    t = ejs.compile(readFileSync(file, 'utf8'), { filename: file, async: false, cache: true }) as Template;
+    // cache: true also caches the partials that templates include, which are otherwise re-read and
+    // recompiled per render; includes name their file from views/ (root), so none is looked for on disk.
+    t = ejs.compile(readFileSync(file, 'utf8'), { filename: file, root: viewsDir, async: false, cache: true }) as Template;
     cache.set(file, t);
   }
   return t;
