@@ -66,6 +66,8 @@ export function buildApp(deps: AppDeps): Express {
   const { config, db } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // Pages are made per visitor and not cached (a 304 would save little); static files keep theirs.
+  app.disable('etag');
   app.set('trust proxy', config.trustProxy);
   app.set('view engine', 'ejs');
   app.set('views', viewsDir);

@@ -132,6 +132,25 @@ export interface PreferencePageData {
 
 const asDate = (v: string | null) => (v === null ? null : new Date(v));
 
+/** The statement's text, built once: the same text every time, as a named statement must be. */
+let pageSql: string | undefined;
+
+function preferencePageSql(db: DbOrTx): string {
+  return `SELECT m.*,
+     (SELECT coalesce(json_agg(o), '[]'::json) FROM (${offeredTopicsQuery(db).toQuery()}) o) AS page_topics,
+     (SELECT coalesce(json_agg(json_build_object('topic_id', c.topic_id, 'status', c.status)), '[]'::json)
+        FROM consents c WHERE c.member_id = m.id) AS page_consents,
+     (SELECT max(p.effective_at) FROM consent_ledger e JOIN policy_versions p ON p.id = e.policy_version_id
+        WHERE e.member_id = m.id) AS page_seen,
+     (SELECT coalesce(json_agg(json_build_object('topic_id', b.topic_id, 'at', b.at, 'archive', b.archive)), '[]'::json)
+        FROM (SELECT topic_id, max(started_at) AS at, bool_or(web_version) AS archive FROM bulletins
+               WHERE started_at IS NOT NULL GROUP BY topic_id) b) AS page_sent,
+     (SELECT json_build_object('version', v.version, 'effective_at', v.effective_at) FROM policy_versions v
+        WHERE v.published_at <= CURRENT_TIMESTAMP AND v.effective_at > CURRENT_TIMESTAMP
+        ORDER BY v.effective_at LIMIT 1) AS page_banner
+   FROM members m WHERE m.id = ? AND m.status = 'active'`;
+}
+
 /**
  * The active member's row with everything their preference page shows, the policy banner
  * included, in ONE statement (one round trip instead of six: the page is read on every e-mail
@@ -140,22 +159,7 @@ const asDate = (v: string | null) => (v === null ? null : new Date(v));
 export async function preferencePageData(db: DbOrTx, memberId: string): Promise<PreferencePageData | undefined> {
   if (!isUuid(memberId)) return undefined;
   const { rows } = await db
-    .raw<{ rows: Record<string, unknown>[] }>(
-      `SELECT m.*,
-       (SELECT coalesce(json_agg(o), '[]'::json) FROM ? o) AS page_topics,
-       (SELECT coalesce(json_agg(json_build_object('topic_id', c.topic_id, 'status', c.status)), '[]'::json)
-          FROM consents c WHERE c.member_id = m.id) AS page_consents,
-       (SELECT max(p.effective_at) FROM consent_ledger e JOIN policy_versions p ON p.id = e.policy_version_id
-          WHERE e.member_id = m.id) AS page_seen,
-       (SELECT coalesce(json_agg(json_build_object('topic_id', b.topic_id, 'at', b.at, 'archive', b.archive)), '[]'::json)
-          FROM (SELECT topic_id, max(started_at) AS at, bool_or(web_version) AS archive FROM bulletins
-                 WHERE started_at IS NOT NULL GROUP BY topic_id) b) AS page_sent,
-       (SELECT json_build_object('version', v.version, 'effective_at', v.effective_at) FROM policy_versions v
-          WHERE v.published_at <= CURRENT_TIMESTAMP AND v.effective_at > CURRENT_TIMESTAMP
-          ORDER BY v.effective_at LIMIT 1) AS page_banner
-     FROM members m WHERE m.id = ? AND m.status = 'active'`,
-      [offeredTopicsQuery(db), memberId],
-    )
+    .raw<{ rows: Record<string, unknown>[] }>((pageSql ??= preferencePageSql(db)), [memberId])
     // A named statement: each connection prepares it once and PostgreSQL keeps its plan, which
     // otherwise costs more than running it.
     .options({ name: 'preference_page' });
