@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import express from 'express';
-import { viewsDir } from '../src/shared/paths.js';
+import { useViews } from '../src/shared/http/views.js';
 
 const fixed = JSON.parse(readFileSync(process.argv[2]!, 'utf8'), (_k, v: unknown) =>
   typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) ? new Date(v) : v,
@@ -15,9 +15,6 @@ const fixed = JSON.parse(readFileSync(process.argv[2]!, 'utf8'), (_k, v: unknown
 const locals = { ...fixed, sent: new Map(fixed.sent), errors: {}, input: {} };
 
 const app = express();
-app.set('view engine', 'ejs');
-app.set('views', viewsDir);
-app.set('view options', { root: viewsDir });
-app.set('view cache', true);
+useViews(app, { cache: true });
 app.get('/p/:token', (req, res) => res.render('consent/preferences', { ...locals, action: `/p/${req.params.token}` }));
 app.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('bare preference page ready\n'));

@@ -39,7 +39,8 @@ import { linkConfirmation } from './shared/http/link-confirm.js';
 import { requestLogger } from './shared/http/request-log.js';
 import { purposeKeys } from './shared/keys.js';
 import type { Logger } from './shared/logger.js';
-import { publicDir, viewsDir } from './shared/paths.js';
+import { publicDir } from './shared/paths.js';
+import { useViews } from './shared/http/views.js';
 
 export interface AppDeps {
   config: Config;
@@ -69,12 +70,7 @@ export function buildApp(deps: AppDeps): Express {
   // Pages are made per visitor and not cached (a 304 would save little); static files keep theirs.
   app.disable('etag');
   app.set('trust proxy', config.trustProxy);
-  app.set('view engine', 'ejs');
-  app.set('views', viewsDir);
-  // Includes name their file from views/ ("/partials/_head.ejs"): ejs then finds it without a
-  // look on disk per include per render, which a path relative to the including file costs.
-  app.set('view options', { root: viewsDir });
-  if (config.isProduction) app.set('view cache', true);
+  useViews(app, { cache: config.isProduction });
 
   const svc: ServiceContext = makeServiceContext(config, db);
   // Read once now; app.locals.brand lets whoever seeds or restores the database refresh it at once.

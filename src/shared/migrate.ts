@@ -38,7 +38,10 @@ export async function migrateDatabase(db: Db, connectionString: string, logger: 
   // Our own pool, ended and awaited here: a pool graphile-worker makes itself is ended without
   // waiting for its sockets to close, which leaves them open after this returns.
   const pgPool = new pg.Pool({ connectionString, max: 1 });
-  pgPool.on('error', (err) => logger.warn({ event: 'migrate.pool_error', err: err.message }));
+  const onError = (err: Error) => logger.warn({ event: 'migrate.pool_error', err: err.message });
+  pgPool.on('error', onError);
+  // A checked-out client's own errors too (graphile-worker asks this of a pool it is given).
+  pgPool.on('connect', (client) => client.on('error', onError));
   try {
     await runWorkerMigrations({ pgPool, logger: graphileLogger(logger) });
   } finally {

@@ -14,7 +14,7 @@ import { Links } from '../../src/shared/links.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { seedDatabase } from '../../src/shared/migrate.js';
 import { errorHandler } from '../../src/shared/http/error-handler.js';
-import { viewsDir } from '../../src/shared/paths.js';
+import { useViews } from '../../src/shared/http/views.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
 import { sampleNotice } from '../helpers/emails.js';
 import { solidPng } from '../helpers/email-samples.js';
@@ -155,8 +155,7 @@ describe('failures are calm', () => {
 
   it('an error nobody expected still gets the calm 500 page, without its details', async () => {
     const app = express();
-    app.set('view engine', 'ejs');
-    app.set('views', viewsDir);
+    useViews(app, { cache: false });
     app.get('/explode', () => {
       throw new Error('a bug with details');
     });

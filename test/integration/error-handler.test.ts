@@ -6,7 +6,7 @@ import { problemHandler } from '../../src/api/problem.js';
 import { errorHandler } from '../../src/shared/http/error-handler.js';
 import { requestLogger } from '../../src/shared/http/request-log.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { viewsDir } from '../../src/shared/paths.js';
+import { useViews } from '../../src/shared/http/views.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 /**
@@ -28,8 +28,7 @@ function appWith(handler: RequestHandler, api = false) {
     },
   });
   const app = express();
-  app.set('view engine', 'ejs');
-  app.set('views', viewsDir);
+  useViews(app, { cache: false });
   app.use(requestLogger(createLogger('info', false, sink)));
   app.use((_req, res, next) => {
     Object.assign(res.locals, { orgName: 'Test Society', privacyContact: 'privacy@assent.test', errors: {}, input: {} });
