@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
-import type { MemberRow } from '../members/members.repository.js';
+import { MEMBER_COLUMNS, type MemberRow } from '../members/members.repository.js';
 import { isUuid } from '../shared/ids.js';
 
 export type ConsentStatus = 'opted_in' | 'opted_out';
@@ -93,16 +93,19 @@ export interface ChoiceState {
  * statement sees every change committed by whoever held the lock before.
  */
 export async function readChoiceState(trx: Knex.Transaction, memberId: string, namedTopicId?: number): Promise<ChoiceState> {
-  const { rows } = await trx.raw<{ rows: [Record<string, unknown>] }>(
-    `SELECT
+  const { rows } = await trx
+    .raw<{ rows: [Record<string, unknown>] }>(
+      `SELECT
        (SELECT coalesce(json_agg(o), '[]'::json) FROM ? o) AS topics,
        (SELECT coalesce(json_agg(json_build_object('topic_id', c.topic_id, 'status', c.status)), '[]'::json)
           FROM consents c WHERE c.member_id = ?) AS consents,
        (SELECT p.id FROM policy_versions p WHERE p.published_at IS NOT NULL AND p.effective_at <= CURRENT_TIMESTAMP
           ORDER BY p.effective_at DESC LIMIT 1) AS policy_id,
        (SELECT json_build_object('id', t.id, 'name', t.name) FROM topics t WHERE t.id = ?) AS named_topic`,
-    [offeredTopicsQuery(trx), memberId, namedTopicId ?? null],
-  );
+      [offeredTopicsQuery(trx), memberId, namedTopicId ?? null],
+    )
+    // Named: each connection plans it once (it runs on every change of choices).
+    .options({ name: 'choice_state' });
   const row = rows[0];
   const topics = (row.topics as (TopicRow & { introduced_effective_at: string | null })[]).map((t) => ({
     ...t,
@@ -136,7 +139,7 @@ const asDate = (v: string | null) => (v === null ? null : new Date(v));
 let pageSql: string | undefined;
 
 function preferencePageSql(db: DbOrTx): string {
-  return `SELECT m.*,
+  return `SELECT ${MEMBER_COLUMNS.map((c) => `m.${c}`).join(', ')},
      (SELECT coalesce(json_agg(o), '[]'::json) FROM (${offeredTopicsQuery(db).toQuery()}) o) AS page_topics,
      (SELECT coalesce(json_agg(json_build_object('topic_id', c.topic_id, 'status', c.status)), '[]'::json)
         FROM consents c WHERE c.member_id = m.id) AS page_consents,

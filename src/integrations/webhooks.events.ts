@@ -29,7 +29,12 @@ export async function addDeliveryJob(db: Knex | Knex.Transaction, deliveryId: nu
  * Standard Webhooks message id (webhook-id), the same on every attempt, so receivers can drop repeats.
  */
 export async function recordWebhookEvent(trx: Knex.Transaction, type: WebhookEventType, data: Record<string, unknown>): Promise<void> {
-  const endpoints = (await trx('webhook_endpoints').where({ enabled: true }).whereRaw('? = ANY(events)', [type]).select('id')) as {
+  const endpoints = (await trx('webhook_endpoints')
+    .where({ enabled: true })
+    .whereRaw('? = ANY(events)', [type])
+    .select('id')
+    // Named: each connection plans it once (it runs on every change).
+    .options({ name: 'webhook_endpoints_for' })) as {
     id: number;
   }[];
   if (endpoints.length === 0) return;

@@ -19,6 +19,26 @@ export interface MemberRow {
   updated_at: Date;
 }
 
+/**
+ * MemberRow's columns, for statements that are prepared once per connection: a prepared
+ * `SELECT *` fails ("cached plan must not change result type") once a migration adds a column
+ * while the app runs, so those name their columns.
+ */
+export const MEMBER_COLUMNS = [
+  'id',
+  'email',
+  'name',
+  'postal_address',
+  'phone',
+  'status',
+  'password_hash',
+  'email_undeliverable_at',
+  'links_valid_from',
+  'confirmed_at',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof MemberRow)[];
+
 export interface MemberDetails {
   name: string;
   postal_address: string | null;
@@ -64,7 +84,8 @@ export async function lockMember(trx: Knex.Transaction, id: string, opts: { acti
   if (!isUuid(id)) return undefined;
   const query = trx<MemberRow>('members').where({ id }).forUpdate();
   if (opts.activeOnly) query.where({ status: 'active' });
-  return query.first();
+  // Named: each connection plans it once (it runs on every change of choices).
+  return query.first(...MEMBER_COLUMNS).options({ name: opts.activeOnly ? 'lock_active_member' : 'lock_member' });
 }
 
 /** A newly verified address has not bounced (C12): the undeliverable mark belonged to the old one. */

@@ -220,3 +220,21 @@ describe('the page from an e-mail link, read in one statement', () => {
     }
   });
 });
+
+describe('statements prepared once per connection', () => {
+  it('C3 C4: a column added to members while the app runs breaks neither the page nor one-click', async () => {
+    const page = new URL(links.manage(ada)).pathname;
+    const oneClick = (topicId: number) => new URL(links.unsubscribe(ada, topicId).url).pathname;
+    // Each pooled connection that serves these prepares the named statements.
+    for (let i = 0; i < 12; i++) await request(ctx.app).get(page).expect(200);
+    await request(ctx.app).post(oneClick(topic['research-digest']!)).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await ctx.db.raw('ALTER TABLE members ADD COLUMN added_while_running text');
+    try {
+      for (let i = 0; i < 12; i++) await request(ctx.app).get(page).expect(200);
+      await request(ctx.app).post(oneClick(topic['monthly-bulletin']!)).type('form').send('List-Unsubscribe=One-Click').expect(200);
+      expect(await status(ada, 'monthly-bulletin')).toBe('opted_out');
+    } finally {
+      await ctx.db.raw('ALTER TABLE members DROP COLUMN added_while_running');
+    }
+  });
+});
