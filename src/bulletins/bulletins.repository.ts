@@ -282,19 +282,6 @@ export async function unsubscribedVia(db: DbOrTx, bulletinId: number): Promise<n
   return Number(row.n);
 }
 
-/** Per topic: when its last bulletin went out, and whether it has a public archive (a bulletin with a web version). */
-export async function topicBulletinFacts(db: DbOrTx): Promise<Map<number, { lastSentAt: Date; hasArchive: boolean }>> {
-  const rows = (await db('bulletins')
-    .whereNotNull('started_at')
-    .groupBy('topic_id')
-    .select('topic_id', db.raw('max(started_at) AS last_sent_at'), db.raw('bool_or(web_version) AS has_archive'))) as {
-    topic_id: number;
-    last_sent_at: Date;
-    has_archive: boolean;
-  }[];
-  return new Map(rows.map((r) => [r.topic_id, { lastSentAt: r.last_sent_at, hasArchive: r.has_archive }]));
-}
-
 /** The public archive of a topic: its bulletins that have gone out with a web version, newest first. */
 export async function archivedBulletins(db: DbOrTx, topicSlug: string): Promise<{ id: number; subject: string; started_at: Date }[]> {
   return db('bulletins as b')

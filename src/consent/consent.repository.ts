@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import { MEMBER_COLUMNS, type MemberRow } from '../members/members.repository.js';
+import { upcomingPolicyQuery } from '../policies/policies.repository.js';
 import { isUuid } from '../shared/ids.js';
 
 export type ConsentStatus = 'opted_in' | 'opted_out';
@@ -107,14 +108,9 @@ export async function readChoiceState(trx: Knex.Transaction, memberId: string, n
     // Named: each connection plans it once (it runs on every change of choices).
     .options({ name: 'choice_state' });
   const row = rows[0];
-  const topics = (row.topics as (TopicRow & { introduced_effective_at: string | null })[]).map((t) => ({
-    ...t,
-    introduced_effective_at: t.introduced_effective_at === null ? null : new Date(t.introduced_effective_at),
-  }));
-  const consents = row.consents as { topic_id: number; status: ConsentStatus }[];
   return {
-    topics: inPageOrder(topics),
-    consents: new Map(consents.map((c) => [c.topic_id, c.status])),
+    topics: topicsFromJson(row.topics),
+    consents: statusesFromJson(row.consents),
     policyInForceId: (row.policy_id as number | null) ?? null,
     namedTopic: (row.named_topic as ChoiceState['namedTopic']) ?? null,
   };
@@ -133,7 +129,20 @@ export interface PreferencePageData {
   upcomingPolicy: { version: string; effective_at: Date } | null;
 }
 
-const asDate = (v: string | null) => (v === null ? null : new Date(v));
+/** The offered topics as json_agg gave them (dates as text), in page order. */
+function topicsFromJson(json: unknown): TopicRow[] {
+  return inPageOrder(
+    (json as (TopicRow & { introduced_effective_at: string | null })[]).map((t) => ({
+      ...t,
+      introduced_effective_at: t.introduced_effective_at === null ? null : new Date(t.introduced_effective_at),
+    })),
+  );
+}
+
+/** A member's statuses per topic from json_agg of (topic_id, status). */
+function statusesFromJson(json: unknown): Map<number, ConsentStatus> {
+  return new Map((json as { topic_id: number; status: ConsentStatus }[]).map((c) => [c.topic_id, c.status]));
+}
 
 /** The statement's text, built once: the same text every time, as a named statement must be. */
 let pageSql: string | undefined;
@@ -148,9 +157,8 @@ function preferencePageSql(db: DbOrTx): string {
      (SELECT coalesce(json_agg(json_build_object('topic_id', b.topic_id, 'at', b.at, 'archive', b.archive)), '[]'::json)
         FROM (SELECT topic_id, max(started_at) AS at, bool_or(web_version) AS archive FROM bulletins
                WHERE started_at IS NOT NULL GROUP BY topic_id) b) AS page_sent,
-     (SELECT json_build_object('version', v.version, 'effective_at', v.effective_at) FROM policy_versions v
-        WHERE v.published_at <= CURRENT_TIMESTAMP AND v.effective_at > CURRENT_TIMESTAMP
-        ORDER BY v.effective_at LIMIT 1) AS page_banner
+     (SELECT json_build_object('version', v.version, 'effective_at', v.effective_at)
+        FROM (${upcomingPolicyQuery(db).limit(1).toQuery()}) v) AS page_banner
    FROM members m WHERE m.id = ? AND m.status = 'active'`;
 }
 
@@ -170,14 +178,10 @@ export async function preferencePageData(db: DbOrTx, memberId: string): Promise<
   if (!row) return undefined;
   const { page_topics, page_consents, page_seen, page_sent, page_banner, ...member } = row;
   const banner = page_banner as { version: string; effective_at: string } | null;
-  const topics = (page_topics as (TopicRow & { introduced_effective_at: string | null })[]).map((t) => ({
-    ...t,
-    introduced_effective_at: asDate(t.introduced_effective_at),
-  }));
   return {
     member: member as unknown as MemberRow,
-    topics: inPageOrder(topics),
-    consents: new Map((page_consents as { topic_id: number; status: ConsentStatus }[]).map((c) => [c.topic_id, c.status])),
+    topics: topicsFromJson(page_topics),
+    consents: statusesFromJson(page_consents),
     seen: (page_seen as Date | null) ?? null,
     sent: new Map(
       (page_sent as { topic_id: number; at: string; archive: boolean }[]).map((b) => [

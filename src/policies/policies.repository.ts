@@ -23,11 +23,15 @@ export async function findPolicyInForce(db: DbOrTx): Promise<PolicyVersionRow | 
 
 /** A published version still in its notice period (C7), the soonest first. */
 export async function findUpcomingPolicy(db: DbOrTx): Promise<PolicyVersionRow | undefined> {
+  return upcomingPolicyQuery(db).first();
+}
+
+/** The versions in their notice period, earliest first; the banner shows the first (C7). */
+export function upcomingPolicyQuery(db: DbOrTx) {
   return db<PolicyVersionRow>('policy_versions')
     .where('published_at', '<=', db.fn.now())
     .where('effective_at', '>', db.fn.now())
-    .orderBy('effective_at', 'asc')
-    .first();
+    .orderBy('effective_at', 'asc');
 }
 
 /** Every published version not yet in force (usually one), earliest first. */
