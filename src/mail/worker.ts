@@ -8,7 +8,7 @@ import { SEND_EMAIL_TASK } from './outbox.js';
 import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';
 import { graphileLogger } from '../shared/graphile-logger.js';
 import { DatabaseWatch, errorMessage, isDatabaseUnavailable, untilDatabaseAnswers } from '../shared/db-watch.js';
-import { pgSessionOptions } from '../shared/pg-session.js';
+import { handlePoolErrors, pgSessionOptions } from '../shared/pg-session.js';
 import { WorkerHeartbeat } from './worker-heartbeat.js';
 
 /** How long a job waits for an unreachable database before it counts as a failed attempt. */
@@ -112,9 +112,7 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
     else if (isDatabaseUnavailable(err)) watch.unreachable('worker pool', err);
     else logger.warn({ event: 'worker.pool_error', err: err.message });
   };
-  pool.on('error', onError);
-  // A checked-out client's own errors (as graphile-worker asks of a pool it is given).
-  pool.on('connect', (client) => client.on('error', onError));
+  handlePoolErrors(pool, onError);
 
   const heartbeat = new WorkerHeartbeat({
     connectionString: opts.connectionString,

@@ -8,6 +8,7 @@ import type { Db } from '../db.js';
 import { migrationsDir, seedsDir } from './paths.js';
 import type { Logger } from './logger.js';
 import { graphileLogger } from './graphile-logger.js';
+import { handlePoolErrors } from './pg-session.js';
 
 const loadExtensions = ['.ts', '.js'];
 
@@ -38,10 +39,7 @@ export async function migrateDatabase(db: Db, connectionString: string, logger: 
   // Our own pool, ended and awaited here: a pool graphile-worker makes itself is ended without
   // waiting for its sockets to close, which leaves them open after this returns.
   const pgPool = new pg.Pool({ connectionString, max: 1 });
-  const onError = (err: Error) => logger.warn({ event: 'migrate.pool_error', err: err.message });
-  pgPool.on('error', onError);
-  // A checked-out client's own errors too (graphile-worker asks this of a pool it is given).
-  pgPool.on('connect', (client) => client.on('error', onError));
+  handlePoolErrors(pgPool, (err) => logger.warn({ event: 'migrate.pool_error', err: err.message }));
   try {
     await runWorkerMigrations({ pgPool, logger: graphileLogger(logger) });
   } finally {

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { DatabaseSessionConfig } from '../config.js';
 
 /** The pg client settings this adds (pg.ClientConfig's names). */
@@ -45,4 +46,13 @@ export function pgSessionOptions(s: DatabaseSessionConfig | undefined): PgSessio
       `-c tcp_keepalives_count=${SERVER_KEEPALIVE_PROBES}`,
     ].join(' '),
   };
+}
+
+/**
+ * Gives a pool handed to graphile-worker the listeners it asks for: the pool's own (an idle
+ * client's error) and each client's (a checked-out client's error), so neither ends the process.
+ */
+export function handlePoolErrors(pool: pg.Pool, onError: (err: Error) => void): void {
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
 }
