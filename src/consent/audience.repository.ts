@@ -1,7 +1,7 @@
 import type { DbOrTx } from '../db.js';
 import type { CopyCsv } from '../exports/copy.js';
 import type { SqlLinks } from '../shared/sql-links.js';
-import type { SuppressionKeys } from '../shared/suppression.js';
+import { boundKey, onListUnderEachKeySql, suppressionKeyBindings, type SuppressionKeys } from '../shared/suppression.js';
 
 export interface AudienceTopicRow {
   id: number;
@@ -19,17 +19,13 @@ export interface AudienceTopicRow {
  * HMAC-SHA256(key, lower-cased trimmed address) under any of its lookup keys (see
  * shared/suppression.ts); pgcrypto computes the same hash here, so the check runs in the query and
  * the list can be streamed. Addresses are validated as ASCII on the way in, where lower() and
- * JavaScript's toLowerCase() agree. Each key gets its own equality NOT EXISTS, which PostgreSQL
- * plans as a hash anti-join (a join against unnest(keys) was a sub-plan run once per member).
- * `key(i)` is the SQL that yields the i-th key: a bound parameter or a setting, never the key itself.
+ * JavaScript's toLowerCase() agree. Each key gets its own NOT EXISTS (onListUnderEachKeySql), which
+ * PostgreSQL plans as a hash anti-join. `key(i)` yields the i-th key: a bound parameter or a setting.
  */
 function deliverable(keyCount: number, key: (i: number) => string): string {
-  const notSuppressed = Array.from(
-    { length: keyCount },
-    (_, i) => `
-  AND NOT EXISTS (SELECT 1 FROM suppression_list s
-                  WHERE s.address_hash = encode(hmac(lower(btrim(m.email::text)), ${key(i)}, 'sha256'), 'hex'))`,
-  ).join('');
+  const notSuppressed = onListUnderEachKeySql(keyCount, 'm.email::text', key)
+    .map((onList) => `\n  AND NOT ${onList}`)
+    .join('');
   return `
   c.status = 'opted_in'
   AND m.status = 'active'
@@ -37,21 +33,16 @@ function deliverable(keyCount: number, key: (i: number) => string): string {
   AND m.email_undeliverable_at IS NULL${notSuppressed}`;
 }
 
-/** The keys as named bindings (:key0, :key1 …) for deliverable(). */
-function keyBindings(keys: SuppressionKeys): Record<string, string> {
-  return Object.fromEntries(keys.lookup.map((k, i) => [`key${i}`, k]));
-}
-
 /** Current (not retired) topics with the size of their deliverable audience. */
 export async function audienceTopics(db: DbOrTx, keys: SuppressionKeys): Promise<AudienceTopicRow[]> {
   const { rows } = await db.raw<{ rows: AudienceTopicRow[] }>(
     `SELECT t.id, t.slug, t.name, t.kind, t.channel, p.name AS partner,
             (SELECT count(*) FROM consents c JOIN members m ON m.id = c.member_id
-             WHERE c.topic_id = t.id AND ${deliverable(keys.lookup.length, (i) => `CAST(:key${i} AS text)`)}) AS deliverable
+             WHERE c.topic_id = t.id AND ${deliverable(keys.lookup.length, boundKey)}) AS deliverable
      FROM topics t LEFT JOIN partners p ON p.id = t.partner_id
      WHERE t.retired_at IS NULL
      ORDER BY t.sort_order, t.id`,
-    keyBindings(keys),
+    suppressionKeyBindings(keys),
   );
   return rows;
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import { looksLikeLink } from '../shared/http/text.js';
-import type { SuppressionKeys } from '../shared/suppression.js';
+import { boundKey, onListUnderEachKeySql, suppressionKeyBindings, type SuppressionKeys } from '../shared/suppression.js';
 import { NOT_CONSENTING_STATUSES, type Mapping } from './formats.js';
 
 /**
@@ -131,12 +131,7 @@ export async function checkStagedRows(trx: Knex.Transaction, importId: number, m
   // UTC for the dates; no JIT (compiling this statement took longer than running it on 30,000 rows);
   // room to sort the rows by address in memory.
   await trx.raw(`SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`);
-  const suppressed = keys.lookup
-    .map(
-      (_, k) =>
-        `EXISTS (SELECT 1 FROM suppression_list s WHERE s.address_hash = encode(hmac(lower(btrim(c.email)), CAST(:key${k} AS text), 'sha256'), 'hex'))`,
-    )
-    .join(' OR ');
+  const suppressed = onListUnderEachKeySql(keys.lookup.length, 'c.email', boundKey).join(' OR ');
   const linkNames = await rowsWithLinkNames(trx, importId, mapping);
   await trx.raw(
     `UPDATE import_rows r
@@ -169,7 +164,7 @@ export async function checkStagedRows(trx: Knex.Transaction, importId: number, m
       emailRe: EMAIL_RE,
       dateRe: DATE_RE,
       linkNames,
-      ...Object.fromEntries(keys.lookup.map((key, k) => [`key${k}`, key])),
+      ...suppressionKeyBindings(keys),
     },
   );
 }

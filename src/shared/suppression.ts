@@ -76,6 +76,27 @@ export function suppressedInSql(address: string): string {
     SELECT encode(hmac(lower(btrim(${address})), k, 'sha256'), 'hex') FROM unnest(CAST(:suppressionKeys AS text[])) AS k))`;
 }
 
+/**
+ * For set-based statements over many addresses: one SQL test per lookup key, each true when the
+ * address in `address` is on the list under that key. One equality EXISTS per key is an index
+ * probe, or a hash (anti-)join when negated; a join against unnest(keys) is planned as a sub-plan
+ * run once per row. `key(i)` is the SQL that yields the i-th key — a bound parameter (see
+ * suppressionKeyBindings) or a setting — never the key itself.
+ */
+export function onListUnderEachKeySql(keyCount: number, address: string, key: (i: number) => string): string[] {
+  return Array.from(
+    { length: keyCount },
+    (_, i) =>
+      `EXISTS (SELECT 1 FROM suppression_list s WHERE s.address_hash = encode(hmac(lower(btrim(${address})), ${key(i)}, 'sha256'), 'hex'))`,
+  );
+}
+
+/** The lookup keys as named bindings :key0, :key1 …, and the SQL that reads the i-th as text. */
+export function suppressionKeyBindings(keys: SuppressionKeys): Record<string, string> {
+  return Object.fromEntries(keys.lookup.map((k, i) => [`key${i}`, k]));
+}
+export const boundKey = (i: number) => `CAST(:key${i} AS text)`;
+
 /** True when PostgreSQL hashes this address as addressHash() does (printable ASCII only). */
 export function hashableInSql(email: string): boolean {
   return /^[\x20-\x7e]*$/.test(email);
