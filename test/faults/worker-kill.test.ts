@@ -80,6 +80,9 @@ describe('a worker killed mid fan-out', () => {
     await eventually(
       async () =>
         (await count(t.db, 'policy_notices', { policy_version_id: versionId })) === 250 &&
+        // Only the sixth batch's job left, and taken: the fifth's is completed (a finished job
+        // can still show as locked until its completion is written).
+        (await count(t.db, 'graphile_worker.jobs', { task_identifier: 'policy_notice_batch' })) === 1 &&
         (await lockedJobs(t.db, 'policy_notice_batch')) === 1,
       'five batches done and the sixth in flight',
     );
