@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from './browser-args.js';
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+export { CHROMIUM_ARGS };
 
 export interface Browsing {
   context: BrowserContext;
@@ -20,10 +21,20 @@ export interface Browsing {
 }
 
 /**
- * Headless Debian Chromium through playwright-core. With cookies: false, the profile blocks
- * all cookies, as a visitor who refused them would (C9).
+ * Headless Debian Chromium through playwright-core: a fresh context (its own cookies and storage)
+ * in the run's one browser (started by the global setup). With cookies: false, a browser of its
+ * own whose profile blocks all cookies, as a visitor who refused them would (C9).
  */
 export async function launchBrowser(opts: { cookies: boolean }): Promise<Browsing> {
+  const shared = process.env.ASSENT_TEST_BROWSER;
+  if (opts.cookies && shared) {
+    const browser = await chromium.connect(shared);
+    const context = await browser.newContext();
+    return watched(context, async () => {
+      await context.close();
+      await browser.close();
+    });
+  }
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'assent-chromium-'));
   if (!opts.cookies) {
     mkdirSync(path.join(userDataDir, 'Default'), { recursive: true });
@@ -37,6 +48,14 @@ export async function launchBrowser(opts: { cookies: boolean }): Promise<Browsin
     args: CHROMIUM_ARGS,
     headless: true,
   });
+  return watched(context, async () => {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  });
+}
+
+/** Collects the console errors and uncaught page errors of every page the context opens. */
+function watched(context: BrowserContext, close: () => Promise<void>): Browsing {
   const errors: string[] = [];
   const watch = (page: Page) => {
     page.on('console', (m) => {
@@ -46,14 +65,7 @@ export async function launchBrowser(opts: { cookies: boolean }): Promise<Browsin
   };
   context.pages().forEach(watch);
   context.on('page', watch);
-  return {
-    context,
-    errors,
-    async close() {
-      await context.close();
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
-  };
+  return { context, errors, close };
 }
 
 /**
@@ -62,7 +74,9 @@ export async function launchBrowser(opts: { cookies: boolean }): Promise<Browsin
  */
 export async function axeViolations(page: Page, opts: { impacts?: readonly string[] } = {}): Promise<string[]> {
   await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
+  // Only the violations come back: the passes (every node checked, with its markup) would be
+  // serialised through the browser protocol for nothing.
+  const violations = await page.evaluate(async () => {
     const axe = (
       window as unknown as {
         axe: {
@@ -73,11 +87,15 @@ export async function axeViolations(page: Page, opts: { impacts?: readonly strin
         };
       }
     ).axe;
-    return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      resultTypes: ['violations'],
+    });
+    return result.violations.map((v) => ({ id: v.id, help: v.help, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
   });
-  return result.violations
+  return violations
     .filter((v) => !opts.impacts || opts.impacts.includes(v.impact ?? ''))
-    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+    .map((v) => `${v.id}: ${v.help} (${v.targets.join(', ')})`);
 }
 
 /**

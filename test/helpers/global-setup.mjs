@@ -1,16 +1,19 @@
 // @ts-check
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { chromium } from 'playwright-core';
 import { tsImport } from 'tsx/esm/api';
 
 /**
  * One PostgreSQL for the run: the server named by DATABASE_URL if set, else an embedded one
  * started here in a throw-away folder. The schema is migrated once into a template database
  * (by the real `db:migrate` command), and every test file clones it (test/helpers/db.ts).
+ * One headless Chromium for the run, started meanwhile: each browser test opens a context of
+ * its own in it (test/helpers/browser.ts), so no test pays for a browser start.
  */
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -51,13 +54,23 @@ export default async function globalSetup() {
   await admin.end();
 
   const templateUrl = withDatabase(adminUrl, template);
-  execFileSync(path.join(root, 'node_modules/.bin/tsx'), ['src/cli/db.ts', 'migrate'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: templateUrl, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const migrated = new Promise((resolve, reject) => {
+    const child = execFile(
+      path.join(root, 'node_modules/.bin/tsx'),
+      ['src/cli/db.ts', 'migrate'],
+      { cwd: root, env: { ...process.env, DATABASE_URL: templateUrl, NODE_ENV: 'test', LOG_LEVEL: 'warn' } },
+      (err) => (err ? reject(err) : resolve(undefined)),
+    );
+    child.stderr?.pipe(process.stderr);
   });
+  const { CHROMIUM_ARGS } = await tsImport('./browser-args.ts', import.meta.url);
+  const [browser] = await Promise.all([
+    chromium.launchServer({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true }),
+    migrated,
+  ]);
+  process.env.ASSENT_TEST_BROWSER = browser.wsEndpoint();
 
   process.env.ASSENT_TEST_ADMIN_URL = adminUrl;
   process.env.ASSENT_TEST_TEMPLATE = template;
-  globalThis.__assentTest = { embedded, adminUrl, template };
+  globalThis.__assentTest = { embedded, adminUrl, template, browser };
 }

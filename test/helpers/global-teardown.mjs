@@ -3,6 +3,7 @@ import pg from 'pg';
 export default async function globalTeardown() {
   const state = globalThis.__assentTest;
   if (!state) return;
+  await state.browser?.close();
   if (state.embedded) {
     await state.embedded.stop();
     return;
