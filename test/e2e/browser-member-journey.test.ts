@@ -4,8 +4,8 @@ import { findUpcomingPolicy } from '../../src/policies/policies.repository.js';
 import { queuePolicyNotice } from '../../src/policies/notices.service.js';
 import { makeServiceContext } from '../../src/context.js';
 import type { TestContext } from '../helpers/app.js';
-import { axeViolations, type Browsing } from '../helpers/browser.js';
-import { openSite, startSeededContext, type BrowsedSite } from '../helpers/seeded.js';
+import { axeViolations, type Browsing, openSite, type BrowsedSite } from '../helpers/browser.js';
+import { startSeededContext } from '../helpers/seeded.js';
 import { insertPolicy } from '../helpers/fixtures.js';
 
 /**

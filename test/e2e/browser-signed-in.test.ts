@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestContext } from '../helpers/app.js';
-import { axeViolations, type Browsing } from '../helpers/browser.js';
-import { openSite, startSeededContext, type BrowsedSite } from '../helpers/seeded.js';
+import { axeViolations, type Browsing, openSite, type BrowsedSite } from '../helpers/browser.js';
+import { startSeededContext } from '../helpers/seeded.js';
 
 /** A member who accepts cookies signs in by link and uses the members' area, on a desktop and a phone. */
 let ctx: TestContext;

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
-import { serve } from '../helpers/browser.js';
+import { serve } from '../helpers/serve.js';
 
 const BASE_URL = 'https://members.example.org';
 let ctx: TestContext;

@@ -1,17 +1,17 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from './browser-args.js';
+import { serve } from './serve.js';
+import type { TestContext } from './app.js';
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-export { CHROMIUM_ARGS };
+export { CHROMIUM_ARGS, serve };
 
 export interface Browsing {
   context: BrowserContext;
@@ -113,22 +113,6 @@ export async function checkAtWidths(page: Page, label: string, violations: Recor
   return overflowing;
 }
 
-/** Serves the app on an ephemeral loopback port for the browser. */
-export async function serve(app: Express): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 /**
  * Signs the member in through a sign-in link and waits until the account page has loaded, so the
  * next navigation cannot cancel the sign-in form's POST (and with it the session cookie).
@@ -169,4 +153,24 @@ export async function walkInBrowser(
   }
   const failing = Object.entries(violations).filter(([, v]) => v.length > 0);
   if (failing.length > 0) throw new Error(`axe-core violations: ${JSON.stringify(Object.fromEntries(failing), null, 2)}`);
+}
+
+export interface BrowsedSite {
+  url: string;
+  browser: Browsing;
+  close(): Promise<void>;
+}
+
+/** Serves the context's app on loopback and opens headless Chromium on it. */
+export async function openSite(ctx: TestContext, opts: { cookies: boolean }): Promise<BrowsedSite> {
+  const site = await serve(ctx.app);
+  const browser = await launchBrowser(opts);
+  return {
+    url: site.url,
+    browser,
+    async close() {
+      await browser.close();
+      await site.close();
+    },
+  };
 }

@@ -1,7 +1,6 @@
 import type { BrandingCache } from '../../src/branding/branding.service.js';
 import { seedDatabase } from '../../src/shared/migrate.js';
 import { startTestContext, type TestContext } from './app.js';
-import { launchBrowser, serve, type Browsing } from './browser.js';
 
 export interface Seeded {
   ctx: TestContext;
@@ -24,25 +23,5 @@ export async function startSeededContext(opts: { env?: Record<string, string>; w
     ctx,
     topic: Object.fromEntries(topics.map((t) => [t.slug, t.id])),
     member: Object.fromEntries(members.map((m) => [m.email, m.id])),
-  };
-}
-
-export interface BrowsedSite {
-  url: string;
-  browser: Browsing;
-  close(): Promise<void>;
-}
-
-/** Serves the context's app on loopback and opens headless Chromium on it. */
-export async function openSite(ctx: TestContext, opts: { cookies: boolean }): Promise<BrowsedSite> {
-  const site = await serve(ctx.app);
-  const browser = await launchBrowser(opts);
-  return {
-    url: site.url,
-    browser,
-    async close() {
-      await browser.close();
-      await site.close();
-    },
   };
 }

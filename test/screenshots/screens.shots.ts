@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { areasFor } from '../../src/admin/guards.js';
 import type { TestContext } from '../helpers/app.js';
-import { openSite, startSeededContext, type BrowsedSite } from '../helpers/seeded.js';
+import { openSite, type BrowsedSite } from '../helpers/browser.js';
+import { startSeededContext } from '../helpers/seeded.js';
 import { linkIn } from '../helpers/session.js';
 import { createStaff, signInStaffInBrowser } from '../helpers/staff.js';
 
