@@ -18,4 +18,8 @@ export default {
   globalTeardown: '<rootDir>/test/helpers/global-teardown.mjs',
   testTimeout: 30000,
   maxWorkers: 2,
+  // Every test file loads the app afresh and some of each file's modules stay referenced (process
+  // listeners, timers of libraries), so a worker's heap grows by 50-90 MB a file. A worker past
+  // this is replaced between files: less time in garbage collection, and a small process to end.
+  workerIdleMemoryLimit: '512MB',
 };
