@@ -169,15 +169,25 @@ export async function queuedCounts(db: DbOrTx, bulletinId: number): Promise<{ he
   return row;
 }
 
+/**
+ * The bulletin's messages not yet sent. An UPDATE picking its rows with this must also say
+ * `status = 'queued'` on the row it changes (queuedTarget): a send that commits while the UPDATE
+ * waits for the row is re-checked only against the UPDATE's own conditions, not the subquery's,
+ * so without it a message sent meanwhile would be withdrawn or held after the fact.
+ */
 function queuedMessagesOf(db: DbOrTx, bulletinId: number) {
   return db('bulletin_recipients as r')
     .join('email_messages as e', 'e.id', 'r.email_message_id')
     .where({ 'r.bulletin_id': bulletinId, 'e.status': 'queued' });
 }
 
+function queuedTarget(db: DbOrTx) {
+  return db('email_messages').where('status', 'queued');
+}
+
 /** Releases up to n held messages (in member order); returns their ids, for their send jobs. */
 export async function releaseHeld(db: DbOrTx, bulletinId: number, n: number): Promise<string[]> {
-  const rows = (await db('email_messages')
+  const rows = (await queuedTarget(db)
     .whereIn('id', queuedMessagesOf(db, bulletinId).where('e.held', true).orderBy('r.member_id').limit(n).select('e.id'))
     .update({ held: false, updated_at: db.fn.now() })
     .returning('id')) as { id: string }[];
@@ -186,14 +196,14 @@ export async function releaseHeld(db: DbOrTx, bulletinId: number, n: number): Pr
 
 /** Pausing: released messages not yet sent are held again (their send jobs then leave them). */
 export async function holdReleased(db: DbOrTx, bulletinId: number): Promise<number> {
-  return db('email_messages')
+  return queuedTarget(db)
     .whereIn('id', queuedMessagesOf(db, bulletinId).where('e.held', false).select('e.id'))
     .update({ held: true, updated_at: db.fn.now() });
 }
 
 /** Cancelling: every message not yet sent is withdrawn. */
 export async function withdrawQueued(db: DbOrTx, bulletinId: number): Promise<number> {
-  return db('email_messages')
+  return queuedTarget(db)
     .whereIn('id', queuedMessagesOf(db, bulletinId).select('e.id'))
     .update({ status: 'cancelled', cancel_reason: 'withdrawn', last_error: 'withdrawn before sending', updated_at: db.fn.now() });
 }

@@ -117,6 +117,43 @@ describe('pause, resume, cancel and schedule until every message has gone', () =
     expect(await ctx.db('audit_log').where({ action: 'bulletin.cancelled' }).first()).toMatchObject({ staff_user_id: staffId });
   }, 30000);
 
+  it('a send that commits while a cancel waits for its row stays sent; the cancel withdraws only the rest', async () => {
+    const { id } = await draftTo('racing', 6);
+    await confirmSend(svc, staffId, id, { when: 'now', at: undefined, audience: 6 });
+    await controlSending(svc, staffId, id, 'pause');
+    const messagesOf = () =>
+      ctx
+        .db('bulletin_recipients as r')
+        .join('email_messages as e', 'e.id', 'r.email_message_id')
+        .where('r.bulletin_id', id)
+        .select('e.id', 'e.status');
+    await waitFor(async () => (await messagesOf()).length === 6, 'every recipient’s message');
+    const queued = (await messagesOf()).filter((m) => m.status === 'queued');
+    expect(queued.length).toBeGreaterThan(0);
+    const racing = queued[0]!.id as string;
+    // A send task marks the message sent, and has not committed yet when the cancel comes.
+    const send = await ctx.db.transaction();
+    await send('email_messages').where({ id: racing }).update({ status: 'sent', sent_at: send.fn.now(), attempts: 1 });
+    const cancel = controlSending(svc, staffId, id, 'cancel');
+    await waitFor(
+      async () =>
+        Number(
+          (
+            await ctx.db.raw<{ rows: { n: number }[] }>(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%cancel_reason%'",
+            )
+          ).rows[0]?.n,
+        ) > 0 || undefined,
+      'the cancel to wait for the message being sent',
+    );
+    await send.commit();
+    await cancel;
+    const after = Object.fromEntries((await messagesOf()).map((m) => [m.id, m.status]));
+    expect(after[racing]).toBe('sent');
+    expect(queued.slice(1).map((m) => after[m.id])).toEqual(queued.slice(1).map(() => 'cancelled'));
+    expect(await statusOf(id)).toBe('cancelled');
+  }, 30000);
+
   it('a scheduled bulletin goes at its time; cancelling a schedule makes it a draft again', async () => {
     const later = await draftTo('scheduled', 2);
     await confirmSend(svc, staffId, later.id, { when: 'later', at: new Date(Date.now() + 1500), audience: 2 });
