@@ -67,7 +67,17 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
     const tFill = performance.now();
     const policyId = await seedPolicyInForce(db);
     const topicId = await seedNewsletter(db, policyId, 'bench-news', 'Bench news');
-    await insertOptedInMembers(db, { count: total, topicId, policyId, prefix: 'member', domain: 'bench.example' });
+    // The fill writes what the app would (member, ledger event, current consent) without firing
+    // the tables' triggers (the change feed's rows, the ledger checks): a third of the time for
+    // 1,000,000 members, and nothing the audience query reads. Needs a superuser, as the bench's
+    // databases are; anyone else fills with the triggers.
+    await db.transaction(async (trx) => {
+      const { rows } = await trx.raw<{ rows: { superuser: boolean }[] }>(
+        'SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user',
+      );
+      if (rows[0]?.superuser) await trx.raw('SET LOCAL session_replication_role = replica');
+      await insertOptedInMembers(trx, { count: total, topicId, policyId, prefix: 'member', domain: 'bench.example' });
+    });
     const keys = suppressionKeys([SECRET]);
     for (let i = 1; i <= 100; i++) await suppressAddress(db, `member${i * 7}@bench.example`, keys);
     await db('members')
