@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 
 export type BulletinStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
@@ -169,26 +170,25 @@ export async function queuedCounts(db: DbOrTx, bulletinId: number): Promise<{ he
   return row;
 }
 
-/**
- * The bulletin's messages not yet sent. An UPDATE picking its rows with this must also say
- * `status = 'queued'` on the row it changes (queuedTarget): a send that commits while the UPDATE
- * waits for the row is re-checked only against the UPDATE's own conditions, not the subquery's,
- * so without it a message sent meanwhile would be withdrawn or held after the fact.
- */
-function queuedMessagesOf(db: DbOrTx, bulletinId: number) {
-  return db('bulletin_recipients as r')
-    .join('email_messages as e', 'e.id', 'r.email_message_id')
-    .where({ 'r.bulletin_id': bulletinId, 'e.status': 'queued' });
-}
+type MessageStatus = 'queued' | 'failed';
 
-function queuedTarget(db: DbOrTx) {
-  return db('email_messages').where('status', 'queued');
+/**
+ * An UPDATE of the bulletin's messages in `status`, narrowed by `pick` (held or not, in order, a
+ * limit). The status is checked on the changed row as well as in the subquery that picks it: a
+ * send or a retry that commits while the UPDATE waits for the row is re-checked only against the
+ * UPDATE's own conditions, so without it a message sent meanwhile would be withdrawn or held
+ * after the fact, or one requeued meanwhile requeued twice.
+ */
+function messagesOf(db: DbOrTx, bulletinId: number, status: MessageStatus, pick: (q: Knex.QueryBuilder) => Knex.QueryBuilder = (q) => q) {
+  const picked = db('bulletin_recipients as r')
+    .join('email_messages as e', 'e.id', 'r.email_message_id')
+    .where({ 'r.bulletin_id': bulletinId, 'e.status': status });
+  return db('email_messages').where('status', status).whereIn('id', pick(picked).select('e.id'));
 }
 
 /** Releases up to n held messages (in member order); returns their ids, for their send jobs. */
 export async function releaseHeld(db: DbOrTx, bulletinId: number, n: number): Promise<string[]> {
-  const rows = (await queuedTarget(db)
-    .whereIn('id', queuedMessagesOf(db, bulletinId).where('e.held', true).orderBy('r.member_id').limit(n).select('e.id'))
+  const rows = (await messagesOf(db, bulletinId, 'queued', (q) => q.where('e.held', true).orderBy('r.member_id').limit(n))
     .update({ held: false, updated_at: db.fn.now() })
     .returning('id')) as { id: string }[];
   return rows.map((r) => r.id);
@@ -196,29 +196,26 @@ export async function releaseHeld(db: DbOrTx, bulletinId: number, n: number): Pr
 
 /** Pausing: released messages not yet sent are held again (their send jobs then leave them). */
 export async function holdReleased(db: DbOrTx, bulletinId: number): Promise<number> {
-  return queuedTarget(db)
-    .whereIn('id', queuedMessagesOf(db, bulletinId).where('e.held', false).select('e.id'))
-    .update({ held: true, updated_at: db.fn.now() });
+  return messagesOf(db, bulletinId, 'queued', (q) => q.where('e.held', false)).update({ held: true, updated_at: db.fn.now() });
 }
 
 /** Cancelling: every message not yet sent is withdrawn. */
 export async function withdrawQueued(db: DbOrTx, bulletinId: number): Promise<number> {
-  return queuedTarget(db)
-    .whereIn('id', queuedMessagesOf(db, bulletinId).select('e.id'))
-    .update({ status: 'cancelled', cancel_reason: 'withdrawn', last_error: 'withdrawn before sending', updated_at: db.fn.now() });
+  return messagesOf(db, bulletinId, 'queued').update({
+    status: 'cancelled',
+    cancel_reason: 'withdrawn',
+    last_error: 'withdrawn before sending',
+    updated_at: db.fn.now(),
+  });
 }
 
 /** Retrying: failed messages that were not refused for good go back in the queue, held for release. */
 export async function requeueFailedOf(db: DbOrTx, bulletinId: number): Promise<number> {
-  return db('email_messages')
-    .whereIn(
-      'id',
-      db('bulletin_recipients as r')
-        .join('email_messages as e', 'e.id', 'r.email_message_id')
-        .where({ 'r.bulletin_id': bulletinId, 'e.status': 'failed', 'e.refused_permanently': false })
-        .select('e.id'),
-    )
-    .update({ status: 'queued', held: true, updated_at: db.fn.now() });
+  return messagesOf(db, bulletinId, 'failed', (q) => q.where('e.refused_permanently', false)).update({
+    status: 'queued',
+    held: true,
+    updated_at: db.fn.now(),
+  });
 }
 
 export interface BulletinCounts {
