@@ -17,7 +17,10 @@ export default {
   globalSetup: '<rootDir>/test/helpers/global-setup.mjs',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.mjs',
   testTimeout: 30000,
-  maxWorkers: 2,
+  // Three on the 2-core machine: the fault tests spend most of their time waiting (for a heartbeat
+  // to go stale, a process to start, a rate limit), and the third worker keeps both cores busy
+  // meanwhile (suite 262 s with two, 209-223 s with three; four: 226 s, more CPU in contention).
+  maxWorkers: 3,
   // Every test file loads the app afresh and some of each file's modules stay referenced (process
   // listeners, timers of libraries), so a worker's heap grows by 50-90 MB a file. A worker past
   // this is replaced between files: less time in garbage collection, and a small process to end.

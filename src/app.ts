@@ -70,7 +70,8 @@ export function buildApp(deps: AppDeps): Express {
   // Pages are made per visitor and not cached (a 304 would save little); static files keep theirs.
   app.disable('etag');
   app.set('trust proxy', config.trustProxy);
-  useViews(app, { cache: config.isProduction });
+  // Compiled templates are kept everywhere but in development, where an edited view shows at once.
+  useViews(app, { cache: config.env !== 'development' });
 
   const svc: ServiceContext = makeServiceContext(config, db);
   // Read once now; app.locals.brand lets whoever seeds or restores the database refresh it at once.

@@ -52,7 +52,7 @@ describe('API keys (admin screen)', () => {
   });
 
   it('the list shows when a key was last used', async () => {
-    await request(ctx.app).get('/api/v1/topics').set('Authorization', `Bearer ${key}`).expect(200);
+    await request(ctx.http).get('/api/v1/topics').set('Authorization', `Bearer ${key}`).expect(200);
     const row = await ctx.db('api_keys').where({ id: keyId }).first();
     expect(row.last_used_at).toBeInstanceOf(Date);
     const list = await admin.agent.get('/admin/api-keys').expect(200);
@@ -85,7 +85,7 @@ describe('API keys (admin screen)', () => {
       .send({ _csrf, confirmed: 'yes' })
       .expect(303)
       .expect('Location', '/admin/api-keys?revoked');
-    const res = await request(ctx.app).get('/api/v1/topics').set('Authorization', `Bearer ${key}`).expect(401);
+    const res = await request(ctx.http).get('/api/v1/topics').set('Authorization', `Bearer ${key}`).expect(401);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     const list = await admin.agent.get('/admin/api-keys?revoked').expect(200);
     expect(list.text).toMatch(/Newsletter tool<\/th>[\s\S]*?<td>Revoked [^<]+<\/td>/);

@@ -10,6 +10,7 @@ import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember } from '../helpers/fixtures.js';
 import { csrfFrom, signedInAgent } from '../helpers/session.js';
 import { freshTotpCode } from '../helpers/staff.js';
+import { nodeCommand } from '../helpers/processes.js';
 
 type Agent = ReturnType<typeof request.agent>;
 const PASSWORD = 'correct horse battery staple';
@@ -38,7 +39,7 @@ async function postLogin(agent: Agent, email: string, password = PASSWORD) {
 
 /** Signs in through the real pages, with the TOTP step when the account has it. */
 async function staffAgent(email: string, secret = SECRET): Promise<Agent> {
-  const agent = request.agent(ctx.app);
+  const agent = request.agent(ctx.http);
   const res = await postLogin(agent, email);
   expect(res.status).toBe(303);
   if (res.headers.location === '/admin/login/totp') {
@@ -62,7 +63,8 @@ function runCli(args: string[], password?: string): Promise<{ code: number; stdo
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: ctx.database.url, LOG_LEVEL: 'warn' };
   if (password !== undefined) env.STAFF_PASSWORD = password;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/staff.ts', 'create', ...args], { env }, (err, stdout, stderr) =>
+    const [node, ...argv] = nodeCommand('src/cli/staff.ts', 'create', ...args);
+    execFile(node!, argv, { env }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -100,8 +102,8 @@ describe('C11: staff:create CLI', () => {
 describe('C11: staff sign-in', () => {
   it('C11: a wrong password answers like an unknown address, and both are audited as staff.login_failed', async () => {
     const id = await createStaff('wrong@example.org', 'support');
-    const wrong = await postLogin(request.agent(ctx.app), 'wrong@example.org', 'not the password!');
-    const unknown = await postLogin(request.agent(ctx.app), 'nobody@example.org', 'not the password!');
+    const wrong = await postLogin(request.agent(ctx.http), 'wrong@example.org', 'not the password!');
+    const unknown = await postLogin(request.agent(ctx.http), 'nobody@example.org', 'not the password!');
     expect(wrong.status).toBe(422);
     expect(unknown.status).toBe(422);
     const message = (t: string) => /That e-mail address and password do not match\./.test(t);
@@ -114,7 +116,7 @@ describe('C11: staff sign-in', () => {
 
   it('C11: an admin without TOTP must enrol first, then sign-in needs the code; the session id changes on login', async () => {
     const id = await createStaff('enrol@example.org', 'admin', false);
-    const agent = request.agent(ctx.app);
+    const agent = request.agent(ctx.http);
     const before = sidOf(await agent.get('/admin/login'));
     const res = await postLogin(agent, 'enrol@example.org');
     expect(res.headers.location).toBe('/admin');
@@ -144,7 +146,7 @@ describe('C11: staff sign-in', () => {
     expect((await auditActions()).some((a) => a.action === 'staff.totp_enabled' && a.staff_user_id === id)).toBe(true);
 
     // From now on the password alone is not a sign-in.
-    const next = request.agent(ctx.app);
+    const next = request.agent(ctx.http);
     expect((await postLogin(next, 'enrol@example.org')).headers.location).toBe('/admin/login/totp');
     expect((await next.get('/admin')).headers.location).toBe('/admin/login');
     // The enrolment code was used once: the sign-in needs a code of a later time step.
@@ -185,7 +187,7 @@ describe('C11: staff sign-in', () => {
     const ok = await agent.post('/admin/password').type('form').send({ _csrf, current: PASSWORD, password: newPw, confirm: newPw });
     expect(ok.headers.location).toBe('/admin/password?done');
     expect((await auditActions()).some((a) => a.action === 'staff.password_changed' && a.staff_user_id === id)).toBe(true);
-    expect((await postLogin(request.agent(ctx.app), 'pw@example.org', newPw)).status).toBe(303);
+    expect((await postLogin(request.agent(ctx.http), 'pw@example.org', newPw)).status).toBe(303);
   });
 
   it('C11: the audit log lists entries newest first and filters by action', async () => {
@@ -235,7 +237,7 @@ describe('C11: admin routes by role', () => {
         } else expect([where, res.status]).toEqual([where, 403]);
       }
     }
-    const anonymous = request.agent(ctx.app);
+    const anonymous = request.agent(ctx.http);
     const _csrf = await csrfFrom(anonymous, '/admin/login');
     for (const route of ADMIN_ROUTES) {
       const res = route.method === 'GET' ? await anonymous.get(route.path) : await anonymous.post(route.path).type('form').send({ _csrf });
@@ -244,7 +246,7 @@ describe('C11: admin routes by role', () => {
   }, 90000);
 
   it('C11: a POST without the CSRF token is refused', async () => {
-    await request(ctx.app).post('/admin/login').type('form').send({ email: 'walk-support@example.org', password: PASSWORD }).expect(403);
+    await request(ctx.http).post('/admin/login').type('form').send({ email: 'walk-support@example.org', password: PASSWORD }).expect(403);
     const agent = await staffAgent('walk-support@example.org');
     await agent
       .post('/admin/password')
@@ -272,7 +274,7 @@ describe('C11: admin routes by role', () => {
 
   it('C11: repeated failed sign-ins for one address from one network are refused with 429', async () => {
     let last = 0;
-    for (let i = 0; i < 6; i++) last = (await postLogin(request.agent(ctx.app), 'limited@example.org', 'wrong password!')).status;
+    for (let i = 0; i < 6; i++) last = (await postLogin(request.agent(ctx.http), 'limited@example.org', 'wrong password!')).status;
     expect(last).toBe(429);
   });
 });

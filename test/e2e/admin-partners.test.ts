@@ -15,7 +15,7 @@ const m = {} as Record<'alice' | 'amy' | 'bob' | 'carol' | 'dave' | 'erin', stri
 /** The member's own data page, reached through a real single-use data link. */
 async function dataPage(memberId: string): Promise<string> {
   const token = await issueMemberToken(ctx.db, memberId, 'data', 30, { use: 'page' });
-  return (await linkPost(request(ctx.app), `/l/data/${token}`).expect(200)).text;
+  return (await linkPost(request(ctx.http), `/l/data/${token}`).expect(200)).text;
 }
 
 async function post(agent: Agent, path: string, form: Record<string, string>, csrfPage = '/admin/partners/new') {

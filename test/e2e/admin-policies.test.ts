@@ -82,7 +82,7 @@ describe('drafting and publishing a policy version', () => {
     expect(await policyRow(id)).toMatchObject({ published_at: null, effective_at: null });
     expect(await runOf(id)).toBeUndefined();
     expect(await pendingJobs(ctx.db, 'policy_notice_batch')).toEqual([]);
-    expect((await request(ctx.app).get('/').expect(200)).text).not.toContain('Our privacy policy is changing');
+    expect((await request(ctx.http).get('/').expect(200)).text).not.toContain('Our privacy policy is changing');
 
     const effective = inFuture(7 * DAY + 5 * 60 * 1000);
     const ok = await publish(id, effective);
@@ -93,7 +93,7 @@ describe('drafting and publishing a policy version', () => {
     expect(row.effective_at.toISOString().slice(0, 16)).toBe(effective);
     expect(row.effective_at.getTime() - row.published_at.getTime()).toBeGreaterThanOrEqual(7 * DAY);
 
-    const home = await request(ctx.app).get('/').expect(200);
+    const home = await request(ctx.http).get('/').expect(200);
     expect(home.text).toContain('Our privacy policy is changing');
     expect(home.text).toContain('Version 2.0 takes effect');
     const audit = await ctx.db('audit_log').where({ action: 'policy.published' }).first();
@@ -331,14 +331,14 @@ describe('joining during a notice period', () => {
     await waitFor(async () => (await runOf(id))?.finished_at, 'the notice run to finish', 20000);
     const upcoming = (await ctx.db('policy_versions').where('effective_at', '>', ctx.db.fn.now()).pluck('id')) as number[];
     expect(upcoming).toContain(id);
-    await request(ctx.app)
+    await request(ctx.http)
       .post('/join')
       .type('form')
       .send({ name: 'Late Joiner', email: 'late@example.org', age_confirmed: 'yes' })
       .expect(200);
     const confirm = await ctx.smtp.waitFor((m) => m.envelopeTo.includes('late@example.org'));
     const path = linkIn(confirm.parsed.text ?? '', '/join/confirm/');
-    await linkPost(request(ctx.app), path).expect(200);
+    await linkPost(request(ctx.http), path).expect(200);
     const member = (await ctx.db('members').where({ email: 'late@example.org' }).first('id')) as { id: string };
 
     const isNoticeTo = (m: { envelopeTo: string[]; parsed: { subject?: string } }) =>

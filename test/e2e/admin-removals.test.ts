@@ -415,7 +415,7 @@ describe('carrying out a removal', () => {
   it('C6, C15: the erased address signing up again gets only a confirmation mail, and is a member only once its owner confirms', async () => {
     const address = email.toLowerCase();
     const before = ctx.smtp.messages.filter((m) => sentTo(m, address)).length;
-    await request(ctx.app)
+    await request(ctx.http)
       .post('/join')
       .type('form')
       .send({ name: 'Zeb Again', email: address, topics: [String(newsletter)], age_confirmed: 'yes' })
@@ -428,7 +428,7 @@ describe('carrying out a removal', () => {
 
     // An entry from before key separation goes too: confirming lifts every entry for the address.
     await suppressLegacy(ctx.db, address, TEST_SECRET);
-    await linkPost(request(ctx.app), linkIn(mail.parsed.text ?? '', '/join/confirm/')).expect(200);
+    await linkPost(request(ctx.http), linkIn(mail.parsed.text ?? '', '/join/confirm/')).expect(200);
     expect(await ctx.db('members').where({ email: address }).first('status')).toEqual({ status: 'active' });
     expect(await isSuppressed(ctx.db, address, svc.keys.suppression)).toBe(false);
     const anyKey = [TEST_SECRET, purposeKey(TEST_SECRET, 'suppression')].map((k) => addressHash(address, k));

@@ -43,7 +43,7 @@ describe('C11: admin routes refuse every spelling Express routes, not only the l
   }, 180000);
 
   it('C11: signed out, every spelling of every admin route goes to the staff sign-in page', async () => {
-    const anonymous = request.agent(ctx.app);
+    const anonymous = request.agent(ctx.http);
     const _csrf = await csrfFrom(anonymous, '/admin/login');
     for (const route of ADMIN_ROUTES) {
       for (const path of spellings(route.path)) {
@@ -56,7 +56,7 @@ describe('C11: admin routes refuse every spelling Express routes, not only the l
   it('C11: an admin path outside the table, in any case, is for staff only', async () => {
     for (const path of ['/ADMIN/nothing-here', '/Admin/Nothing/']) {
       await agents.get('member')!.agent.get(path).expect(403);
-      await request(ctx.app).get(path).expect(303).expect('location', '/admin/login');
+      await request(ctx.http).get(path).expect(303).expect('location', '/admin/login');
       await agents.get('auditor')!.agent.get(path).expect(404);
     }
   });

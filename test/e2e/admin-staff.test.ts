@@ -47,7 +47,7 @@ describe('C11: staff accounts', () => {
 
     const page = await admin.agent.get('/admin/staff').expect(200);
     expect(page.text).toContain('sam@example.org');
-    const sam = request.agent(ctx.app);
+    const sam = request.agent(ctx.http);
     const _c = await csrfFrom(sam, '/admin/login');
     const login = await sam
       .post('/admin/login')
@@ -100,7 +100,7 @@ describe('C11: staff accounts', () => {
     const after = await target.agent.get('/admin/members');
     expect(after.status).toBe(303);
     expect(after.headers.location).toBe('/admin/login');
-    const again = await postLogin(request.agent(ctx.app), 'leaver@example.org');
+    const again = await postLogin(request.agent(ctx.http), 'leaver@example.org');
     expect(again.status).toBe(422);
     expect(again.text).toContain('That e-mail address and password do not match.');
     // Disabling again changes nothing and records nothing.
@@ -143,7 +143,7 @@ describe('C11: TOTP secrets at rest and single-use codes', () => {
   it('C11: an enrolled secret is stored encrypted (AES-256-GCM), not in clear; the database refuses a clear one', async () => {
     const id = await createStaff(ctx, 'enrols@example.org', 'admin');
     await ctx.db('staff_users').where({ id }).update({ totp_secret: null, totp_enabled_at: null });
-    const agent = request.agent(ctx.app);
+    const agent = request.agent(ctx.http);
     expect((await postLogin(agent, 'enrols@example.org')).headers.location).toBe('/admin');
     const setup = await agent.get('/admin/totp/setup').expect(200);
     const secret = /<code id="totp-secret">([A-Z2-7]+)<\/code>/.exec(setup.text)?.[1] ?? '';
@@ -187,13 +187,13 @@ describe('C11: TOTP secrets at rest and single-use codes', () => {
 
   it('C11: a code accepted once is refused when replayed in the same window, and audited', async () => {
     const id = await createStaff(ctx, 'replay@example.org', 'admin');
-    const first = request.agent(ctx.app);
+    const first = request.agent(ctx.http);
     expect((await postLogin(first, 'replay@example.org')).headers.location).toBe('/admin/login/totp');
     const code = await freshTotpCode(ctx, id);
     const c1 = await csrfFrom(first, '/admin/login/totp');
     expect((await first.post('/admin/login/totp').type('form').send({ _csrf: c1, code })).headers.location).toBe('/admin');
 
-    const second = request.agent(ctx.app);
+    const second = request.agent(ctx.http);
     expect((await postLogin(second, 'replay@example.org')).headers.location).toBe('/admin/login/totp');
     const c2 = await csrfFrom(second, '/admin/login/totp');
     const replay = await second.post('/admin/login/totp').type('form').send({ _csrf: c2, code }).expect(422);

@@ -77,14 +77,14 @@ describe('adding a topic', () => {
 
     // Tied to a draft: not offered on the join page nor the preference page.
     const member = await signedInAgent(ctx, memberId);
-    expect((await request(ctx.app).get('/join').expect(200)).text).not.toContain('Offers from our conference partner');
+    expect((await request(ctx.http).get('/join').expect(200)).text).not.toContain('Offers from our conference partner');
     expect((await member.get('/preferences').expect(200)).text).not.toContain('Offers from our conference partner');
 
     const _csrf = await csrfFrom(admin, `/admin/policies/${v2}`);
     const effective = new Date(Date.now() + 8 * DAY).toISOString().slice(0, 16);
     await admin.post(`/admin/policies/${v2}/publish`).type('form').send({ _csrf, effective_at: effective, confirmed: 'yes' }).expect(303);
 
-    const join = await request(ctx.app).get('/join').expect(200);
+    const join = await request(ctx.http).get('/join').expect(200);
     expect(join.text).toContain('Offers from our conference partner');
     expect(join.text).not.toMatch(new RegExp(`value="${topic.id}"[^>]*checked`));
     const prefs = await member.get('/preferences').expect(200);
@@ -140,7 +140,7 @@ describe('adding a topic', () => {
     expect(news.status).toBe(303);
     const digest = await topicBySlug('digest');
     expect(digest).toMatchObject({ default_opt_in: false, partner_id: null });
-    expect((await request(ctx.app).get('/join').expect(200)).text).not.toMatch(/name="topics" value="\d+"[^>]*checked/);
+    expect((await request(ctx.http).get('/join').expect(200)).text).not.toMatch(/name="topics" value="\d+"[^>]*checked/);
     expect(await count('consents', { topic_id: digest.id })).toBe(0);
   });
 });
@@ -181,7 +181,7 @@ describe('changing and retiring a topic', () => {
   it('C1: retiring removes the topic from the join and preference pages but keeps its ledger', async () => {
     const ledgerBefore = await count('consent_ledger', { topic_id: bulletin });
     expect(ledgerBefore).toBeGreaterThan(0);
-    expect((await request(ctx.app).get('/join')).text).toContain('Weekly Bulletin');
+    expect((await request(ctx.http).get('/join')).text).toContain('Weekly Bulletin');
     const _csrf = await csrfFrom(admin, '/admin/topics');
     // The first post only asks, naming how many members are opted in and that it can be brought back.
     const optedIn = await count('consents', { topic_id: bulletin, status: 'opted_in' });
@@ -195,7 +195,7 @@ describe('changing and retiring a topic', () => {
     expect(res.status).toBe(303);
     expect((await ctx.db('topics').where({ id: bulletin }).first()).retired_at).not.toBeNull();
 
-    expect((await request(ctx.app).get('/join').expect(200)).text).not.toContain('Weekly Bulletin');
+    expect((await request(ctx.http).get('/join').expect(200)).text).not.toContain('Weekly Bulletin');
     const member = await signedInAgent(ctx, memberId);
     expect((await member.get('/preferences').expect(200)).text).not.toContain('Weekly Bulletin');
     expect(await count('consent_ledger', { topic_id: bulletin })).toBe(ledgerBefore);
@@ -215,7 +215,7 @@ describe('changing and retiring a topic', () => {
     const ledgerBefore = await count('consent_ledger', { topic_id: bulletin });
     await admin.post(`/admin/topics/${bulletin}/restore`).type('form').send({ _csrf }).expect(303);
     expect((await ctx.db('topics').where({ id: bulletin }).first()).retired_at).toBeNull();
-    expect((await request(ctx.app).get('/join').expect(200)).text).toContain('Weekly Bulletin');
+    expect((await request(ctx.http).get('/join').expect(200)).text).toContain('Weekly Bulletin');
     const member = await signedInAgent(ctx, memberId);
     const prefs = await member.get('/preferences').expect(200);
     expect(prefs.text).toContain('Weekly Bulletin');

@@ -45,15 +45,15 @@ beforeAll(async () => {
     await optIn(m[name], news);
     await optIn(m[name], events);
   }
-  const doc = (await request(ctx.app).get('/api/v1/openapi.json').expect(200)).body as Record<string, unknown>;
+  const doc = (await request(ctx.http).get('/api/v1/openapi.json').expect(200)).body as Record<string, unknown>;
   check = responseChecker(doc);
 });
 afterAll(() => ctx.close());
 
 const bearer = (k: { key: string }) => `Bearer ${k.key}`;
-const get = (path: string, k: { key: string } = key.read) => request(ctx.app).get(`/api/v1${path}`).set('Authorization', bearer(k));
+const get = (path: string, k: { key: string } = key.read) => request(ctx.http).get(`/api/v1${path}`).set('Authorization', bearer(k));
 const post = (path: string, body: unknown, k: { key: string }) =>
-  request(ctx.app)
+  request(ctx.http)
     .post(`/api/v1${path}`)
     .set('Authorization', bearer(k))
     .send(body as object);
@@ -73,7 +73,7 @@ function expectProblem(res: request.Response, docPath: string, method: string) {
 
 describe('the OpenAPI document and its reference page', () => {
   it('is an OpenAPI 3.1 document that validates, generated from the request schemas', async () => {
-    const res = await request(ctx.app).get('/api/v1/openapi.json').expect(200);
+    const res = await request(ctx.http).get('/api/v1/openapi.json').expect(200);
     expect(res.body.openapi).toBe('3.1.0');
     const result = await new Validator().validate(res.body);
     expect(result).toEqual({ valid: true });
@@ -94,7 +94,7 @@ describe('the OpenAPI document and its reference page', () => {
   });
 
   it('is rendered as a readable page on the server, with no script', async () => {
-    const res = await request(ctx.app).get('/api/v1/docs').expect(200);
+    const res = await request(ctx.http).get('/api/v1/docs').expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.text).toContain('<code>POST /members/{id}/opt-out</code>');
     expect(res.text).toContain('id="schema-AudienceRow"');
@@ -106,7 +106,7 @@ describe('the OpenAPI document and its reference page', () => {
 
 describe('authentication and scopes', () => {
   it('a missing, garbled or unknown key gets 401 problem details, with no cookie', async () => {
-    const none = await request(ctx.app).get('/api/v1/topics').expect(401);
+    const none = await request(ctx.http).get('/api/v1/topics').expect(401);
     expect(none.headers['www-authenticate']).toBe('Bearer realm="assent"');
     expect(expectProblem(none, '/topics', 'get').type).toBe('http://assent.test/api/v1/docs#problem-unauthorized');
     for (const header of [
@@ -117,7 +117,7 @@ describe('authentication and scopes', () => {
       `Bearer assent_${'A'.repeat(43)}`,
       `Bearer ${key.read.key} extra`,
     ]) {
-      const res = await request(ctx.app).get('/api/v1/topics').set('Authorization', header).expect(401);
+      const res = await request(ctx.http).get('/api/v1/topics').set('Authorization', header).expect(401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="assent", error="invalid_(token|request)"$/);
       expectProblem(res, '/topics', 'get');
     }
@@ -236,7 +236,7 @@ describe('the audience, with links', () => {
       .map((l) => JSON.parse(l) as Record<string, string>)
       .find((r) => r.member_id === m.cy)!;
     const path = new URL(row.unsubscribe_url!).pathname;
-    await request(ctx.app).post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await request(ctx.http).post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
     const now = await ctx.db('consents').where({ member_id: m.cy }).orderBy('topic_id').select('topic_id', 'status');
     expect(now).toEqual([
       { topic_id: news, status: 'opted_out' },
@@ -285,7 +285,7 @@ describe('opting out from another system', () => {
     );
     const extra = await post(`/members/${m.dee}/opt-out`, { topic: news, to: 'opted_in' }, key.optOut).expect(422);
     expectProblem(extra, '/members/{id}/opt-out', 'post');
-    const notJson = await request(ctx.app)
+    const notJson = await request(ctx.http)
       .post(`/api/v1/members/${m.dee}/opt-out`)
       .set('Authorization', bearer(key.optOut))
       .type('application/json')
@@ -298,7 +298,7 @@ describe('opting out from another system', () => {
   it('C1: no API call can opt anyone in: there is no such operation', async () => {
     for (const path of [`/members/${m.dee}/opt-in`, `/members/${m.dee}/subscribe`, `/members/${m.dee}/choices`, `/members/${m.dee}`])
       await post(path, { topic: offers }, key.all).expect(404);
-    const doc = (await request(ctx.app).get('/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await request(ctx.http).get('/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     const writes = Object.entries(doc.paths).flatMap(([p, ops]) =>
       Object.keys(ops)
         .filter((o) => o !== 'get')
@@ -534,7 +534,7 @@ describe('path parameters of the wrong shape', () => {
   });
 
   it('the OpenAPI document lists no 422 for an operation whose only input is its path', async () => {
-    const doc = (await request(ctx.app).get('/api/v1/openapi.json').expect(200)).body as {
+    const doc = (await request(ctx.http).get('/api/v1/openapi.json').expect(200)).body as {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     };
     expect(Object.keys(doc.paths['/members/{id}']!.get!.responses)).not.toContain('422');

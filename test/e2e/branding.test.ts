@@ -48,11 +48,11 @@ describe('branding', () => {
   });
 
   it('the demo organisation shows its own colour, logo and sender name', async () => {
-    const css = await request(ctx.app).get('/brand.css').expect(200);
+    const css = await request(ctx.http).get('/brand.css').expect(200);
     expect(css.text).toContain('--accent: #5b2a86;');
-    const logo = await request(ctx.app).get('/brand/logo').expect(200);
+    const logo = await request(ctx.http).get('/brand/logo').expect(200);
     expect(logo.headers['content-type']).toMatch(/^image\/png/);
-    expect((await request(ctx.app).get('/').expect(200)).text).toContain('class="brand-logo"');
+    expect((await request(ctx.http).get('/').expect(200)).text).toContain('class="brand-logo"');
     expect((await admin.get('/admin/branding').expect(200)).text).toContain('Demo Society membership');
   });
 
@@ -76,16 +76,16 @@ describe('branding', () => {
     const row = await ctx.db('branding').first();
     expect(row).toMatchObject({ primary_colour: '#6a2c70', sender_name: 'Example Society membership', logo_type: 'image/png' });
     const version = String(row.updated_at.getTime());
-    const css = await request(ctx.app).get(`/brand.css?v=${version}`).expect(200);
+    const css = await request(ctx.http).get(`/brand.css?v=${version}`).expect(200);
     expect(css.text).toContain('--accent: #6a2c70;');
     expect(css.headers['cache-control']).toContain('immutable');
     for (const path of ['/', '/join', '/privacy', '/contact']) {
-      const page = await request(ctx.app).get(path).expect(200);
+      const page = await request(ctx.http).get(path).expect(200);
       expect(page.text).toContain(`href="/brand.css?v=${version}"`);
       expect(page.text).toContain(`<img class="brand-logo" src="/brand/logo?v=${version}" alt=""`);
     }
     expect((await admin.get('/admin').expect(200)).text).toContain(`src="/brand/logo?v=${version}"`);
-    const logo = await request(ctx.app).get(`/brand/logo?v=${version}`).expect(200);
+    const logo = await request(ctx.http).get(`/brand/logo?v=${version}`).expect(200);
     expect(logo.headers['content-type']).toBe('image/png');
     expect(Buffer.compare(logo.body as Buffer, PNG)).toBe(0);
     expect(logo.headers['content-security-policy']).toContain('sandbox');
@@ -111,7 +111,7 @@ describe('branding', () => {
 
   it('removes the logo; only an admin opens the screen; a post without the CSRF token changes nothing', async () => {
     expect((await save({ primary_colour: '#6a2c70', remove_logo: 'yes' })).status).toBe(303);
-    await request(ctx.app).get('/brand/logo').expect(404);
+    await request(ctx.http).get('/brand/logo').expect(404);
     const { agent: support } = await signedInStaff(ctx, 'brand-support@example.org', 'support');
     await support.get('/admin/branding').expect(403);
     await admin.post('/admin/branding').field('primary_colour', '#000000').expect(403);

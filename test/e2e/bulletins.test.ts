@@ -135,7 +135,7 @@ describe('composing, previewing and testing a bulletin', () => {
     // The sample's footer links open a page that says what a member's link does.
     for (const path of ['/bulletin-preview/unsubscribe', '/bulletin-preview/preferences']) {
       expect(html.text).toContain(`${BASE}${path}`);
-      expect((await request(ctx.app).get(path).expect(200)).text).toContain('Nothing was changed.');
+      expect((await request(ctx.http).get(path).expect(200)).text).toContain('Nothing was changed.');
     }
   });
 
@@ -247,7 +247,7 @@ describe('sending to the topic', () => {
   it('C4, C14: one-click from the bulletin opts ada out of that topic only, confirms by e-mail, and is counted on the progress page', async () => {
     const [msg] = bulletinMails('ada@example.org');
     const url = new URL(/^<([^>]+)>/.exec(header(msg!, 'List-Unsubscribe')!)![1]!);
-    await request(ctx.app).post(url.pathname).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await request(ctx.http).post(url.pathname).type('form').send('List-Unsubscribe=One-Click').expect(200);
     const status = async (topicId: number) =>
       (await ctx.db('consents').where({ member_id: m.ada, topic_id: topicId }).first('status'))?.status;
     expect(await status(digest)).toBe('opted_out');
@@ -294,14 +294,14 @@ describe('sending to the topic', () => {
   });
 
   it('the public archive lists the web version, which holds no personal data; the preference page shows frequency, last issue and archive', async () => {
-    const archive = await request(ctx.app).get('/bulletins/research-digest').expect(200);
+    const archive = await request(ctx.http).get('/bulletins/research-digest').expect(200);
     expect(archive.text).toContain(`/bulletins/research-digest/${bulletinId}`);
-    const web = await request(ctx.app).get(`/bulletins/research-digest/${bulletinId}`).expect(200);
+    const web = await request(ctx.http).get(`/bulletins/research-digest/${bulletinId}`).expect(200);
     expect(web.text).toContain('<h2>This month</h2>');
     for (const personal of ['ADA', 'BOB', 'Dear ', '/unsubscribe/', '/p/']) expect(web.text).not.toContain(personal);
-    await request(ctx.app).get('/bulletins/news').expect(404);
-    await request(ctx.app).get(`/bulletins/news/${bulletinId}`).expect(404);
-    const prefs = await request(ctx.app)
+    await request(ctx.http).get('/bulletins/news').expect(404);
+    await request(ctx.http).get(`/bulletins/news/${bulletinId}`).expect(404);
+    const prefs = await request(ctx.http)
       .get(new URL(links.manage(m.bob!)).pathname)
       .expect(200);
     expect(prefs.text).toMatch(

@@ -66,12 +66,12 @@ describe('C11: an e-mail change revokes what was sent to the old address', () =>
     const removalLink = await issueMemberToken(ctx.db, id, 'removal', 30, { requestId: removal!.id });
     const verify = await issueMemberToken(ctx.db, id, 'email_verify', 60, { email: 'new.address@example.org' });
 
-    await linkPost(request(ctx.app), `/l/email/${verify}`).expect(200);
+    await linkPost(request(ctx.http), `/l/email/${verify}`).expect(200);
     expect((await ctx.db('members').where({ id }).first('email')).email).toBe('new.address@example.org');
 
-    await linkPost(request(ctx.app), `/signin/${signin}`).expect(400);
-    await linkPost(request(ctx.app), `/l/data/${data}`).expect(400);
-    await linkPost(request(ctx.app), `/l/removal/${removalLink}`).expect(400);
+    await linkPost(request(ctx.http), `/signin/${signin}`).expect(400);
+    await linkPost(request(ctx.http), `/l/data/${data}`).expect(400);
+    await linkPost(request(ctx.http), `/l/removal/${removalLink}`).expect(400);
     expect((await ctx.db('removal_requests').where({ id: removal!.id }).first('status')).status).toBe('unconfirmed');
   });
 
@@ -80,19 +80,19 @@ describe('C11: an e-mail change revokes what was sent to the old address', () =>
     const links = new Links('http://assent.test', ctx.config.secretKeys);
     const before = new URL(links.manage(id)).pathname;
     const unsubscribe = new URL(links.unsubscribe(id, 'all').url).pathname;
-    await request(ctx.app).get(before).expect(200);
+    await request(ctx.http).get(before).expect(200);
     // Issue times are whole seconds: a link issued in the very second of the change still counts as new.
     await new Promise((r) => setTimeout(r, 1100));
     const verify = await issueMemberToken(ctx.db, id, 'email_verify', 60, { email: 'manage.new@example.org' });
-    await linkPost(request(ctx.app), `/l/email/${verify}`).expect(200);
+    await linkPost(request(ctx.http), `/l/email/${verify}`).expect(200);
 
-    const refused = await request(ctx.app).get(before).expect(400);
+    const refused = await request(ctx.http).get(before).expect(400);
     expect(refused.text).toContain('sent before the e-mail address of the membership changed');
-    await request(ctx.app).post(before).type('form').send({ action: 'unsubscribe_all' }).expect(400);
+    await request(ctx.http).post(before).type('form').send({ action: 'unsubscribe_all' }).expect(400);
     const changed = await ctx.db('email_messages').where({ member_id: id, kind: 'email_changed' }).first('text_body');
     const fresh = /https?:\/\/\S+(\/p\/\S+)/.exec(changed.text_body as string)![1]!;
-    await request(ctx.app).get(fresh).expect(200);
-    await request(ctx.app).post(unsubscribe).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await request(ctx.http).get(fresh).expect(200);
+    await request(ctx.http).post(unsubscribe).type('form').send('List-Unsubscribe=One-Click').expect(200);
   });
 
   it('C11: every session of the member ends, except the browser that confirmed (under a new session id)', async () => {
@@ -115,7 +115,7 @@ describe('C11: an e-mail change revokes what was sent to the old address', () =>
     const id = await insertMember(ctx.db, 'from.phone@example.org', 'From Phone');
     const laptop = await signedInAgent(ctx, id);
     const verify = await issueMemberToken(ctx.db, id, 'email_verify', 60, { email: 'from.phone.new@example.org' });
-    await linkPost(request(ctx.app), `/l/email/${verify}`).expect(200);
+    await linkPost(request(ctx.http), `/l/email/${verify}`).expect(200);
     expect(await signedIn(laptop)).toBe(false);
     expect(await sessionsOf(id)).toBe(0);
   });

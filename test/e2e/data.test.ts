@@ -87,12 +87,12 @@ describe('a member sees and downloads everything we hold about them', () => {
   });
 
   it('C5: the link shows a button and GET changes nothing; the POST shows details, choices, history, e-mails, disclosures and removal requests', async () => {
-    const first = await request(ctx.app).get(pagePath).expect(200);
+    const first = await request(ctx.http).get(pagePath).expect(200);
     expect(first.text).toContain('Show my data');
     expect(first.text).toContain(`action="${pagePath}"`);
-    await request(ctx.app).get(pagePath).expect(200);
+    await request(ctx.http).get(pagePath).expect(200);
 
-    const res = await linkPost(request(ctx.app), pagePath).expect(200);
+    const res = await linkPost(request(ctx.http), pagePath).expect(200);
     pageHtml = res.text;
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['set-cookie']).toEqual([expect.stringMatching(CSRF_NONCE_COOKIE)]);
@@ -129,14 +129,14 @@ describe('a member sees and downloads everything we hold about them', () => {
   });
 
   it('C5: the link works once: a second POST or GET is refused', async () => {
-    const again = await linkPost(request(ctx.app), pagePath).expect(400);
+    const again = await linkPost(request(ctx.http), pagePath).expect(400);
     expect(again.text).toContain('expired or was already used');
-    await request(ctx.app).get(pagePath).expect(400);
+    await request(ctx.http).get(pagePath).expect(400);
   });
 
   it('C5: C2: the JSON download works without a cookie, once, as an attachment with the same data and no password hash', async () => {
     const path = downloadPath(pageHtml);
-    const res = await linkPost(request(ctx.app), path).expect(200);
+    const res = await linkPost(request(ctx.http), path).expect(200);
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="?assent-my-data\.json"?$/);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers['cache-control']).toBe('no-store');
@@ -180,23 +180,23 @@ describe('a member sees and downloads everything we hold about them', () => {
     ]);
     expect(json.removalRequests).toEqual([expect.objectContaining({ status: 'cancelled' })]);
 
-    await linkPost(request(ctx.app), path).expect(400);
+    await linkPost(request(ctx.http), path).expect(400);
   });
 
   it('C5: a download token cannot open the page, nor a page link download, and the refusal spends neither', async () => {
     const pageToken = await issueMemberToken(ctx.db, memberId, 'data', 30, { use: 'page' });
-    await linkPost(request(ctx.app), `/l/data-json/${pageToken}`).expect(400);
-    const res = await linkPost(request(ctx.app), `/l/data/${pageToken}`).expect(200);
+    await linkPost(request(ctx.http), `/l/data-json/${pageToken}`).expect(400);
+    const res = await linkPost(request(ctx.http), `/l/data/${pageToken}`).expect(200);
     const downloadToken = downloadPath(res.text).split('/').at(-1)!;
-    await request(ctx.app).get(`/l/data/${downloadToken}`).expect(400);
-    await linkPost(request(ctx.app), `/l/data/${downloadToken}`).expect(400);
-    await linkPost(request(ctx.app), `/l/data-json/${downloadToken}`).expect(200);
+    await request(ctx.http).get(`/l/data/${downloadToken}`).expect(400);
+    await linkPost(request(ctx.http), `/l/data/${downloadToken}`).expect(400);
+    await linkPost(request(ctx.http), `/l/data-json/${downloadToken}`).expect(200);
   });
 
   it('C2: a member with no disclosures is told there were none', async () => {
     const otherId = await insertMember(ctx.db, 'linus@example.org', 'Linus');
     const token = await issueMemberToken(ctx.db, otherId, 'data', 30, { use: 'page' });
-    const res = await linkPost(request(ctx.app), `/l/data/${token}`).expect(200);
+    const res = await linkPost(request(ctx.http), `/l/data/${token}`).expect(200);
     expect(res.text).toContain('<strong>None:</strong> we have never disclosed your data to a partner.');
     expect(res.text).not.toContain('Grace Hopper');
     expect(res.text).toContain('Not set');
@@ -233,7 +233,7 @@ describe('the data page reads as words (issue 13.6)', () => {
     });
 
     const token = await issueMemberToken(ctx.db, id, 'data', 30, { use: 'page' });
-    const html = (await linkPost(request(ctx.app), `/l/data/${token}`).expect(200)).text;
+    const html = (await linkPost(request(ctx.http), `/l/data/${token}`).expect(200)).text;
     expect(html).toContain('<td>29 November 2026, 14:05 Greenwich Mean Time</td>');
     expect(html).toContain('<td>15 July 2026, 00:30 British Summer Time</td>');
     expect(html).toContain('(Offer from a partner: Events Ltd, by e-mail)');
@@ -251,28 +251,28 @@ describe('the data page reads as words (issue 13.6)', () => {
 
 describe('links and forms that must be refused', () => {
   it('C5: a tampered or expired link is refused with a clear page', async () => {
-    await request(ctx.app).get('/l/data/not-a-token').expect(400);
-    await linkPost(request(ctx.app), `/l/data/${'A'.repeat(43)}`).expect(400);
-    await linkPost(request(ctx.app), `/l/data-json/${'A'.repeat(43)}`).expect(400);
+    await request(ctx.http).get('/l/data/not-a-token').expect(400);
+    await linkPost(request(ctx.http), `/l/data/${'A'.repeat(43)}`).expect(400);
+    await linkPost(request(ctx.http), `/l/data-json/${'A'.repeat(43)}`).expect(400);
     const token = await issueMemberToken(ctx.db, memberId, 'data', 30, { use: 'page' });
     await ctx
       .db('member_tokens')
       .where({ token_hash: hashToken(token) })
       .update({ expires_at: ctx.db.raw("now() - interval '1 second'") });
-    const expired = await request(ctx.app).get(`/l/data/${token}`).expect(400);
+    const expired = await request(ctx.http).get(`/l/data/${token}`).expect(400);
     expect(expired.text).toContain('This link to your data has expired or was already used.');
-    await linkPost(request(ctx.app), `/l/data/${token}`).expect(400);
+    await linkPost(request(ctx.http), `/l/data/${token}`).expect(400);
   });
 
   it('C5: a link of another purpose (sign-in) does not open the data page', async () => {
     const token = await issueMemberToken(ctx.db, memberId, 'signin', 15);
-    await linkPost(request(ctx.app), `/l/data/${token}`).expect(400);
+    await linkPost(request(ctx.http), `/l/data/${token}`).expect(400);
   });
 
   it('C11: signed out, /account/data goes to the sign-in page; signed in, asking without the CSRF token is refused', async () => {
-    const out = await request(ctx.app).get('/account/data').expect(303);
+    const out = await request(ctx.http).get('/account/data').expect(303);
     expect(out.headers.location).toBe('/manage');
-    const outPost = await request(ctx.app).post('/account/data').type('form').send({}).expect(403);
+    const outPost = await request(ctx.http).post('/account/data').type('form').send({}).expect(403);
     expect(outPost.headers.location).toBeUndefined();
     const agent = await signedInAgent(ctx, memberId);
     await agent.get('/account/data').expect(200);

@@ -33,10 +33,10 @@ async function requestChange(memberId: string, email: string) {
 
 describe('C5: a member reviews and corrects their details', () => {
   it('C5: a signed-out visitor is sent to sign in, and cannot post the forms', async () => {
-    const res = await request(ctx.app).get('/account/details').expect(303);
+    const res = await request(ctx.http).get('/account/details').expect(303);
     expect(res.headers.location).toBe('/manage');
-    await request(ctx.app).post('/account/details').type('form').send({ name: 'X' }).expect(403);
-    await request(ctx.app).post('/account/details/email').type('form').send({ email: 'x@example.org' }).expect(403);
+    await request(ctx.http).post('/account/details').type('form').send({ name: 'X' }).expect(403);
+    await request(ctx.http).post('/account/details/email').type('form').send({ email: 'x@example.org' }).expect(403);
   });
 
   it('C5: the page shows name, postal address, phone and e-mail address, each with a visible label, in CSRF-protected forms', async () => {
@@ -179,14 +179,14 @@ describe('C5: changing the e-mail address', () => {
     expect(verify.parsed.text).not.toContain('Grace');
     const path = linkIn(verify.parsed.text ?? '', '/l/email/');
 
-    const page = await request(ctx.app).get(path).expect(200);
+    const page = await request(ctx.http).get(path).expect(200);
     expect(page.text).toContain('Confirm my new address');
     expect(page.text).toContain('grace.new@example.org');
     expect(page.headers['set-cookie']).toEqual([expect.stringMatching(CSRF_NONCE_COOKIE)]);
-    await request(ctx.app).get(path).expect(200);
+    await request(ctx.http).get(path).expect(200);
     expect((await member(id))?.email).toBe('grace@example.org');
 
-    const done = await linkPost(request(ctx.app), path).expect(200);
+    const done = await linkPost(request(ctx.http), path).expect(200);
     expect(done.text).toContain('From now on we write to <strong>grace.new@example.org</strong>');
     expect(done.headers['set-cookie']).toBeUndefined();
     expect((await member(id))?.email).toBe('grace.new@example.org');
@@ -199,9 +199,9 @@ describe('C5: changing the e-mail address', () => {
     expect(told.parsed.text).toContain('We will not write to this address any more.');
     expect(told.parsed.text).toContain('privacy@assent.test');
 
-    const again = await linkPost(request(ctx.app), path).expect(400);
+    const again = await linkPost(request(ctx.http), path).expect(400);
     expect(again.text).toContain('expired or was already used');
-    await request(ctx.app).get(path).expect(400);
+    await request(ctx.http).get(path).expect(400);
     const agent = await signedInAgent(ctx, id);
     expect((await agent.get('/account/details')).text).toContain('We write to <strong>grace.new@example.org</strong>');
   });
@@ -250,23 +250,23 @@ describe('C5: changing the e-mail address', () => {
 
   it('C5: an expired, tampered, replaced or wrong-purpose link gets a clear 400 page and changes nothing', async () => {
     const id = await insertMember(ctx.db, 'rosalind@example.org', 'Rosalind Franklin');
-    await request(ctx.app).get('/l/email/not-a-token').expect(400);
-    await linkPost(request(ctx.app), `/l/email/${'A'.repeat(43)}`).expect(400);
+    await request(ctx.http).get('/l/email/not-a-token').expect(400);
+    await linkPost(request(ctx.http), `/l/email/${'A'.repeat(43)}`).expect(400);
     const expired = await issueMemberToken(ctx.db, id, 'email_verify', 60, { email: 'rosalind.x@example.org' });
     await ctx
       .db('member_tokens')
       .where({ token_hash: hashToken(expired) })
       .update({ expires_at: ctx.db.raw("now() - interval '1 second'") });
-    const page = await request(ctx.app).get(`/l/email/${expired}`).expect(400);
+    const page = await request(ctx.http).get(`/l/email/${expired}`).expect(400);
     expect(page.text).toContain('This confirmation link has expired or was already used.');
-    await linkPost(request(ctx.app), `/l/email/${expired}`).expect(400);
+    await linkPost(request(ctx.http), `/l/email/${expired}`).expect(400);
     const signin = await issueMemberToken(ctx.db, id, 'signin', 15);
-    await linkPost(request(ctx.app), `/l/email/${signin}`).expect(400);
+    await linkPost(request(ctx.http), `/l/email/${signin}`).expect(400);
 
     await requestChange(id, 'rosalind.first@example.org');
     const first = linkIn((await mailTo('rosalind.first@example.org', 'confirm your new')).parsed.text ?? '', '/l/email/');
     await requestChange(id, 'rosalind.second@example.org');
-    await linkPost(request(ctx.app), first).expect(400);
+    await linkPost(request(ctx.http), first).expect(400);
     expect((await member(id))?.email).toBe('rosalind@example.org');
   });
 
@@ -275,7 +275,7 @@ describe('C5: changing the e-mail address', () => {
     await requestChange(id, 'late@example.org');
     const path = linkIn((await mailTo('late@example.org', 'confirm your new')).parsed.text ?? '', '/l/email/');
     await insertMember(ctx.db, 'late@example.org', 'Quicker Member');
-    const res = await linkPost(request(ctx.app), path).expect(409);
+    const res = await linkPost(request(ctx.http), path).expect(409);
     expect(res.text).toContain('That address now belongs to another membership, so your e-mail address was not changed.');
     expect((await member(id))?.email).toBe('ada.y@example.org');
     await settle();
@@ -288,7 +288,7 @@ describe('C5: changing the e-mail address', () => {
     const path = linkIn((await mailTo('race@example.org', 'confirm your new')).parsed.text ?? '', '/l/email/');
     const other = await ctx.db.transaction();
     await other('members').insert({ email: 'race@example.org', name: 'Racer', status: 'active', confirmed_at: other.fn.now() });
-    const pending = linkPost(request(ctx.app), path).then((r) => r);
+    const pending = linkPost(request(ctx.http), path).then((r) => r);
     // The change's check cannot see the uncommitted row, so its write waits on the unique index.
     let blocked = false;
     for (let i = 0; i < 100 && !blocked; i++) {

@@ -49,7 +49,7 @@ async function importWithEvidence(name: string, csv: string, mapping: Record<str
 }
 
 function answer(pathname: string, fields: Record<string, string | string[]>) {
-  return request(ctx.app)
+  return request(ctx.http)
     .post(pathname)
     .set('Sec-Fetch-Site', 'same-origin')
     .type('form')
@@ -122,7 +122,7 @@ describe('"ask them" mode (C15, C6)', () => {
   it('C15: the owner becomes a member only by confirming what they want, nothing ticked for them (C1, C13)', async () => {
     const mail = ctx.smtp.messages.find((m) => m.envelopeTo.includes('ask.one@example.net'))!;
     const link = linkIn(mail.parsed.text ?? '', '/join/invited/');
-    const page = await request(ctx.app).get(link).expect(200);
+    const page = await request(ctx.http).get(link).expect(200);
     expect(page.text).toContain('Confirm what you want');
     expect(page.text).not.toMatch(/name="topics"[^>]*checked/);
     const noAge = await answer(link, { topics: String(topic['research-digest']) }).expect(422);

@@ -145,7 +145,7 @@ function snsNotification(message: unknown, id: string) {
 
 // SNS posts JSON with Content-Type text/plain.
 const postSns = (body: unknown) =>
-  request(ctx.app).post('/inbound/ses').set('Content-Type', 'text/plain; charset=UTF-8').send(JSON.stringify(body));
+  request(ctx.http).post('/inbound/ses').set('Content-Type', 'text/plain; charset=UTF-8').send(JSON.stringify(body));
 
 describe('Amazon SES through SNS', () => {
   it('confirms the SNS subscription of an allowed topic, after checking its signature', async () => {
@@ -238,7 +238,7 @@ describe('Amazon SES through SNS', () => {
 
 describe('Postmark', () => {
   const postmark = (body: unknown, auth = POSTMARK) =>
-    request(ctx.app)
+    request(ctx.http)
       .post('/inbound/postmark')
       .auth(auth.user, auth.password)
       .set('Content-Type', 'application/json')
@@ -271,7 +271,7 @@ describe('Postmark', () => {
   }
 
   it('refuses a request without the configured credentials', async () => {
-    await request(ctx.app).post('/inbound/postmark').send({ RecordType: 'Bounce' }).expect(401).expect('WWW-Authenticate', /Basic/);
+    await request(ctx.http).post('/inbound/postmark').send({ RecordType: 'Bounce' }).expect(401).expect('WWW-Authenticate', /Basic/);
     await postmark(postmarkBounce('reader3@example.com', 'HardBounce', 1), { user: POSTMARK.user, password: 'wrong' }).expect(401);
     expect((await member('reader3@example.com')).email_undeliverable_at).toBeNull();
   });

@@ -68,7 +68,7 @@ beforeAll(async () => {
     due_at: ctx.db.raw("now() + interval '30 days'"),
   });
   await ctx.db('inquiries').insert({ name: 'Hygiene Asker', email: 'asker@example.org', subject: 'other', message: 'A question.' });
-  visitor = request.agent(ctx.app);
+  visitor = request.agent(ctx.http);
   member = await signedInAgent(ctx, signedIn!);
   let adminId: string;
   ({ agent: admin, id: adminId } = await signedInStaff(ctx, 'hygiene-admin@example.org', 'admin'));
@@ -384,7 +384,7 @@ describe('C11: no form field of the member or staff area can be made to answer 5
   it('so does every field of the forms the walk cannot reach: two-factor codes, enrolment, an import’s mapping and start, the link pages', async () => {
     // Half signed in: the password was right, the two-factor code is still due.
     await createStaff(ctx, 'hygiene-totp@example.org', 'support');
-    const halfSignedIn = request.agent(ctx.app);
+    const halfSignedIn = request.agent(ctx.http);
     const signIn = async (agent: Agent, email: string) => {
       const _csrf = await csrfFrom(agent, '/admin/login');
       return (await agent.post('/admin/login').type('form').send({ _csrf, email, password: STAFF_PASSWORD })).headers.location;
@@ -392,7 +392,7 @@ describe('C11: no form field of the member or staff area can be made to answer 5
     expect(await signIn(halfSignedIn, 'hygiene-totp@example.org')).toBe('/admin/login/totp');
     // Signed in, two-factor not set up yet: only the enrolment page opens.
     await createStaff(ctx, 'hygiene-enrol@example.org', 'editor', 'Hygiene Enrol', { twoFactor: false });
-    const enrolling = request.agent(ctx.app);
+    const enrolling = request.agent(ctx.http);
     expect(await signIn(enrolling, 'hygiene-enrol@example.org')).toBe('/admin');
 
     // Imports: a sheet of its own layout waits for its mapping; a plain one is checked at once and waits to start.
@@ -448,7 +448,7 @@ describe('C11: no form field of the member or staff area can be made to answer 5
       { key: 'POST /p/:token', load: formOf(visitor, managePage, 'POST /p/:token'), allowed: saved },
       {
         key: 'POST /join/invited/:token',
-        load: async () => formOf(request.agent(ctx.app), await invitationPage(), 'POST /join/invited/:token')(),
+        load: async () => formOf(request.agent(ctx.http), await invitationPage(), 'POST /join/invited/:token')(),
         fresh: true,
         allowed: saved,
       },

@@ -29,8 +29,8 @@ const fieldOf = (html: string) => new RegExp(`name="${LINK_CONFIRM_FIELD}" value
 
 /** Fills in the form as a browser on our page would: the page's field, and Sec-Fetch-Site. */
 async function ask(form: Record<string, string>, opts: { from?: string; site?: string } = {}) {
-  const page = await request(ctx.app).get('/contact');
-  return request(ctx.app)
+  const page = await request(ctx.http).get('/contact');
+  return request(ctx.http)
     .post('/contact')
     .set('Sec-Fetch-Site', opts.site ?? 'same-origin')
     .set('X-Forwarded-For', opts.from ?? '192.0.2.10')
@@ -47,7 +47,7 @@ const question = (email: string) => ({
 
 describe('C12: the contact form', () => {
   it('C12 C9: sets no cookie before or after it is sent, says where the answer goes, and stores the question on its own', async () => {
-    const page = await request(ctx.app).get('/contact').expect(200);
+    const page = await request(ctx.http).get('/contact').expect(200);
     expect(page.headers['set-cookie']).toBeUndefined();
     expect(fieldOf(page.text)).not.toBe('');
     const members = await ctx.db('members').count({ n: '*' });
@@ -64,7 +64,11 @@ describe('C12: the contact form', () => {
   });
 
   it('C12 C11: a post without the page field, or from another site, is refused and stores nothing', async () => {
-    const bare = await request(ctx.app).post('/contact').set('Sec-Fetch-Site', 'same-origin').type('form').send(question('x1@example.org'));
+    const bare = await request(ctx.http)
+      .post('/contact')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .type('form')
+      .send(question('x1@example.org'));
     const crossSite = await ask(question('x2@example.org'), { site: 'cross-site' });
     expect([bare.status, crossSite.status]).toEqual([403, 403]);
     expect(await ctx.db('inquiries').whereIn('email', ['x1@example.org', 'x2@example.org'])).toEqual([]);

@@ -13,13 +13,13 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-const join = (fields: Record<string, string | string[]>) => request(ctx.app).post('/join').type('form').send(fields);
+const join = (fields: Record<string, string | string[]>) => request(ctx.http).post('/join').type('form').send(fields);
 const mailTo = (to: string, subject: string) =>
   ctx.smtp.waitFor((m) => m.envelopeTo.includes(to) && (m.parsed.subject ?? '').includes(subject));
 
 describe('joining', () => {
   it('C1: the join form ticks nothing, third-party offers and partner sharing included', async () => {
-    const res = await request(ctx.app).get('/join').expect(200);
+    const res = await request(ctx.http).get('/join').expect(200);
     expect(res.text).not.toMatch(/name="topics" value="\d+"[^>]*checked/);
     expect(res.text).toContain('Offers from our partners');
     expect(res.text).toContain('Sharing your details with a partner');
@@ -27,7 +27,7 @@ describe('joining', () => {
   });
 
   it('C1: nothing is pre-ticked: a fresh form ticks no topic of any kind, and a form sent back shows only what the visitor ticked', async () => {
-    const res = await request(ctx.app).get('/join').expect(200);
+    const res = await request(ctx.http).get('/join').expect(200);
     expect([...res.text.matchAll(/name="topics" value="\d+"/g)].length).toBeGreaterThanOrEqual(4);
     expect(res.text).not.toMatch(/name="topics" value="\d+"[^>]*checked/);
     const back = await join({ name: 'Unticked', email: 'unticked@example.org', topics: [String(topic.announcements)] }).expect(422);
@@ -80,9 +80,9 @@ describe('joining', () => {
     expect(mail.parsed.text).toContain('Monthly bulletin');
     expect(mail.raw).not.toMatch(/^List-Unsubscribe:/m);
     const path = linkIn(mail.parsed.text ?? '', '/join/confirm/');
-    await request(ctx.app).get(path).expect(200);
+    await request(ctx.http).get(path).expect(200);
     expect(await ctx.db('members').where({ email: 'mary@example.org' })).toHaveLength(0);
-    const done = await linkPost(request(ctx.app), path).expect(200);
+    const done = await linkPost(request(ctx.http), path).expect(200);
     expect(done.text).toContain('Your membership is confirmed');
     const member = await ctx.db('members').where({ email: 'mary@example.org' }).first();
     expect(member).toMatchObject({ status: 'active', name: 'Mary Somerville' });
@@ -100,7 +100,7 @@ describe('joining', () => {
     expect(ledger).toHaveLength(2);
     await mailTo('mary@example.org', 'welcome');
     // Pressed again: nothing changes, and the page says the membership is confirmed (issue 13.10).
-    const again = await linkPost(request(ctx.app), path).expect(200);
+    const again = await linkPost(request(ctx.http), path).expect(200);
     expect(again.text).toContain('Your membership is already confirmed');
     expect(await ctx.db('members').where({ email: 'mary@example.org' })).toHaveLength(1);
   });
@@ -114,21 +114,21 @@ describe('joining', () => {
     const [first, second] = ctx.smtp.messages.filter(isConfirm);
     const used = linkIn(first!.parsed.text ?? '', '/join/confirm/');
     const sibling = linkIn(second!.parsed.text ?? '', '/join/confirm/');
-    await linkPost(request(ctx.app), used).expect(200);
+    await linkPost(request(ctx.http), used).expect(200);
     // The link used, and the other link of the same sign-up, both say the membership is confirmed; cookieless.
     for (const path of [used, sibling]) {
-      const page = await request(ctx.app).get(path).expect(200);
+      const page = await request(ctx.http).get(path).expect(200);
       expect(page.text).toContain('Your membership is already confirmed');
       expect(page.text).not.toMatch(/sign up again/i);
       expect(page.text).not.toContain('/p/');
       expect(page.headers['set-cookie']).toBeUndefined();
     }
-    const sent = await request(ctx.app).post(`${sibling}/preferences-link`).expect(200);
+    const sent = await request(ctx.http).post(`${sibling}/preferences-link`).expect(200);
     expect(sent.text).toContain('Check your e-mail');
     expect(sent.text).toContain('<strong>emilie@example.org</strong>');
     const mail = await mailTo('emilie@example.org', 'the link to your preferences');
     const prefs = linkIn(mail.parsed.text ?? '', '/p/');
-    expect((await request(ctx.app).get(prefs).expect(200)).text).toContain('What we send you');
+    expect((await request(ctx.http).get(prefs).expect(200)).text).toContain('What we send you');
     const member = await ctx.db('members').where({ email: 'emilie@example.org' }).first('id');
     expect(await ctx.db('email_messages').where({ member_id: member.id, kind: 'preferences_link' })).toHaveLength(1);
   });
@@ -136,23 +136,23 @@ describe('joining', () => {
   it('C11 C6: a used confirmation link stops speaking for the membership after an e-mail change, and is forgotten after 30 days', async () => {
     await join({ name: 'Hypatia', email: 'hypatia@example.org', age_confirmed: 'yes' }).expect(200);
     const path = linkIn((await mailTo('hypatia@example.org', 'please confirm')).parsed.text ?? '', '/join/confirm/');
-    await linkPost(request(ctx.app), path).expect(200);
-    await request(ctx.app).get(path).expect(200);
+    await linkPost(request(ctx.http), path).expect(200);
+    await request(ctx.http).get(path).expect(200);
     const member = await ctx.db('members').where({ email: 'hypatia@example.org' }).first('id');
     await ctx
       .db('members')
       .where({ id: member.id })
       .update({ links_valid_from: ctx.db.raw("now() + interval '1 second'") });
-    const changed = await request(ctx.app).get(path).expect(400);
+    const changed = await request(ctx.http).get(path).expect(400);
     expect(changed.text).toContain('expired or was already used');
-    await request(ctx.app).post(`${path}/preferences-link`).expect(400);
+    await request(ctx.http).post(`${path}/preferences-link`).expect(400);
     await ctx.db('members').where({ id: member.id }).update({ links_valid_from: null });
-    await request(ctx.app).get(path).expect(200);
+    await request(ctx.http).get(path).expect(200);
     await ctx
       .db('used_signup_links')
       .where({ member_id: member.id })
       .update({ confirmed_at: ctx.db.raw("now() - interval '31 days'") });
-    await request(ctx.app).get(path).expect(400);
+    await request(ctx.http).get(path).expect(400);
     await runMaintenance(ctx.db, ctx.config);
     expect(await ctx.db('used_signup_links').where({ member_id: member.id })).toHaveLength(0);
   });
@@ -175,9 +175,9 @@ describe('joining', () => {
       .where({ email: 'late@example.org' })
       .update({ expires_at: ctx.db.raw("now() - interval '1 second'") });
     const path = linkIn(mail.parsed.text ?? '', '/join/confirm/');
-    const res = await request(ctx.app).get(path).expect(400);
+    const res = await request(ctx.http).get(path).expect(400);
     expect(res.text).toContain('expired or was already used');
-    await linkPost(request(ctx.app), path).expect(400);
+    await linkPost(request(ctx.http), path).expect(400);
     expect((await runMaintenance(ctx.db, ctx.config)).signupsPurged).toBeGreaterThanOrEqual(1);
     expect(await ctx.db('pending_signups').where({ email: 'late@example.org' })).toHaveLength(0);
     expect(await ctx.db('members').where({ email: 'late@example.org' })).toHaveLength(0);
@@ -224,16 +224,16 @@ describe('joining again with the same address, and what the unconfirmed address 
     const firstLink = linkIn(first.parsed.text ?? '', '/join/confirm/');
     const secondLink = linkIn(second.parsed.text ?? '', '/join/confirm/');
     expect(firstLink).not.toBe(secondLink);
-    await request(ctx.app).get(firstLink).expect(200);
-    await request(ctx.app).get(secondLink).expect(200);
+    await request(ctx.http).get(firstLink).expect(200);
+    await request(ctx.http).get(secondLink).expect(200);
     expect(await ctx.db('pending_signups').where({ email: 'twice@example.org' })).toHaveLength(2);
 
-    await linkPost(request(ctx.app), firstLink).expect(200);
+    await linkPost(request(ctx.http), firstLink).expect(200);
     expect(await ctx.db('members').where({ email: 'twice@example.org', status: 'active' })).toHaveLength(1);
     // The other sign-up's personal data is gone with the confirmation, and its link says the membership is confirmed (issue 13.10).
     expect(await ctx.db('pending_signups').where({ email: 'twice@example.org' })).toHaveLength(0);
-    expect((await request(ctx.app).get(secondLink).expect(200)).text).toContain('Your membership is already confirmed');
-    expect((await linkPost(request(ctx.app), secondLink).expect(200)).text).toContain('Your membership is already confirmed');
+    expect((await request(ctx.http).get(secondLink).expect(200)).text).toContain('Your membership is already confirmed');
+    expect((await linkPost(request(ctx.http), secondLink).expect(200)).text).toContain('Your membership is already confirmed');
     expect(await ctx.db('members').where({ email: 'twice@example.org' })).toHaveLength(1);
   });
 
@@ -252,7 +252,7 @@ describe('joining again with the same address, and what the unconfirmed address 
     const second = await ctx.smtp.waitFor((m) => toRace(m) && m !== first);
     const links = [first, second].map((m) => linkIn(m.parsed.text ?? '', '/join/confirm/'));
     expect(new Set(links).size).toBe(2);
-    const answers = await Promise.all(links.map((link) => linkPost(request(ctx.app), link)));
+    const answers = await Promise.all(links.map((link) => linkPost(request(ctx.http), link)));
     expect(answers.map((r) => r.status)).toEqual([200, 200]);
     const said = answers.map((r) =>
       r.text.includes('already confirmed') ? 'already' : r.text.includes('Your membership is confirmed') ? 'welcome' : '?',

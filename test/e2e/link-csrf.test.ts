@@ -39,23 +39,23 @@ const used = async (token: string) =>
 describe('C11: link buttons that sign in or act are bound to the browser that opened the page', () => {
   it('C11: a sign-in link posted without the page field is refused, and the link still works afterwards', async () => {
     const token = await issueMemberToken(ctx.db, attacker, 'signin', 15);
-    const bare = await request(ctx.app).post(`/signin/${token}`).set('Sec-Fetch-Site', 'same-origin');
+    const bare = await request(ctx.http).post(`/signin/${token}`).set('Sec-Fetch-Site', 'same-origin');
     expect(bare.status).toBe(403);
     expect(bare.headers['set-cookie']).toBeUndefined();
     expect(await used(token)).toBe(false);
-    const res = await pressLinkButton(request.agent(ctx.app), `/signin/${token}`);
+    const res = await pressLinkButton(request.agent(ctx.http), `/signin/${token}`);
     expect(res.status).toBe(303);
   });
 
   it("C11: the page field from the attacker's browser does not work in the victim's browser", async () => {
     const token = await issueMemberToken(ctx.db, attacker, 'signin', 15);
     const path = `/signin/${token}`;
-    const attackerBrowser = request.agent(ctx.app);
+    const attackerBrowser = request.agent(ctx.http);
     const field = fieldOf((await attackerBrowser.get(path).expect(200)).text);
     expect(field).not.toBe('');
 
     // The victim's browser has its own nonce cookie (it opened one of our link pages before).
-    const victimBrowser = request.agent(ctx.app);
+    const victimBrowser = request.agent(ctx.http);
     await victimBrowser.get(`/signin/${await issueMemberToken(ctx.db, victim, 'signin', 15)}`).expect(200);
     const withOwnCookie = await victimBrowser
       .post(path)
@@ -64,7 +64,7 @@ describe('C11: link buttons that sign in or act are bound to the browser that op
     expect(withOwnCookie.status).toBe(403);
     expect(withOwnCookie.text).toContain('did not come from a page we showed this browser');
     // A browser without the cookie (a cross-site post never carries it) and no same-origin proof.
-    const noCookie = await request(ctx.app)
+    const noCookie = await request(ctx.http)
       .post(path)
       .type('form')
       .send({ [LINK_CONFIRM_FIELD]: field });
@@ -82,7 +82,7 @@ describe('C11: link buttons that sign in or act are bound to the browser that op
   it('C11: a post from another origin is refused even with a valid field', async () => {
     const token = await issueMemberToken(ctx.db, attacker, 'signin', 15);
     const path = `/signin/${token}`;
-    const browser = request.agent(ctx.app);
+    const browser = request.agent(ctx.http);
     const field = fieldOf((await browser.get(path)).text);
     const post = () => browser.post(path).type('form');
     expect(
@@ -119,7 +119,7 @@ describe('C11: link buttons that sign in or act are bound to the browser that op
   it('C11: a field made for one link does not work for another, and an expired one does not work at all', async () => {
     const first = await issueMemberToken(ctx.db, attacker, 'signin', 15);
     const second = await issueMemberToken(ctx.db, attacker, 'signin', 15);
-    const browser = request.agent(ctx.app);
+    const browser = request.agent(ctx.http);
     const field = fieldOf((await browser.get(`/signin/${first}`)).text);
     expect(
       (
@@ -152,18 +152,18 @@ describe('C11: link buttons that sign in or act are bound to the browser that op
       ['removal', `/l/removal/${await issueMemberToken(ctx.db, victim, 'removal', 30, { requestId: removalRequest[0]!.id })}`],
     ] as const;
     for (const [label, path] of links) {
-      const bare = await request(ctx.app).post(path);
+      const bare = await request(ctx.http).post(path);
       expect([label, bare.status]).toEqual([label, 403]);
       expect([label, await used(path.split('/').pop()!)]).toEqual([label, false]);
     }
-    await request(ctx.app).post('/join').type('form').send({ name: 'Bob', email: 'bob@example.org', age_confirmed: 'yes' }).expect(200);
+    await request(ctx.http).post('/join').type('form').send({ name: 'Bob', email: 'bob@example.org', age_confirmed: 'yes' }).expect(200);
     const mail = (await ctx.db('email_messages').where({ recipient: 'bob@example.org', kind: 'signup_confirm' }).first('text_body')) as {
       text_body: string;
     };
     const confirm = new URL(/https?:\/\/\S+\/join\/confirm\/\S+/.exec(mail.text_body)![0]).pathname;
-    expect((await request(ctx.app).post(confirm)).status).toBe(403);
+    expect((await request(ctx.http).post(confirm)).status).toBe(403);
     expect(await ctx.db('members').where({ email: 'bob@example.org' }).first('id')).toBeUndefined();
-    expect((await linkPost(request(ctx.app), confirm)).status).toBe(200);
+    expect((await linkPost(request(ctx.http), confirm)).status).toBe(200);
     expect(await ctx.db('members').where({ email: 'bob@example.org' }).first('id')).toBeDefined();
   });
 
@@ -171,9 +171,9 @@ describe('C11: link buttons that sign in or act are bound to the browser that op
     const { Links } = await import('../../src/shared/links.js');
     const links = new Links('http://assent.test', ctx.config.secretKeys);
     const manage = new URL(links.manage(victim)).pathname;
-    await request(ctx.app).post(manage).type('form').send({ action: 'unsubscribe_all' }).expect(303);
+    await request(ctx.http).post(manage).type('form').send({ action: 'unsubscribe_all' }).expect(303);
     const unsubscribe = new URL(links.unsubscribe(victim, 'all').url).pathname;
-    await request(ctx.app).post(unsubscribe).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await request(ctx.http).post(unsubscribe).type('form').send('List-Unsubscribe=One-Click').expect(200);
   });
 });
 
@@ -182,7 +182,7 @@ describe('C11: login CSRF from another site, in a real browser', () => {
     const site = await serve(ctx.app);
     const token = await issueMemberToken(ctx.db, attacker, 'signin', 15);
     // The attacker opens their own link page to get a field, then plants it in a form on their site.
-    const field = fieldOf((await request(ctx.app).get(`/signin/${token}`)).text);
+    const field = fieldOf((await request(ctx.http).get(`/signin/${token}`)).text);
     const evil = express();
     evil.get('/', (_req, res) =>
       res

@@ -23,7 +23,7 @@ afterAll(() => ctx.close());
 
 const net = (n: number) => `10.0.${n}.7`;
 
-async function staffLogin(from: string, email: string, password: string, code?: string, agent: Agent = request.agent(ctx.app)) {
+async function staffLogin(from: string, email: string, password: string, code?: string, agent: Agent = request.agent(ctx.http)) {
   const _csrf = await csrfFrom(agent, '/admin/login');
   return agent
     .post('/admin/login')
@@ -33,7 +33,7 @@ async function staffLogin(from: string, email: string, password: string, code?: 
 }
 
 async function memberLogin(from: string, email: string, password: string) {
-  const agent = request.agent(ctx.app);
+  const agent = request.agent(ctx.http);
   const _csrf = await csrfFrom(agent, '/manage');
   return agent.post('/manage/password').set('X-Forwarded-For', from).type('form').send({ _csrf, email, password });
 }
@@ -74,7 +74,7 @@ describe('C11: staff lock-out counts failures only, per address and network', ()
     expect(rightAlone.text).toContain('name="code"');
     const wrongWithCode = await staffLogin(net(202), 'spread@example.org', 'still wrong', await freshTotpCode(ctx, id));
     expect(wrongWithCode.status).toBe(422);
-    const agent = request.agent(ctx.app);
+    const agent = request.agent(ctx.http);
     const both = await staffLogin(net(203), 'spread@example.org', STAFF_PASSWORD, await freshTotpCode(ctx, id), agent);
     expect([both.status, both.headers.location]).toEqual([303, '/admin']);
     await agent.get('/admin').expect(200);
@@ -109,7 +109,7 @@ describe('C11: member password lock-out', () => {
     const paused = await memberLogin(net(90), 'guessed.member@example.org', PASSWORD);
     expect(paused.status).toBe(422);
     expect(paused.text).toContain('Password sign-in for this address is paused');
-    const link = await linkPost(request(ctx.app), `/signin/${await issueMemberToken(ctx.db, id, 'signin', 15)}`);
+    const link = await linkPost(request(ctx.http), `/signin/${await issueMemberToken(ctx.db, id, 'signin', 15)}`);
     expect(link.status).toBe(303);
     const alerts = await mails('guessed.member@example.org', 'failed_sign_ins');
     expect(alerts).toHaveLength(1);

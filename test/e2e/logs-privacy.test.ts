@@ -15,7 +15,7 @@ afterAll(() => ctx.close());
 describe('C10: logs are never linked to individuals', () => {
   it('C10: after joining, confirming, signing in, changing preferences and unsubscribing, no log line holds an address, a name, a member id or a link token', async () => {
     const topic = (await ctx.db('topics').where({ slug: 'monthly-bulletin' }).first('id')).id;
-    await request(ctx.app)
+    await request(ctx.http)
       .post('/join')
       .set('X-Forwarded-For', '198.51.100.23')
       .type('form')
@@ -23,14 +23,14 @@ describe('C10: logs are never linked to individuals', () => {
       .expect(200);
     const confirm = await ctx.smtp.waitFor((m) => m.envelopeTo.includes('lise@example.org'));
     const confirmPath = linkIn(confirm.parsed.text ?? '', '/join/confirm/');
-    await linkPost(request(ctx.app), confirmPath).expect(200);
+    await linkPost(request(ctx.http), confirmPath).expect(200);
     const welcome = await ctx.smtp.waitFor(
       (m) => m.envelopeTo.includes('lise@example.org') && (m.parsed.subject ?? '').includes('welcome'),
     );
     const managePath = linkIn(welcome.parsed.text ?? '', '/p/');
-    await request(ctx.app).post(managePath).type('form').send({ topics: [] }).expect(303);
-    await request(ctx.app).post('/manage').type('form').send({ email: 'lise@example.org' }).expect(200);
-    await request(ctx.app).get(`/privacy?email=lise@example.org&name=Lise`).expect(200);
+    await request(ctx.http).post(managePath).type('form').send({ topics: [] }).expect(303);
+    await request(ctx.http).post('/manage').type('form').send({ email: 'lise@example.org' }).expect(200);
+    await request(ctx.http).get(`/privacy?email=lise@example.org&name=Lise`).expect(200);
     await ctx.smtp.waitFor((m) => m.envelopeTo.includes('lise@example.org') && (m.parsed.subject ?? '').includes('sign-in link'));
 
     const member = await ctx.db('members').where({ email: 'lise@example.org' }).first('id');

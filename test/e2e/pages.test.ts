@@ -29,13 +29,13 @@ afterAll(() => ctx.close());
 
 describe('public pages', () => {
   it('the home page names the organisation and links to join, manage and the privacy statement', async () => {
-    const res = await request(ctx.app).get('/').expect(200);
+    const res = await request(ctx.http).get('/').expect(200);
     expect(res.text).toContain('Test Society');
     for (const href of ['/join', '/manage', '/privacy']) expect(res.text).toContain(`href="${href}"`);
   });
 
   it('C4: the home page promises an unsubscribe link in bulk mail only, and a way to manage choices in every e-mail (proven for every kind in email-kinds.test.ts)', async () => {
-    const res = await request(ctx.app).get('/').expect(200);
+    const res = await request(ctx.http).get('/').expect(200);
     expect(res.text).toContain(
       'Every newsletter, announcement, offer and policy notice we send has a link to unsubscribe, which works without signing in. Every other e-mail is about your own account or a question you asked us, and says how to manage your choices.',
     );
@@ -43,24 +43,24 @@ describe('public pages', () => {
   });
 
   it('C7: /privacy shows the version in force and the public history of versions', async () => {
-    const res = await request(ctx.app).get('/privacy').expect(200);
+    const res = await request(ctx.http).get('/privacy').expect(200);
     expect(res.text).toContain('Version 1.0');
     expect(res.text).toContain('in force since');
     expect(res.text).toContain('href="/privacy/versions/1.0"');
-    await request(ctx.app).get('/privacy/versions/1.0').expect(200);
-    const missing = await request(ctx.app).get('/privacy/versions/9.9').expect(404);
+    await request(ctx.http).get('/privacy/versions/1.0').expect(200);
+    const missing = await request(ctx.http).get('/privacy/versions/9.9').expect(404);
     expect(missing.text).toContain('There is no published policy version with that number.');
   });
 
   it('C9: reading pages sets no cookie at all', async () => {
     for (const url of ['/', '/privacy', '/privacy/versions/1.0', '/no-such-page']) {
-      const res = await request(ctx.app).get(url);
+      const res = await request(ctx.http).get(url);
       expect(res.headers['set-cookie']).toBeUndefined();
     }
   });
 
   it('C9: pages load no third-party or inline script: the Content-Security-Policy forbids it', async () => {
-    const res = await request(ctx.app).get('/');
+    const res = await request(ctx.http).get('/');
     const csp = String(res.headers['content-security-policy']);
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
@@ -68,27 +68,27 @@ describe('public pages', () => {
   });
 
   it('an unknown page gets the calm 404 page with the site around it', async () => {
-    const res = await request(ctx.app).get('/no-such-page').expect(404);
+    const res = await request(ctx.http).get('/no-such-page').expect(404);
     expect(res.text).toContain('Page not found');
     expect(res.text).toContain('href="/privacy"');
   });
 
   it('/healthz answers ok while the database answers', async () => {
-    await request(ctx.app).get('/healthz').expect(200, { status: 'ok', database: 'ok' });
+    await request(ctx.http).get('/healthz').expect(200, { status: 'ok', database: 'ok' });
   });
 });
 
 describe('C7: an upcoming policy version is announced on every page during its notice period', () => {
   it('C7: shows the banner with the version and its effective date on every page, and none while no version is upcoming', async () => {
-    const before = await request(ctx.app).get('/');
+    const before = await request(ctx.http).get('/');
     expect(before.text).not.toContain('Our privacy policy is changing');
     await insertPolicy(ctx.db, { version: '2.0', publishedDaysAgo: 1, effectiveInDays: 10 });
     for (const url of ['/', '/privacy', '/no-such-page']) {
-      const res = await request(ctx.app).get(url);
+      const res = await request(ctx.http).get(url);
       expect(res.text).toContain('Our privacy policy is changing');
       expect(res.text).toContain('Version 2.0 takes effect on');
     }
-    const privacy = await request(ctx.app).get('/privacy');
+    const privacy = await request(ctx.http).get('/privacy');
     expect(privacy.text).toContain('(upcoming)');
     expect(privacy.text).toContain('Version 1.0');
   });
@@ -96,7 +96,7 @@ describe('C7: an upcoming policy version is announced on every page during its n
 
 describe('C10: request logs carry a request id and nothing personal', () => {
   it('C10: logs the path without its query string, a truncated IP and no cookie or header', async () => {
-    const res = await request(ctx.app)
+    const res = await request(ctx.http)
       .get('/privacy?email=ada@example.org')
       .set('X-Forwarded-For', '203.0.113.77')
       .set('Cookie', 'assent.sid=abc');
@@ -111,7 +111,7 @@ describe('C10: request logs carry a request id and nothing personal', () => {
 
 describe('C11: forms are CSRF-protected', () => {
   it('C11: a POST without a valid token is refused with a calm page and changes nothing', async () => {
-    const res = await request(ctx.app).post('/privacy').type('form').send({ _csrf: 'forged' }).expect(403);
+    const res = await request(ctx.http).post('/privacy').type('form').send({ _csrf: 'forged' }).expect(403);
     expect(res.text).toContain('This form has expired');
     expect(res.headers['set-cookie']).toBeUndefined();
   });

@@ -66,7 +66,7 @@ const withParam = (route: AppRoute, value: string) => route.path.replace(/:[a-z]
 /** As the admin; a link button's POST carries its page field, so the link itself is what is judged. */
 const send = (route: AppRoute, url: string) => {
   if (isApi(route)) {
-    const call = route.method === 'GET' ? request(ctx.app).get(url) : request(ctx.app).post(url).send({ topic: 'all' });
+    const call = route.method === 'GET' ? request(ctx.http).get(url) : request(ctx.http).post(url).send({ topic: 'all' });
     return call.set('Authorization', `Bearer ${apiKey}`);
   }
   if (route.method === 'GET') return admin.get(url);
@@ -99,7 +99,7 @@ describe('C11: every address parameter answers calmly, never with a 500', () => 
     for (const route of routes().filter((r) => r.path.includes(':token'))) {
       for (const value of HOSTILE) {
         const url = withParam(route, value);
-        const res = route.method === 'POST' ? await linkPost(request(ctx.app), url) : await request(ctx.app).get(url);
+        const res = route.method === 'POST' ? await linkPost(request(ctx.http), url) : await request(ctx.http).get(url);
         if (res.status !== 400 || !/link[^<]*(expired|not valid)/.test(res.text))
           failures.push(`${route.method} ${url.slice(0, 80)} → ${res.status}`);
       }

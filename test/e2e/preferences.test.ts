@@ -100,11 +100,11 @@ describe('the preference page', () => {
   it('C9: from the manage link in an e-mail the page works with no cookie, and forms post the token back', async () => {
     const alan = (await ctx.db('members').where({ email: 'alan@example.org' }).first('id')).id;
     const path = new URL(links.manage(alan)).pathname;
-    const page = await request(ctx.app).get(path).expect(200);
+    const page = await request(ctx.http).get(path).expect(200);
     expect(page.headers['set-cookie']).toBeUndefined();
     expect(page.text).toContain(`action="${path}"`);
     expect(page.text).not.toContain('name="_csrf"');
-    const saved = await request(ctx.app)
+    const saved = await request(ctx.http)
       .post(path)
       .type('form')
       .send({ topics: [String(topic['announcements'])] })
@@ -119,13 +119,13 @@ describe('the preference page', () => {
   it('C9: the page reached from an e-mail is not a dead end: it e-mails a sign-in link to the address on file, still without a cookie', async () => {
     const grace = (await ctx.db('members').where({ email: 'grace@example.org' }).first('id')).id as string;
     const path = new URL(links.manage(grace)).pathname;
-    const page = await request(ctx.app).get(path).expect(200);
+    const page = await request(ctx.http).get(path).expect(200);
     expect(page.text).toContain(`action="${path}/signin-link"`);
     expect(page.text).toContain('we will e-mail a sign-in link to <strong>grace@example.org</strong>');
     const signinMails = () => ctx.db('email_messages').where({ member_id: grace, kind: 'signin_link' });
     const before = (await signinMails()).length;
 
-    const sent = await request(ctx.app).post(`${path}/signin-link`).type('form').send({ email: 'attacker@example.org' }).expect(200);
+    const sent = await request(ctx.http).post(`${path}/signin-link`).type('form').send({ email: 'attacker@example.org' }).expect(200);
     expect(sent.headers['set-cookie']).toBeUndefined();
     expect(sent.text).toContain('We have sent a sign-in link to <strong>grace@example.org</strong>');
     const mails = await signinMails();
@@ -134,19 +134,19 @@ describe('the preference page', () => {
     expect(await ctx.db('email_messages').where({ recipient: 'attacker@example.org' })).toEqual([]);
 
     // A forged link cannot ask; a link voided by an e-mail change cannot either.
-    await request(ctx.app)
+    await request(ctx.http)
       .post(`${path.slice(0, -3)}/signin-link`)
       .expect(400);
     await ctx
       .db('members')
       .where({ id: grace })
       .update({ links_valid_from: new Date(Date.now() + 5000) });
-    const stale = await request(ctx.app).post(`${path}/signin-link`).expect(400);
+    const stale = await request(ctx.http).post(`${path}/signin-link`).expect(400);
     expect(stale.text).toContain('sent before the e-mail address of the membership changed');
     await ctx.db('members').where({ id: grace }).update({ links_valid_from: null });
     // Limited as asking by address is (5 per 15 minutes).
     const answers: number[] = [];
-    for (let i = 0; i < 5; i++) answers.push((await request(ctx.app).post(`${path}/signin-link`)).status);
+    for (let i = 0; i < 5; i++) answers.push((await request(ctx.http).post(`${path}/signin-link`)).status);
     expect(answers.slice(0, 4)).toEqual([200, 200, 200, 200]);
     expect(answers[4]).toBe(429);
     expect(await signinMails()).toHaveLength(before + 5);
@@ -155,21 +155,21 @@ describe('the preference page', () => {
   it('C4: a tampered, truncated or re-pointed manage link changes nothing', async () => {
     const alan = (await ctx.db('members').where({ email: 'alan@example.org' }).first('id')).id;
     const good = new URL(links.manage(alan)).pathname;
-    await request(ctx.app).get(good.slice(0, -3)).expect(400);
-    await request(ctx.app).post(good.slice(0, -3)).type('form').send({ topics: [] }).expect(400);
+    await request(ctx.http).get(good.slice(0, -3)).expect(400);
+    await request(ctx.http).post(good.slice(0, -3)).type('form').send({ topics: [] }).expect(400);
     const other = new URL(new Links('http://assent.test', ['a-different-secret-key-0123456789abcdef']).manage(alan)).pathname;
-    await request(ctx.app).post(other).type('form').send({ topics: [] }).expect(400);
+    await request(ctx.http).post(other).type('form').send({ topics: [] }).expect(400);
     expect(await status(alan, 'announcements')).toBe('opted_in');
   });
 
   it('C4: a manage link has one spelling: padded, extended, re-cased or re-spelt tokens are refused and change nothing', async () => {
     const alan = (await ctx.db('members').where({ email: 'alan@example.org' }).first('id')).id;
     const good = new URL(links.manage(alan)).pathname.slice('/p/'.length);
-    await request(ctx.app).get(`/p/${good}`).expect(200);
+    await request(ctx.http).get(`/p/${good}`).expect(200);
     for (const bad of otherSpellings(good)) {
       const path = `/p/${encodeURIComponent(bad)}`;
-      expect([bad, (await request(ctx.app).get(path)).status]).toEqual([bad, 400]);
-      expect([bad, (await request(ctx.app).post(path).type('form').send({ topics: [] })).status]).toEqual([bad, 400]);
+      expect([bad, (await request(ctx.http).get(path)).status]).toEqual([bad, 400]);
+      expect([bad, (await request(ctx.http).post(path).type('form').send({ topics: [] })).status]).toEqual([bad, 400]);
     }
     expect(await status(alan, 'announcements')).toBe('opted_in');
   });
@@ -206,12 +206,12 @@ describe('the page from an e-mail link, read in one statement', () => {
     const listen = (q: { sql: string }) => statements.push(q.sql);
     ctx.db.on('query', listen);
     try {
-      const before = await request(ctx.app).get(path).expect(200);
+      const before = await request(ctx.http).get(path).expect(200);
       expect(before.text).not.toContain('Our privacy policy is changing');
       expect(statements).toHaveLength(1);
       await insertPolicy(ctx.db, { version: '9.0', publishedDaysAgo: 1, effectiveInDays: 10 });
       statements.length = 0;
-      const during = await request(ctx.app).get(path).expect(200);
+      const during = await request(ctx.http).get(path).expect(200);
       expect(during.text).toContain('Our privacy policy is changing');
       expect(during.text).toContain('Version 9.0 takes effect on');
       expect(statements).toHaveLength(1);
@@ -226,12 +226,12 @@ describe('statements prepared once per connection', () => {
     const page = new URL(links.manage(ada)).pathname;
     const oneClick = (topicId: number) => new URL(links.unsubscribe(ada, topicId).url).pathname;
     // Each pooled connection that serves these prepares the named statements.
-    for (let i = 0; i < 12; i++) await request(ctx.app).get(page).expect(200);
-    await request(ctx.app).post(oneClick(topic['research-digest']!)).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    for (let i = 0; i < 12; i++) await request(ctx.http).get(page).expect(200);
+    await request(ctx.http).post(oneClick(topic['research-digest']!)).type('form').send('List-Unsubscribe=One-Click').expect(200);
     await ctx.db.raw('ALTER TABLE members ADD COLUMN added_while_running text');
     try {
-      for (let i = 0; i < 12; i++) await request(ctx.app).get(page).expect(200);
-      await request(ctx.app).post(oneClick(topic['monthly-bulletin']!)).type('form').send('List-Unsubscribe=One-Click').expect(200);
+      for (let i = 0; i < 12; i++) await request(ctx.http).get(page).expect(200);
+      await request(ctx.http).post(oneClick(topic['monthly-bulletin']!)).type('form').send('List-Unsubscribe=One-Click').expect(200);
       expect(await status(ada, 'monthly-bulletin')).toBe('opted_out');
     } finally {
       await ctx.db.raw('ALTER TABLE members DROP COLUMN added_while_running');

@@ -55,7 +55,7 @@ describe('a member asks for removal, confirms it from the e-mail, and cancels it
   });
 
   it('C6: signed out, the removal page sends the visitor to sign in', async () => {
-    const res = await request(ctx.app).get('/account/removal').expect(303);
+    const res = await request(ctx.http).get('/account/removal').expect(303);
     expect(res.headers.location).toBe('/manage');
   });
 
@@ -94,8 +94,8 @@ describe('a member asks for removal, confirms it from the e-mail, and cancels it
   });
 
   it('C6: opening the link shows a button and changes nothing (mail scanners follow links)', async () => {
-    const first = await request(ctx.app).get(link).expect(200);
-    await request(ctx.app).get(link).expect(200);
+    const first = await request(ctx.http).get(link).expect(200);
+    await request(ctx.http).get(link).expect(200);
     expect(first.text).toContain('Yes, remove my data');
     expect(first.headers['set-cookie']).toEqual([expect.stringMatching(CSRF_NONCE_COOKIE)]);
     expect(await requestsOf(adaId)).toMatchObject([{ status: 'unconfirmed' }]);
@@ -109,7 +109,7 @@ describe('a member asks for removal, confirms it from the e-mail, and cancels it
   });
 
   it('C6 C9: pressing the button confirms without a cookie; the removal falls due REMOVAL_GRACE_DAYS (10) days after confirmation', async () => {
-    const res = await linkPost(request(ctx.app), link).expect(200);
+    const res = await linkPost(request(ctx.http), link).expect(200);
     expect(res.headers['set-cookie']).toBeUndefined();
     const [row] = await requestsOf(adaId);
     expect(row.status).toBe('confirmed');
@@ -136,9 +136,9 @@ describe('a member asks for removal, confirms it from the e-mail, and cancels it
   });
 
   it('C6: the link works once', async () => {
-    const again = await linkPost(request(ctx.app), link).expect(400);
+    const again = await linkPost(request(ctx.http), link).expect(400);
     expect(again.text).toContain('This removal link has expired or was already used.');
-    await request(ctx.app).get(link).expect(400);
+    await request(ctx.http).get(link).expect(400);
   });
 
   it('C6: with a confirmed request, the page shows the date and a Cancel button, and asking again sends nothing new', async () => {
@@ -200,18 +200,18 @@ describe('removal links and requests in other states', () => {
   it('C6: an expired, tampered or re-pointed link is refused with 400 and changes nothing', async () => {
     const id = await insertMember(ctx.db, 'bea@example.org', 'Bea');
     const [req] = await ctx.db('removal_requests').insert({ member_id: id }).returning('id');
-    await request(ctx.app).get('/l/removal/not-a-token').expect(400);
-    await linkPost(request(ctx.app), `/l/removal/${'A'.repeat(43)}`).expect(400);
+    await request(ctx.http).get('/l/removal/not-a-token').expect(400);
+    await linkPost(request(ctx.http), `/l/removal/${'A'.repeat(43)}`).expect(400);
     const signin = await issueMemberToken(ctx.db, id, 'signin', 15, { requestId: req.id });
-    await linkPost(request(ctx.app), `/l/removal/${signin}`).expect(400);
+    await linkPost(request(ctx.http), `/l/removal/${signin}`).expect(400);
     const token = await issueMemberToken(ctx.db, id, 'removal', 60, { requestId: req.id });
     await ctx
       .db('member_tokens')
       .where({ token_hash: hashToken(token) })
       .update({ expires_at: ctx.db.raw("now() - interval '1 second'") });
-    const expired = await request(ctx.app).get(`/l/removal/${token}`).expect(400);
+    const expired = await request(ctx.http).get(`/l/removal/${token}`).expect(400);
     expect(expired.text).toContain('This removal link has expired or was already used.');
-    await linkPost(request(ctx.app), `/l/removal/${token}`).expect(400);
+    await linkPost(request(ctx.http), `/l/removal/${token}`).expect(400);
     expect(await requestsOf(id)).toMatchObject([{ status: 'unconfirmed' }]);
   });
 
@@ -227,11 +227,11 @@ describe('removal links and requests in other states', () => {
     ];
     expect(first).not.toBe(second);
     expect(await requestsOf(id)).toHaveLength(1);
-    await linkPost(request(ctx.app), second).expect(200);
-    const shown = await request(ctx.app).get(first).expect(200);
+    await linkPost(request(ctx.http), second).expect(200);
+    const shown = await request(ctx.http).get(first).expect(200);
     expect(shown.text).toContain('Your removal request is already confirmed');
     expect(shown.text).not.toContain('Yes, remove my data');
-    const used = await linkPost(request(ctx.app), first).expect(200);
+    const used = await linkPost(request(ctx.http), first).expect(200);
     expect(used.text).toContain('Your removal request is already confirmed');
     await waitForQueueIdle(ctx.db);
     expect(await ctx.db('email_messages').where({ member_id: id, kind: 'removal_confirmed' })).toHaveLength(1);
@@ -245,7 +245,7 @@ describe('removal links and requests in other states', () => {
     expect((await cancel(agent)).status).toBe(303);
     const text = (await mailTo('dora@example.org', SUBJECT.cancelled)).parsed.text ?? '';
     expect(text).toContain('which you had not yet confirmed, is cancelled');
-    const res = await linkPost(request(ctx.app), link).expect(200);
+    const res = await linkPost(request(ctx.http), link).expect(200);
     expect(res.text).toContain('This removal request was cancelled');
     expect(await requestsOf(id)).toMatchObject([{ status: 'cancelled', confirmed_at: null }]);
   });

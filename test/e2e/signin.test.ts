@@ -18,8 +18,8 @@ afterAll(() => ctx.close());
 
 describe('signing in by e-mail link', () => {
   it('answers the same for a known and an unknown address, and mails a link only to the member', async () => {
-    const known = await request(ctx.app).post('/manage').type('form').send({ email: 'ADA@example.org' }).expect(200);
-    const unknown = await request(ctx.app).post('/manage').type('form').send({ email: 'nobody@example.org' }).expect(200);
+    const known = await request(ctx.http).post('/manage').type('form').send({ email: 'ADA@example.org' }).expect(200);
+    const unknown = await request(ctx.http).post('/manage').type('form').send({ email: 'nobody@example.org' }).expect(200);
     // The page repeats the address typed (to catch a typo), and says nothing about whether it is a member's.
     expect(known.text).toContain('If <strong>ADA@example.org</strong> belongs to a member');
     const strip = (s: string, typed: string) => s.replace(/[0-9a-f-]{36}/g, '').replace(typed, 'TYPED');
@@ -38,7 +38,7 @@ describe('signing in by e-mail link', () => {
       (m) => m.envelopeTo.includes('ada@example.org') && m.parsed.subject?.includes('sign-in link') === true,
     );
     const path = linkIn(mail.parsed.text ?? '', '/signin/');
-    const agent = request.agent(ctx.app);
+    const agent = request.agent(ctx.http);
     await agent.get(path).expect(200);
     const res = await pressLinkButton(agent, path);
     expect(res.status).toBe(303);
@@ -49,26 +49,26 @@ describe('signing in by e-mail link', () => {
     expect(cookie).not.toContain('ada%40');
     expect(cookie).not.toContain(memberId);
     expect((await agent.get('/account').expect(200)).text).toContain('Ada Lovelace');
-    const again = await linkPost(request(ctx.app), path).expect(400);
+    const again = await linkPost(request(ctx.http), path).expect(400);
     expect(again.text).toContain('expired or was already used');
-    await request(ctx.app).get(path).expect(400);
+    await request(ctx.http).get(path).expect(400);
   });
 
   it('refuses a tampered or expired link with a clear page', async () => {
-    await request(ctx.app).get('/signin/not-a-token').expect(400);
-    await linkPost(request(ctx.app), `/signin/${'A'.repeat(43)}`).expect(400);
+    await request(ctx.http).get('/signin/not-a-token').expect(400);
+    await linkPost(request(ctx.http), `/signin/${'A'.repeat(43)}`).expect(400);
     const token = await issueMemberToken(ctx.db, memberId, 'signin', 15);
     await ctx
       .db('member_tokens')
       .where({ token_hash: hashToken(token) })
       .update({ expires_at: ctx.db.raw("now() - interval '1 second'") });
-    const expired = await request(ctx.app).get(`/signin/${token}`).expect(400);
+    const expired = await request(ctx.http).get(`/signin/${token}`).expect(400);
     expect(expired.text).toContain('This sign-in link has expired or was already used.');
-    await linkPost(request(ctx.app), `/signin/${token}`).expect(400);
+    await linkPost(request(ctx.http), `/signin/${token}`).expect(400);
   });
 
   it('shows field messages and keeps the input for a bad address', async () => {
-    const res = await request(ctx.app).post('/manage').type('form').send({ email: 'not an address' }).expect(422);
+    const res = await request(ctx.http).post('/manage').type('form').send({ email: 'not an address' }).expect(422);
     expect(res.text).toContain('Enter an e-mail address like name@example.org.');
     expect(res.text).toContain('value="not an address"');
     expect(res.text).toContain('aria-invalid="true"');
@@ -76,20 +76,20 @@ describe('signing in by e-mail link', () => {
 
   it('C11: limits link requests per address', async () => {
     let last = 0;
-    for (let i = 0; i < 7; i++) last = (await request(ctx.app).post('/manage').type('form').send({ email: 'limit@example.org' })).status;
+    for (let i = 0; i < 7; i++) last = (await request(ctx.http).post('/manage').type('form').send({ email: 'limit@example.org' })).status;
     expect(last).toBe(429);
   });
 
   it('C11: signing in regenerates the session id, so a session planted before sign-in is worthless', async () => {
-    const agent = request.agent(ctx.app);
+    const agent = request.agent(ctx.http);
     const before = String((await agent.get('/manage')).headers['set-cookie']).split(';')[0] as string;
     const token = await issueMemberToken(ctx.db, memberId, 'signin', 15);
     const after = String((await linkPost(agent, `/signin/${token}`).expect(303)).headers['set-cookie']).split(';')[0] as string;
     expect(before).toMatch(/^assent\.sid=/);
     expect(after).toMatch(/^assent\.sid=/);
     expect(after).not.toBe(before);
-    await request(ctx.app).get('/account').set('Cookie', before).expect(303);
-    await request(ctx.app).get('/account').set('Cookie', after).expect(200);
+    await request(ctx.http).get('/account').set('Cookie', before).expect(303);
+    await request(ctx.http).get('/account').set('Cookie', after).expect(200);
   });
 
   it('signs out, ending the session', async () => {
@@ -119,7 +119,7 @@ describe('signing in with a password', () => {
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     await ctx.smtp.waitFor((m) => m.parsed.subject?.includes('your password was set') === true);
 
-    const visitor = request.agent(ctx.app);
+    const visitor = request.agent(ctx.http);
     const pwCsrf = await csrfFrom(visitor, '/manage');
     const wrong = await visitor
       .post('/manage/password')

@@ -67,7 +67,7 @@ describe('the staff screens read as words', () => {
   });
 
   it('a member’s record and the outbox show kinds, sources, channels and statuses in words, and times with their zone', async () => {
-    await request(ctx.app).post('/manage').type('form').send({ email: 'ada@example.org' }).expect(200);
+    await request(ctx.http).post('/manage').type('form').send({ email: 'ada@example.org' }).expect(200);
     const record = await admin.agent.get(`/admin/members/${ada}`).expect(200);
     for (const code of ['third_party_offer', 'signin_link', '>signup<', '>import<', '>system<', '>active<', 'opted in<'])
       expect([code, record.text.includes(code)]).toEqual([code, false]);
@@ -123,10 +123,10 @@ describe('the staff screens read as words', () => {
   it('a banner says what went wrong when no field is at fault: a wrong password, nobody to export', async () => {
     await createStaff(ctx, 'banner@example.org', 'support');
     const login = await request
-      .agent(ctx.app)
+      .agent(ctx.http)
       .get('/admin/login')
       .then(async (res) => {
-        const agent = request.agent(ctx.app);
+        const agent = request.agent(ctx.http);
         await agent.get('/admin/login');
         const csrf = /name="_csrf" value="([^"]+)"/.exec((await agent.get('/admin/login')).text)?.[1];
         void res;

@@ -7,6 +7,7 @@ import { STAFF_ROLES } from '../../src/auth/staff.repository.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { csrfFrom } from '../helpers/session.js';
 import { createStaff, signedInStaff, STAFF_PASSWORD, staffAgent, type Agent } from '../helpers/staff.js';
+import { nodeCommand } from '../helpers/processes.js';
 
 /**
  * Two-factor for every staff role (issue 7, point 4): admin, support, auditor and editor accounts
@@ -22,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-async function passwordOnly(email: string, agent: Agent = request.agent(ctx.app)) {
+async function passwordOnly(email: string, agent: Agent = request.agent(ctx.http)) {
   const _csrf = await csrfFrom(agent, '/admin/login');
   const res = await agent.post('/admin/login').type('form').send({ _csrf, email, password: STAFF_PASSWORD });
   return { agent, res };
@@ -112,7 +113,7 @@ describe('C11: every staff role signs in with two factors', () => {
   });
 
   it('C11: the staff sign-in page says what to do when the authenticator device is lost', async () => {
-    const page = await request(ctx.app).get('/admin/login').expect(200);
+    const page = await request(ctx.http).get('/admin/login').expect(200);
     expect(page.text).toContain('Lost your authenticator device?');
     expect(page.text).toContain('recovery code');
     expect(page.text).toContain('ask an administrator to reset your two-factor sign-in');
@@ -168,12 +169,14 @@ describe('C11: an admin resets another staff user’s two-factor', () => {
   it('C11: the only admin who lost device and codes is reset from the server shell (npm run staff:reset-2fa), audited as such', async () => {
     const id = await createStaff(ctx, 'lone.admin@example.org', 'admin');
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: ctx.database.url, LOG_LEVEL: 'warn' };
-    const run = (email: string) =>
-      new Promise<{ code: number; out: string }>((resolve) =>
-        execFile(process.execPath, ['--import', 'tsx', 'src/cli/staff.ts', 'reset-2fa', '--email', email], { env }, (err, stdout, stderr) =>
+    const run = (email: string) => {
+      const [node, ...argv] = nodeCommand('src/cli/staff.ts', 'reset-2fa', '--email', email);
+      return new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(node!, argv, { env }, (err, stdout, stderr) =>
           resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
         ),
       );
+    };
     const ok = await run('lone.admin@example.org');
     expect(ok).toEqual({ code: 0, out: expect.stringContaining('was reset') });
     expect((await ctx.db('staff_users').where({ id }).first('totp_enabled_at')).totp_enabled_at).toBeNull();

@@ -34,16 +34,16 @@ async function optedInMember(email: string, slug: string): Promise<string> {
 describe('C4: unsubscribe links', () => {
   it('C4: GET shows what will be unsubscribed and a button, and changes nothing', async () => {
     const path = pathOf(links.unsubscribe(ada, topic['monthly-bulletin']!).url);
-    const res = await request(ctx.app).get(path).expect(200);
+    const res = await request(ctx.http).get(path).expect(200);
     expect(res.text).toContain('Unsubscribe from “Monthly bulletin”?');
-    await request(ctx.app).get(path).expect(200);
+    await request(ctx.http).get(path).expect(200);
     expect(await status(ada, 'monthly-bulletin')).toBe('opted_in');
     expect(res.headers['set-cookie']).toBeUndefined();
   });
 
   it('C4: the form POST unsubscribes at once without a cookie, confirms on the page with a way back, and by e-mail (C14)', async () => {
     const path = pathOf(links.unsubscribe(ada, topic['monthly-bulletin']!).url);
-    const res = await request(ctx.app).post(path).type('form').send({}).expect(200);
+    const res = await request(ctx.http).post(path).type('form').send({}).expect(200);
     expect(res.text).toContain('You will receive nothing more from “Monthly bulletin”');
     expect(res.text).toMatch(/href="\/p\/[^"]+">Resubscribe or choose what you receive/);
     expect(await status(ada, 'monthly-bulletin')).toBe('opted_out');
@@ -57,14 +57,14 @@ describe('C4: unsubscribe links', () => {
       (m) => m.envelopeTo.includes('ada@example.org') && (m.parsed.subject ?? '').includes('preferences have changed'),
     );
     expect(mail.parsed.text).toContain('Monthly bulletin: now not subscribed');
-    const again = await request(ctx.app).post(path).type('form').send({}).expect(200);
+    const again = await request(ctx.http).post(path).type('form').send({}).expect(200);
     expect(again.text).toContain('You were already unsubscribed');
   });
 
   it('C4: a one-click POST (RFC 8058) with no cookie and no CSRF token unsubscribes at once and answers 200 without a redirect; repeating changes nothing', async () => {
     const path = pathOf(links.unsubscribe(ada, 'all').url);
     const before = Number((await ctx.db('consent_ledger').where({ member_id: ada }).count({ n: '*' }))[0]?.n);
-    const res = await request(ctx.app).post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    const res = await request(ctx.http).post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
     expect(res.headers.location).toBeUndefined();
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(await ctx.db('consents').where({ member_id: ada, status: 'opted_in' })).toHaveLength(0);
@@ -74,14 +74,14 @@ describe('C4: unsubscribe links', () => {
       source: 'one_click',
       channel: 'email',
     });
-    await request(ctx.app).post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await request(ctx.http).post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
     expect(Number((await ctx.db('consent_ledger').where({ member_id: ada }).count({ n: '*' }))[0]?.n)).toBe(after);
   });
 
   it('C4: one-click also accepts a multipart body', async () => {
     const grace = (await ctx.db('members').where({ email: 'grace@example.org' }).first('id')).id;
     const path = pathOf(links.unsubscribe(grace, topic['research-digest']!).url);
-    await request(ctx.app).post(path).field('List-Unsubscribe', 'One-Click').expect(200);
+    await request(ctx.http).post(path).field('List-Unsubscribe', 'One-Click').expect(200);
     expect(await status(grace, 'research-digest')).toBe('opted_out');
   });
 
@@ -93,7 +93,7 @@ describe('C4: unsubscribe links', () => {
     const repointed = `${Buffer.from(JSON.stringify({ ...claims, m: ada })).toString('base64url')}.${kid}.${mac}`;
     const widened = `${Buffer.from(JSON.stringify({ ...claims, s: 'all' })).toString('base64url')}.${kid}.${mac}`;
     for (const bad of [good.slice(0, -4), repointed, widened, 'garbage']) {
-      const res = await request(ctx.app).post(`/unsubscribe/${bad}`).type('form').send('List-Unsubscribe=One-Click').expect(400);
+      const res = await request(ctx.http).post(`/unsubscribe/${bad}`).type('form').send('List-Unsubscribe=One-Click').expect(400);
       expect(res.text).toContain('This unsubscribe link is not valid');
     }
     expect(await status(grace, 'announcements')).toBe('opted_in');
@@ -113,13 +113,13 @@ describe('C4: unsubscribe links', () => {
     const before = await events();
     for (const scope of [topic['monthly-bulletin']!, 'all' as const]) {
       const good = links.unsubscribe(member, scope).token;
-      await request(ctx.app).get(`/unsubscribe/${good}`).expect(200);
+      await request(ctx.http).get(`/unsubscribe/${good}`).expect(200);
       for (const bad of otherSpellings(good)) {
         const path = `/unsubscribe/${encodeURIComponent(bad)}`;
-        const shown = await request(ctx.app).get(path);
+        const shown = await request(ctx.http).get(path);
         expect([bad, shown.status]).toEqual([bad, 400]);
         expect(shown.text).toContain('This unsubscribe link is not valid');
-        const posted = await request(ctx.app).post(path).type('form').send('List-Unsubscribe=One-Click');
+        const posted = await request(ctx.http).post(path).type('form').send('List-Unsubscribe=One-Click');
         expect([bad, posted.status]).toEqual([bad, 400]);
       }
     }
@@ -131,7 +131,7 @@ describe('C4: unsubscribe links', () => {
     const member = await optedInMember('old-bulletin@example.org', 'research-digest');
     const legacy = new TokenSigner([TEST_SECRET]).sign({ p: 'unsubscribe', m: member, s: String(topic['research-digest']) });
     expect(legacy).not.toBe(links.unsubscribe(member, topic['research-digest']!).token);
-    await request(ctx.app).post(`/unsubscribe/${legacy}`).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await request(ctx.http).post(`/unsubscribe/${legacy}`).type('form').send('List-Unsubscribe=One-Click').expect(200);
     expect(await status(member, 'research-digest')).toBe('opted_out');
   });
 
@@ -143,7 +143,7 @@ describe('C4: unsubscribe links', () => {
     await ctx.db.transaction((trx) =>
       enqueueEmail(trx, sampleNotice('alan@example.org', alan, { topicId: topic['monthly-bulletin']!, kind: 'bulletin' }), ctx.outbox),
     );
-    await request(ctx.app)
+    await request(ctx.http)
       .post(pathOf(links.unsubscribe(alan, topic['monthly-bulletin']!).url))
       .type('form')
       .send('List-Unsubscribe=One-Click')

@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { nodeCommand } from '../helpers/processes.js';
 
-const run = (kind: string) =>
-  promisify(execFile)(path.resolve('node_modules/.bin/tsx'), [path.resolve('test/helpers/unhandled.ts'), kind]).then(
+const run = (kind: string) => {
+  const [node, ...argv] = nodeCommand('test/helpers/unhandled.ts', kind);
+  return promisify(execFile)(node!, argv).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
+};
 
 describe('the process-level handlers', () => {
   it('an unhandled rejection that only says the database went away is logged once and the process lives on', async () => {

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { BrandingCache } from '../../src/branding/branding.service.js';
 import type { Express } from 'express';
 import pg from 'pg';
@@ -20,6 +21,11 @@ export interface TestContext {
   db: Db;
   database: TestDatabase;
   app: Express;
+  /**
+   * The app listening on loopback for the whole file: give this to supertest (`request(ctx.http)`),
+   * which otherwise opens and closes a server of its own for every request.
+   */
+  http: Server;
   smtp: SmtpSink;
   mailer: Mailer;
   outbox: OutboxOptions;
@@ -56,6 +62,8 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
   const mailer = createMailer(smtp.url, { devCatcher: true, dkim: config.dkim });
   const app = buildApp({ config, db: database.db, logger, sessionPool });
   const outbox = { messageIdHost: 'assent.test', maxAttempts: config.mailMaxAttempts };
+  const http = createServer(app);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   let runner: JobWorker | undefined;
 
   const ctx: TestContext = {
@@ -63,6 +71,7 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
     db: database.db,
     database,
     app,
+    http,
     smtp,
     mailer,
     outbox,
@@ -93,6 +102,8 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
       runner = undefined;
     },
     async close() {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
       await ctx.stopWorker();
       mailer.close();
       await sessionPool.end();

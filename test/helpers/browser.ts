@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Express } from 'express';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from './browser-args.js';
-import { serve } from './serve.js';
+import { AXE_PATH, serve, servedOrigins } from './serve.js';
 import type { TestContext } from './app.js';
 
 const require = createRequire(import.meta.url);
@@ -69,11 +69,34 @@ function watched(context: BrowserContext, close: () => Promise<void>): Browsing 
 }
 
 /**
+ * Puts axe-core in the page: from the site's AXE_PATH when the page is on a site served by
+ * serve() (cached by Chromium after the first load in a context), else (e-mail HTML set as the
+ * page's content, a site of a real process) as source sent through the browser protocol.
+ */
+async function loadAxe(page: Page): Promise<void> {
+  if (!servedOrigins.has(new URL(page.url()).origin)) return void (await page.evaluate(axeSource));
+  await page.evaluate(
+    (src) =>
+      new Promise<void>((resolve, reject) => {
+        const script = document.createElement('script');
+        script.src = src;
+        script.onload = () => {
+          script.remove();
+          resolve();
+        };
+        script.onerror = () => reject(new Error(`axe-core did not load from ${src}`));
+        document.head.append(script);
+      }),
+    AXE_PATH,
+  );
+}
+
+/**
  * Runs axe-core's WCAG 2.1 A and AA rules on the page; returns the violations, summarised. With
  * `impacts`, only violations of those impacts (such as serious and critical) are returned.
  */
 export async function axeViolations(page: Page, opts: { impacts?: readonly string[] } = {}): Promise<string[]> {
-  await page.evaluate(axeSource);
+  await loadAxe(page);
   // Only the violations come back: the passes (every node checked, with its markup) would be
   // serialised through the browser protocol for nothing.
   const violations = await page.evaluate(async () => {

@@ -7,13 +7,15 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chromium } from 'playwright-core';
 import { tsImport } from 'tsx/esm/api';
+import { buildForProcesses } from './build.mjs';
 
 /**
  * One PostgreSQL for the run: the server named by DATABASE_URL if set, else an embedded one
  * started here in a throw-away folder. The schema is migrated once into a template database
  * (by the real `db:migrate` command), and every test file clones it (test/helpers/db.ts).
  * One headless Chromium for the run, started meanwhile: each browser test opens a context of
- * its own in it (test/helpers/browser.ts), so no test pays for a browser start.
+ * its own in it (test/helpers/browser.ts), so no test pays for a browser start. The code is
+ * compiled once (./build.mjs) for the processes tests start (test/helpers/processes.ts).
  */
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -54,10 +56,12 @@ export default async function globalSetup() {
   await admin.end();
 
   const templateUrl = withDatabase(adminUrl, template);
+  const build = path.join(root, '.data', `test-build-${runId}`);
+  await buildForProcesses(root, build);
   const migrated = new Promise((resolve, reject) => {
     const child = execFile(
-      path.join(root, 'node_modules/.bin/tsx'),
-      ['src/cli/db.ts', 'migrate'],
+      process.execPath,
+      [path.join(build, 'src/cli/db.js'), 'migrate'],
       { cwd: root, env: { ...process.env, DATABASE_URL: templateUrl, NODE_ENV: 'test', LOG_LEVEL: 'warn' } },
       (err) => (err ? reject(err) : resolve(undefined)),
     );
@@ -79,5 +83,6 @@ export default async function globalSetup() {
 
   process.env.ASSENT_TEST_ADMIN_URL = adminUrl;
   process.env.ASSENT_TEST_TEMPLATE = template;
-  globalThis.__assentTest = { embedded, adminUrl, template, browser };
+  process.env.ASSENT_TEST_BUILD = build;
+  globalThis.__assentTest = { embedded, adminUrl, template, browser, build };
 }

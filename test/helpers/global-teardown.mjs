@@ -1,9 +1,11 @@
+import { rm } from 'node:fs/promises';
 import pg from 'pg';
 
 export default async function globalTeardown() {
   const state = globalThis.__assentTest;
   if (!state) return;
   await state.browser?.close();
+  await rm(state.build, { recursive: true, force: true });
   if (state.embedded) {
     await state.embedded.stop();
     return;

@@ -1,9 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 
 export type LogLine = Record<string, unknown> & { level?: number; event?: string };
 
-/** A real Assent process (src/server.ts or src/worker.ts), started as `npm start` / `npm run worker` do. */
+/**
+ * The command line that runs one of our TypeScript files (an entry point such as src/server.ts,
+ * or a helper script) as a process of its own: the copy compiled by the global setup
+ * (test/helpers/build.mjs), run by plain node as the image runs dist/src/server.js.
+ */
+export function nodeCommand(file: string, ...args: string[]): string[] {
+  const build = process.env.ASSENT_TEST_BUILD;
+  if (!build) throw new Error('ASSENT_TEST_BUILD is not set: run the tests through jest (global setup)');
+  return [process.execPath, path.join(build, file.replace(/\.ts$/, '.js')), ...args];
+}
+
+/** A real Assent process (src/server.ts or src/worker.ts), run as the image runs it (`node dist/src/server.js`). */
 export interface AppProcess {
   child: ChildProcess;
   /** Everything printed so far, stdout and stderr. */
@@ -21,29 +33,38 @@ export interface AppProcess {
 export function startProcess(entry: 'src/server.ts' | 'src/worker.ts', env: Record<string, string>): AppProcess {
   let out = '';
   let code: number | null | undefined;
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const [node, ...argv] = nodeCommand(entry);
+  const child = spawn(node!, argv, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  // Each structured line is parsed once, as it completes: the waits below look at them every 50 ms,
+  // and a busy process prints thousands.
+  const parsed: LogLine[] = [];
+  const partial = { stdout: '', stderr: '' };
+  const collect = (stream: 'stdout' | 'stderr') => (d: Buffer) => {
+    const text = d.toString();
+    out += text;
+    const lines = (partial[stream] + text).split('\n');
+    partial[stream] = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      try {
+        parsed.push(JSON.parse(line) as LogLine);
+      } catch {
+        // Not a log line.
+      }
+    }
+  };
+  child.stdout?.on('data', collect('stdout'));
+  child.stderr?.on('data', collect('stderr'));
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (c, signal) => {
       code = c ?? (signal ? null : c);
       resolve(code);
     }),
   );
-  const logs = (): LogLine[] =>
-    out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as LogLine];
-        } catch {
-          return [];
-        }
-      });
+  const logs = (): LogLine[] => [...parsed];
   const proc: AppProcess = {
     child,
     output: () => out,
@@ -53,7 +74,7 @@ export function startProcess(entry: 'src/server.ts' | 'src/worker.ts', env: Reco
     async waitForLog(match, what, timeoutMs = 60000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const found = logs().find(match);
+        const found = parsed.find(match);
         if (found) return found;
         if (code !== undefined) throw new Error(`the process exited (${String(code)}) before ${what}:\n${out.slice(-4000)}`);
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${out.slice(-4000)}`);

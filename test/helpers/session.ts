@@ -25,7 +25,7 @@ export function linkPost(client: { post(path: string): request.Test }, path: str
 
 /** A supertest agent signed in as the member, through the real single-use link route. */
 export async function signedInAgent(ctx: TestContext, memberId: string): Promise<ReturnType<typeof request.agent>> {
-  const agent = request.agent(ctx.app);
+  const agent = request.agent(ctx.http);
   const token = await issueMemberToken(ctx.db, memberId, 'signin', 15);
   const res = await linkPost(agent, `/signin/${token}`);
   if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);

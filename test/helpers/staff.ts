@@ -52,7 +52,7 @@ export async function freshTotpCode(ctx: TestContext, staffId: string, secret = 
 
 /** A supertest agent signed in through the real staff pages (password, then TOTP when enrolled). */
 export async function staffAgent(ctx: TestContext, email: string): Promise<Agent> {
-  const agent = request.agent(ctx.app);
+  const agent = request.agent(ctx.http);
   const _csrf = await csrfFrom(agent, '/admin/login');
   const res = await agent.post('/admin/login').type('form').send({ _csrf, email, password: STAFF_PASSWORD });
   if (res.headers.location === '/admin/login/totp') {

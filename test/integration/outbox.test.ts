@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { enqueueEmail } from '../../src/mail/outbox.js';
@@ -7,6 +6,7 @@ import { startTestContext, type TestContext } from '../helpers/app.js';
 import { sampleNotice } from '../helpers/emails.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { makeRetriesDueNow, pendingJobs, sendJobFor, waitFor, waitForQueueIdle } from '../helpers/jobs.js';
+import { nodeCommand } from '../helpers/processes.js';
 
 let ctx: TestContext;
 let memberId: string;
@@ -55,8 +55,8 @@ describe('the outbox sends e-mail only for committed work', () => {
   });
 
   it('when the process dies right after the commit, the e-mail is still sent by a worker started later', async () => {
-    const script = path.resolve('test/helpers/enqueue-and-exit.ts');
-    const run = promisify(execFile)(path.resolve('node_modules/.bin/tsx'), [script, ctx.database.url, 'crash@example.org']);
+    const [node, ...argv] = nodeCommand('test/helpers/enqueue-and-exit.ts', ctx.database.url, 'crash@example.org');
+    const run = promisify(execFile)(node!, argv);
     await expect(run).rejects.toMatchObject({ code: 1 });
     expect((await rowsFor('crash@example.org'))[0]).toMatchObject({ status: 'queued' });
     await ctx.startWorker();
