@@ -95,13 +95,15 @@ export async function startEmbeddedPostgres(opts: {
     password: 'postgres',
     persistent: true,
     createPostgresUser: true,
-    // Throw-away clusters (tests) skip fsync; the development cluster keeps its data safe.
+    // Throw-away clusters (tests) skip fsync, and allow more connections than the default 100: three
+    // jest workers and the processes the fault tests start open up to ~90 at once. The development
+    // cluster keeps its data safe.
     postgresFlags: [
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
       'unix_socket_directories=',
-      ...(throwAway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : []),
+      ...(throwAway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'max_connections=300'] : []),
     ],
     onLog: () => {},
     onError: (e) => opts.logger?.warn({ event: 'embedded_pg.error', err: String(e) }),
