@@ -19,7 +19,8 @@ export default {
   testTimeout: 30000,
   // Three on the 2-core machine: the fault tests spend most of their time waiting (for a heartbeat
   // to go stale, a process to start, a rate limit), and the third worker keeps both cores busy
-  // meanwhile (suite 262 s with two, 209-223 s with three; four: 226 s, more CPU in contention).
+  // meanwhile (back to back on one machine: 296 s with two, 260-262 s with three; four were slower
+  // than three, 226 s against 209-223 s, more CPU lost in contention).
   maxWorkers: 3,
   // Every test file loads the app afresh and some of each file's modules stay referenced (process
   // listeners, timers of libraries), so a worker's heap grows by 50-90 MB a file. A worker past
