@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import { MEMBER_COLUMNS, type MemberRow } from '../members/members.repository.js';
+import { webhookEndpointIdsFor } from '../integrations/webhooks.events.js';
 import { upcomingPolicyQuery } from '../policies/policies.repository.js';
 import { isUuid } from '../shared/ids.js';
 
@@ -86,11 +87,13 @@ export interface ChoiceState {
   policyInForceId: number | null;
   /** The topic an unsubscribe link names (any topic, retired or not), when one was asked for; null if there is none. */
   namedTopic: { id: number; name: string } | null;
+  /** The enabled webhook endpoints that want `consent.changed` (issue 12.3). */
+  consentWebhookEndpoints: number[];
 }
 
 /**
- * The offered topics, the member's current consents, the policy version in force and the topic a
- * link names, in one statement. Run it after the member's row is locked: in READ COMMITTED a new
+ * The offered topics, the member's current consents, the policy version in force, the topic a
+ * link names and the webhook endpoints that hear of a change, in one statement. Run it after the member's row is locked: in READ COMMITTED a new
  * statement sees every change committed by whoever held the lock before.
  */
 export async function readChoiceState(trx: Knex.Transaction, memberId: string, namedTopicId?: number): Promise<ChoiceState> {
@@ -102,8 +105,9 @@ export async function readChoiceState(trx: Knex.Transaction, memberId: string, n
           FROM consents c WHERE c.member_id = ?) AS consents,
        (SELECT p.id FROM policy_versions p WHERE p.published_at IS NOT NULL AND p.effective_at <= CURRENT_TIMESTAMP
           ORDER BY p.effective_at DESC LIMIT 1) AS policy_id,
-       (SELECT json_build_object('id', t.id, 'name', t.name) FROM topics t WHERE t.id = ?) AS named_topic`,
-      [offeredTopicsQuery(trx), memberId, namedTopicId ?? null],
+       (SELECT json_build_object('id', t.id, 'name', t.name) FROM topics t WHERE t.id = ?) AS named_topic,
+       (SELECT coalesce(json_agg(w.id), '[]'::json) FROM ? w) AS webhook_endpoints`,
+      [offeredTopicsQuery(trx), memberId, namedTopicId ?? null, webhookEndpointIdsFor(trx, 'consent.changed')],
     )
     // Named: each connection plans it once (it runs on every change of choices).
     .options({ name: 'choice_state' });
@@ -113,6 +117,7 @@ export async function readChoiceState(trx: Knex.Transaction, memberId: string, n
     consents: statusesFromJson(row.consents),
     policyInForceId: (row.policy_id as number | null) ?? null,
     namedTopic: (row.named_topic as ChoiceState['namedTopic']) ?? null,
+    consentWebhookEndpoints: row.webhook_endpoints as number[],
   };
 }
 

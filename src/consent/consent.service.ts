@@ -113,12 +113,17 @@ async function commitChanges(
     throw new AppError('Choices cannot be recorded before a privacy policy is in force.', 503, 'no_policy');
   if (changes.length === 0) return;
   // Other systems hear of it from the same transaction (issue 12.3, outbox).
-  await recordWebhookEvent(trx, 'consent.changed', {
-    member_id: member.id,
-    source: by.source,
-    channel: by.channel,
-    changes: changes.map((c) => ({ topic: c.topic.slug, from: c.from ?? 'opted_out', to: c.to })),
-  });
+  await recordWebhookEvent(
+    trx,
+    'consent.changed',
+    {
+      member_id: member.id,
+      source: by.source,
+      channel: by.channel,
+      changes: changes.map((c) => ({ topic: c.topic.slug, from: c.from ?? 'opted_out', to: c.to })),
+    },
+    state.consentWebhookEndpoints,
+  );
   const events = consentEventsCte(
     member.id,
     changes.map((c) => ({ topicId: c.topic.id, from: c.from, to: c.to })),
