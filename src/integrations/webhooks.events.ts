@@ -45,12 +45,8 @@ export async function recordWebhookEvent(
 ): Promise<void> {
   const endpoints =
     endpointIds?.map((id) => ({ id })) ??
-    ((await trx('webhook_endpoints')
-      .where({ enabled: true })
-      .whereRaw('? = ANY(events)', [type])
-      .select('id')
-      // Named: each connection plans it once (it runs on every change).
-      .options({ name: 'webhook_endpoints_for' })) as { id: number }[]);
+    // Named: each connection plans it once (it runs on every change).
+    ((await webhookEndpointIdsFor(trx, type).options({ name: 'webhook_endpoints_for' })) as { id: number }[]);
   if (endpoints.length === 0) return;
   const id = `msg_${randomBytes(16).toString('hex')}`;
   const payload = { type, timestamp: new Date().toISOString(), data };

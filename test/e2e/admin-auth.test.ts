@@ -10,7 +10,7 @@ import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertMember } from '../helpers/fixtures.js';
 import { csrfFrom, signedInAgent } from '../helpers/session.js';
 import { freshTotpCode } from '../helpers/staff.js';
-import { nodeCommand } from '../helpers/processes.js';
+import { nodeArgs } from '../helpers/processes.js';
 
 type Agent = ReturnType<typeof request.agent>;
 const PASSWORD = 'correct horse battery staple';
@@ -63,8 +63,7 @@ function runCli(args: string[], password?: string): Promise<{ code: number; stdo
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: ctx.database.url, LOG_LEVEL: 'warn' };
   if (password !== undefined) env.STAFF_PASSWORD = password;
   return new Promise((resolve) => {
-    const [node, ...argv] = nodeCommand('src/cli/staff.ts', 'create', ...args);
-    execFile(node!, argv, { env }, (err, stdout, stderr) =>
+    execFile(process.execPath, nodeArgs('src/cli/staff.ts', 'create', ...args), { env }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

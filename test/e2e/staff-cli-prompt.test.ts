@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { verifyPassword } from '../../src/auth/passwords.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { nodeCommand } from '../helpers/processes.js';
+import { nodeArgs } from '../helpers/processes.js';
 
 /**
  * `npm run staff:create` without STAFF_PASSWORD asks for the password in the terminal and does not
@@ -15,9 +15,7 @@ beforeAll(async () => {
 afterAll(() => t.drop());
 
 function runInTerminal(args: string[], typed: string): Promise<{ code: number | null; output: string }> {
-  const command = nodeCommand('src/cli/staff.ts', 'create', ...args)
-    .map((a) => `'${a}'`)
-    .join(' ');
+  const command = [process.execPath, ...nodeArgs('src/cli/staff.ts', 'create', ...args)].map((a) => `'${a}'`).join(' ');
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', DATABASE_URL: t.url, LOG_LEVEL: 'warn' },
     stdio: ['pipe', 'pipe', 'pipe'],

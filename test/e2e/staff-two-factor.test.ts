@@ -7,7 +7,7 @@ import { STAFF_ROLES } from '../../src/auth/staff.repository.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { csrfFrom } from '../helpers/session.js';
 import { createStaff, signedInStaff, STAFF_PASSWORD, staffAgent, type Agent } from '../helpers/staff.js';
-import { nodeCommand } from '../helpers/processes.js';
+import { nodeArgs } from '../helpers/processes.js';
 
 /**
  * Two-factor for every staff role (issue 7, point 4): admin, support, auditor and editor accounts
@@ -169,14 +169,12 @@ describe('C11: an admin resets another staff user’s two-factor', () => {
   it('C11: the only admin who lost device and codes is reset from the server shell (npm run staff:reset-2fa), audited as such', async () => {
     const id = await createStaff(ctx, 'lone.admin@example.org', 'admin');
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: ctx.database.url, LOG_LEVEL: 'warn' };
-    const run = (email: string) => {
-      const [node, ...argv] = nodeCommand('src/cli/staff.ts', 'reset-2fa', '--email', email);
-      return new Promise<{ code: number; out: string }>((resolve) =>
-        execFile(node!, argv, { env }, (err, stdout, stderr) =>
+    const run = (email: string) =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(process.execPath, nodeArgs('src/cli/staff.ts', 'reset-2fa', '--email', email), { env }, (err, stdout, stderr) =>
           resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
         ),
       );
-    };
     const ok = await run('lone.admin@example.org');
     expect(ok).toEqual({ code: 0, out: expect.stringContaining('was reset') });
     expect((await ctx.db('staff_users').where({ id }).first('totp_enabled_at')).totp_enabled_at).toBeNull();

@@ -1,15 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { nodeCommand } from '../helpers/processes.js';
+import { nodeArgs } from '../helpers/processes.js';
 
-const run = (kind: string) => {
-  const [node, ...argv] = nodeCommand('test/helpers/unhandled.ts', kind);
-  return promisify(execFile)(node!, argv).then(
+const run = (kind: string) =>
+  promisify(execFile)(process.execPath, nodeArgs('test/helpers/unhandled.ts', kind)).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
-};
 
 describe('the process-level handlers', () => {
   it('an unhandled rejection that only says the database went away is logged once and the process lives on', async () => {

@@ -1,15 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from './browser-args.js';
-import { AXE_PATH, serve, servedOrigins } from './serve.js';
+import { AXE_PATH, axeSource, serve, servedOrigins } from './serve.js';
 import type { TestContext } from './app.js';
-
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 export { CHROMIUM_ARGS, serve };
 
@@ -74,7 +70,7 @@ function watched(context: BrowserContext, close: () => Promise<void>): Browsing 
  * page's content, a site of a real process) as source sent through the browser protocol.
  */
 async function loadAxe(page: Page): Promise<void> {
-  if (!servedOrigins.has(new URL(page.url()).origin)) return void (await page.evaluate(axeSource));
+  if (!servedOrigins.has(new URL(page.url()).origin)) return void (await page.evaluate(axeSource()));
   await page.evaluate(
     (src) =>
       new Promise<void>((resolve, reject) => {

@@ -5,14 +5,14 @@ import path from 'node:path';
 export type LogLine = Record<string, unknown> & { level?: number; event?: string };
 
 /**
- * The command line that runs one of our TypeScript files (an entry point such as src/server.ts,
- * or a helper script) as a process of its own: the copy compiled by the global setup
- * (test/helpers/build.mjs), run by plain node as the image runs dist/src/server.js.
+ * The arguments for `process.execPath` that run one of our TypeScript files (an entry point such
+ * as src/server.ts, or a helper script) as a process of its own: the copy compiled by the global
+ * setup (test/helpers/build.mjs), run by plain node as the image runs dist/src/server.js.
  */
-export function nodeCommand(file: string, ...args: string[]): string[] {
+export function nodeArgs(file: string, ...args: string[]): string[] {
   const build = process.env.ASSENT_TEST_BUILD;
   if (!build) throw new Error('ASSENT_TEST_BUILD is not set: run the tests through jest (global setup)');
-  return [process.execPath, path.join(build, file.replace(/\.ts$/, '.js')), ...args];
+  return [path.join(build, file.replace(/\.ts$/, '.js')), ...args];
 }
 
 /** A real Assent process (src/server.ts or src/worker.ts), run as the image runs it (`node dist/src/server.js`). */
@@ -33,8 +33,7 @@ export interface AppProcess {
 export function startProcess(entry: 'src/server.ts' | 'src/worker.ts', env: Record<string, string>): AppProcess {
   let out = '';
   let code: number | null | undefined;
-  const [node, ...argv] = nodeCommand(entry);
-  const child = spawn(node!, argv, {
+  const child = spawn(process.execPath, nodeArgs(entry), {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

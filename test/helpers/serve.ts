@@ -12,7 +12,9 @@ import type { Express } from 'express';
  */
 export const AXE_PATH = '/__test/axe.min.js';
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-let axeSource: string | undefined;
+let axeText: string | undefined;
+/** axe-core's source, read on first use. */
+export const axeSource = (): string => (axeText ??= readFileSync(axePath, 'utf8'));
 /** The origins served here now: only their pages can load AXE_PATH. */
 export const servedOrigins = new Set<string>();
 
@@ -20,9 +22,8 @@ export const servedOrigins = new Set<string>();
 export async function serve(app: Express): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     if (req.url !== AXE_PATH) return void app(req, res);
-    axeSource ??= readFileSync(axePath, 'utf8');
     res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
-    res.end(axeSource);
+    res.end(axeSource());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

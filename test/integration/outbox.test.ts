@@ -6,7 +6,7 @@ import { startTestContext, type TestContext } from '../helpers/app.js';
 import { sampleNotice } from '../helpers/emails.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { makeRetriesDueNow, pendingJobs, sendJobFor, waitFor, waitForQueueIdle } from '../helpers/jobs.js';
-import { nodeCommand } from '../helpers/processes.js';
+import { nodeArgs } from '../helpers/processes.js';
 
 let ctx: TestContext;
 let memberId: string;
@@ -55,8 +55,7 @@ describe('the outbox sends e-mail only for committed work', () => {
   });
 
   it('when the process dies right after the commit, the e-mail is still sent by a worker started later', async () => {
-    const [node, ...argv] = nodeCommand('test/helpers/enqueue-and-exit.ts', ctx.database.url, 'crash@example.org');
-    const run = promisify(execFile)(node!, argv);
+    const run = promisify(execFile)(process.execPath, nodeArgs('test/helpers/enqueue-and-exit.ts', ctx.database.url, 'crash@example.org'));
     await expect(run).rejects.toMatchObject({ code: 1 });
     expect((await rowsFor('crash@example.org'))[0]).toMatchObject({ status: 'queued' });
     await ctx.startWorker();
