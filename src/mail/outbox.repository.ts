@@ -1,5 +1,6 @@
 import type { DbOrTx } from '../db.js';
 import { suppressedInSql, type SuppressionKeys } from '../shared/suppression.js';
+import { slotCtes, type SendRate } from './send-rate.js';
 
 export type EmailStatus = 'queued' | 'sent' | 'failed' | 'cancelled';
 
@@ -58,16 +59,38 @@ export interface MessageToSend extends EmailMessageRow {
   still_opted_in: boolean;
 }
 
-/** The row, the suppression check and the consent check of one send, in one statement. */
-export async function findMessageToSend(db: DbOrTx, id: string, keys: SuppressionKeys): Promise<MessageToSend | undefined> {
-  const { rows } = await db.raw<{ rows: MessageToSend[] }>(
-    `SELECT e.*,
+const MESSAGE_TO_SEND = `SELECT e.*,
        e.recipient IS NOT NULL AND ${suppressedInSql('e.recipient')} AS suppressed,
        e.topic_id IS NULL OR e.member_id IS NULL OR EXISTS (
          SELECT 1 FROM consents c WHERE c.member_id = e.member_id AND c.topic_id = e.topic_id AND c.status = 'opted_in'
        ) AS still_opted_in
-     FROM email_messages e WHERE e.id = :id`,
-    { id, suppressionKeys: [...keys.lookup] },
+     FROM email_messages e WHERE e.id = :id`;
+
+/** The row, the suppression check and the consent check of one send, in one statement. */
+export async function findMessageToSend(db: DbOrTx, id: string, keys: SuppressionKeys): Promise<MessageToSend | undefined> {
+  const { rows } = await db.raw<{ rows: MessageToSend[] }>(MESSAGE_TO_SEND, { id, suppressionKeys: [...keys.lookup] });
+  return rows[0];
+}
+
+/**
+ * The same, and for a rate-limited message that is to go now (queued, released, addressed, not
+ * suppressed, still opted in) its send slot, in the same statement: `slot_taken` false for such a
+ * message means the rate is used up. A message PostgreSQL cannot hash the way we do (see
+ * hashableInSql) may still turn out suppressed afterwards; its slot then stays unused, which only
+ * ever sends less than the limit.
+ */
+export async function findMessageTakingSlot(
+  db: DbOrTx,
+  id: string,
+  keys: SuppressionKeys,
+  rate: SendRate,
+): Promise<(MessageToSend & { slot_taken: boolean }) | undefined> {
+  const goesNow = `m.rate_limited AND m.status = 'queued' AND NOT m.held AND m.recipient IS NOT NULL
+    AND (m.reaches_suppressed OR NOT m.suppressed) AND m.still_opted_in`;
+  const { rows } = await db.raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(
+    `WITH m AS (${MESSAGE_TO_SEND}), ${slotCtes(', m', goesNow)}
+     SELECT m.*, EXISTS (SELECT 1 FROM slot) AS slot_taken FROM m`,
+    { id, suppressionKeys: [...keys.lookup], perSecond: rate.perSecond, perHour: rate.perHour },
   );
   return rows[0];
 }

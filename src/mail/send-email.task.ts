@@ -6,8 +6,15 @@ import { hashableInSql, isSuppressed, type SuppressionKeys } from '../shared/sup
 import { fromHeader, withInlineLogo, type BrandSource } from './branded.js';
 import type { Mailer } from './mailer.js';
 import { addSendJob } from './outbox.js';
-import { takeSendSlot, type SendRate } from './send-rate.js';
-import { findMessageToSend, markAddressUndeliverable, markAttemptFailed, markCancelled, scrubMessage } from './outbox.repository.js';
+import { nextSendSlot, type SendRate } from './send-rate.js';
+import {
+  findMessageTakingSlot,
+  findMessageToSend,
+  markAddressUndeliverable,
+  markAttemptFailed,
+  markCancelled,
+  scrubMessage,
+} from './outbox.repository.js';
 import { SentMarks } from './sent-marks.js';
 
 export interface SendEmailDeps {
@@ -69,8 +76,8 @@ const RECORD_WAITS_FOR_DATABASE_MS = 120_000;
  * answered, what it said is recorded even if the database is away for a while: the job waits for
  * it, since running the job again after a successful send would send the message twice.
  *
- * Round trips per message: one statement reads the row with its suppression and consent checks,
- * the sent marks of messages sent at about the same time share one UPDATE (sent-marks.ts), and the
+ * Round trips per message: one statement reads the row with its suppression and consent checks
+ * (and, for a rate-limited message that is to go, takes its send slot), the sent marks of messages sent at about the same time share one UPDATE (sent-marks.ts), and the
  * runner claims and completes jobs in batches (worker.ts).
  */
 export function makeSendEmailTask(deps: SendEmailDeps): Task {
@@ -86,7 +93,10 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
         : step();
     const id = (payload as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') return;
-    const msg = await findMessageToSend(deps.db, id, deps.suppressionKeys);
+    // With a send rate, a rate-limited message that is to go takes its slot in the same statement.
+    const msg = deps.sendRate
+      ? await findMessageTakingSlot(deps.db, id, deps.suppressionKeys, deps.sendRate)
+      : await findMessageToSend(deps.db, id, deps.suppressionKeys);
     // A held message (a paced bulk send not yet released, or paused) is released with a new job.
     if (!msg || msg.status !== 'queued' || msg.held) return;
     if (!msg.recipient) {
@@ -106,12 +116,9 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
       return;
     }
     // No slot free under the shared rate limit: the job comes back when one is, without spending an attempt.
-    if (msg.rate_limited && deps.sendRate) {
-      const slot = await takeSendSlot(deps.db, deps.sendRate);
-      if (!slot.taken) {
-        await addSendJob(deps.db, id, deps.maxAttempts ?? helpers.job.max_attempts, slot.retryAt);
-        return;
-      }
+    if (msg.rate_limited && deps.sendRate && !('slot_taken' in msg && msg.slot_taken)) {
+      await addSendJob(deps.db, id, deps.maxAttempts ?? helpers.job.max_attempts, await nextSendSlot(deps.db, deps.sendRate));
+      return;
     }
     // The erasure's last message: once it has gone (or finally failed), its address and content go too.
     const afterwards = async () => {

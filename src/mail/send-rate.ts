@@ -15,17 +15,28 @@ export interface SendRate {
  * the limits hold exactly: at most perSecond in any clock second, at most perHour in any 3,600
  * consecutive seconds.
  */
-const TAKE_SLOT = `
-  WITH now_s AS (SELECT date_trunc('second', clock_timestamp()) AS s),
+const TAKE_SLOT = `WITH ${slotCtes()} SELECT sent FROM slot`;
+
+/**
+ * The CTEs that take one slot (`slot` returns a row when taken), for a statement of its own or
+ * inside another: `from` and `when` add a source and a condition, so a send can read its message
+ * and take its slot in ONE statement, taking it only if the message is to go now.
+ */
+export function slotCtes(from = '', when = 'true'): string {
+  return `
+  now_s AS (SELECT date_trunc('second', clock_timestamp()) AS s),
   past AS (
     SELECT coalesce(sum(r.sent), 0) AS n FROM send_rate_seconds r, now_s
     WHERE r.second > now_s.s - interval '1 hour' AND r.second < now_s.s
-  )
-  INSERT INTO send_rate_seconds AS r (second, sent)
-  SELECT now_s.s, 1 FROM now_s, past WHERE past.n < :perHour
-  ON CONFLICT (second) DO UPDATE SET sent = r.sent + 1
-    WHERE r.sent < :perSecond AND r.sent + (SELECT n FROM past) < :perHour
-  RETURNING sent`;
+  ),
+  slot AS (
+    INSERT INTO send_rate_seconds AS r (second, sent)
+    SELECT now_s.s, 1 FROM now_s, past${from} WHERE past.n < :perHour AND (${when})
+    ON CONFLICT (second) DO UPDATE SET sent = r.sent + 1
+      WHERE r.sent < :perSecond AND r.sent + (SELECT n FROM past) < :perHour
+    RETURNING sent
+  )`;
+}
 
 /**
  * When a refused taker may try again: the next second if this one is full, else the moment enough

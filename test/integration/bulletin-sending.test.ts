@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { bulletinProgress, confirmSend, controlSending, createBulletin, findBulletinOr404 } from '../../src/bulletins/bulletins.service.js';
+import { randomUUID } from 'node:crypto';
+import { findMessageTakingSlot, insertEmailMessages } from '../../src/mail/outbox.repository.js';
 import { takeSendSlot } from '../../src/mail/send-rate.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertOptedInMembers, insertPolicy, insertTopic } from '../helpers/fixtures.js';
@@ -72,6 +74,47 @@ describe('the send rate limit, kept in PostgreSQL for every worker', () => {
     const at = (refused as { retryAt: Date }).retryAt.getTime();
     expect(at).toBeGreaterThan(before + 3599_000 - 1000);
     expect(at).toBeLessThan(Date.now() + 3601_000);
+    await ctx.db('send_rate_seconds').delete();
+  });
+  it('C3: reading a message to send takes its slot in the same statement, and only for a message that goes now', async () => {
+    const topicId = await insertTopic(ctx.db, { slug: 'slots', kind: 'newsletter', policyId });
+    const otherTopic = await insertTopic(ctx.db, { slug: 'other-slots', kind: 'newsletter', policyId });
+    await insertOptedInMembers(ctx.db, { count: 1, topicId, policyId, prefix: 'slots', domain: 'example.org' });
+    // Opted in to another topic only: not (or no longer) to this one.
+    await insertOptedInMembers(ctx.db, { count: 1, topicId: otherTopic, policyId, prefix: 'slotless', domain: 'example.org' });
+    const stays = (await ctx.db('members').where({ email: 'slots1@example.org' }).first('id')).id as string;
+    const leaves = (await ctx.db('members').where({ email: 'slotless1@example.org' }).first('id')).id as string;
+    const message = (memberId: string, held: boolean) => {
+      const id = randomUUID();
+      return {
+        id,
+        kind: 'bulletin' as const,
+        recipient: `${memberId}@example.org`,
+        member_id: memberId,
+        topic_id: topicId,
+        message_id: `<${id}@example.org>`,
+        subject: 'Slots',
+        text_body: 'Hello.',
+        html_body: '<p>Hello.</p>',
+        headers: {},
+        held,
+        rate_limited: true,
+      };
+    };
+    const [goes, held, optedOut] = [message(stays, false), message(stays, true), message(leaves, false)];
+    await insertEmailMessages(ctx.db, [goes, held, optedOut]);
+    const rate = { perSecond: 1, perHour: 1 };
+    const read = (id: string) => findMessageTakingSlot(ctx.db, id, svc.keys.suppression, rate);
+    const taken = async () => Number(((await ctx.db('send_rate_seconds').sum('sent as n')) as { n: string | null }[])[0]!.n ?? 0);
+    await ctx.db('send_rate_seconds').delete();
+    // Held (not released yet) or no longer opted in: read, no slot used.
+    expect(await read(held.id)).toMatchObject({ held: true, slot_taken: false });
+    expect(await read(optedOut.id)).toMatchObject({ still_opted_in: false, slot_taken: false });
+    expect(await taken()).toBe(0);
+    // The one that goes takes the hour's only slot; read again, the rate is used up and nothing more is counted.
+    expect(await read(goes.id)).toMatchObject({ still_opted_in: true, slot_taken: true });
+    expect(await read(goes.id)).toMatchObject({ slot_taken: false });
+    expect(await taken()).toBe(1);
     await ctx.db('send_rate_seconds').delete();
   });
 });
