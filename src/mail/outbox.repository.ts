@@ -52,14 +52,33 @@ export async function insertEmailMessage(
 }
 
 /** A message about to be sent, with what decides whether it still may be (C3, C6). */
-export interface MessageToSend extends EmailMessageRow {
+/** What a send needs of its row (named: a prepared statement's columns must not move when the table gains one). */
+const SEND_COLUMNS = [
+  'id',
+  'kind',
+  'recipient',
+  'member_id',
+  'topic_id',
+  'message_id',
+  'subject',
+  'text_body',
+  'html_body',
+  'headers',
+  'status',
+  'reaches_suppressed',
+  'scrub_after_send',
+  'held',
+  'rate_limited',
+] as const;
+
+export interface MessageToSend extends Pick<EmailMessageRow, (typeof SEND_COLUMNS)[number]> {
   /** On the suppression list under any lookup key, as PostgreSQL hashes the recipient (see hashableInSql). */
   suppressed: boolean;
   /** Not a topic's mail, or the member is still opted in to the topic. */
   still_opted_in: boolean;
 }
 
-const MESSAGE_TO_SEND = `SELECT e.*,
+const MESSAGE_TO_SEND = `SELECT ${SEND_COLUMNS.map((c) => `e.${c}`).join(', ')},
        e.recipient IS NOT NULL AND ${suppressedInSql('e.recipient')} AS suppressed,
        e.topic_id IS NULL OR e.member_id IS NULL OR EXISTS (
          SELECT 1 FROM consents c WHERE c.member_id = e.member_id AND c.topic_id = e.topic_id AND c.status = 'opted_in'
@@ -68,7 +87,10 @@ const MESSAGE_TO_SEND = `SELECT e.*,
 
 /** The row, the suppression check and the consent check of one send, in one statement. */
 export async function findMessageToSend(db: DbOrTx, id: string, keys: SuppressionKeys): Promise<MessageToSend | undefined> {
-  const { rows } = await db.raw<{ rows: MessageToSend[] }>(MESSAGE_TO_SEND, { id, suppressionKeys: [...keys.lookup] });
+  const { rows } = await db
+    .raw<{ rows: MessageToSend[] }>(MESSAGE_TO_SEND, { id, suppressionKeys: [...keys.lookup] })
+    // Named: every send asks it, so each connection prepares it once and PostgreSQL keeps the plan.
+    .options({ name: 'message_to_send' });
   return rows[0];
 }
 
@@ -87,11 +109,13 @@ export async function findMessageTakingSlot(
 ): Promise<(MessageToSend & { slot_taken: boolean }) | undefined> {
   const goesNow = `m.rate_limited AND m.status = 'queued' AND NOT m.held AND m.recipient IS NOT NULL
     AND (m.reaches_suppressed OR NOT m.suppressed) AND m.still_opted_in`;
-  const { rows } = await db.raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(
-    `WITH m AS (${MESSAGE_TO_SEND}), ${slotCtes(', m', goesNow)}
+  const { rows } = await db
+    .raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(
+      `WITH m AS (${MESSAGE_TO_SEND}), ${slotCtes(', m', goesNow)}
      SELECT m.*, EXISTS (SELECT 1 FROM slot) AS slot_taken FROM m`,
-    { id, suppressionKeys: [...keys.lookup], perSecond: rate.perSecond, perHour: rate.perHour },
-  );
+      { id, suppressionKeys: [...keys.lookup], perSecond: rate.perSecond, perHour: rate.perHour },
+    )
+    .options({ name: 'message_to_send_with_slot' });
   return rows[0];
 }
 
@@ -101,13 +125,15 @@ export async function findMessageTakingSlot(
  * what happened.
  */
 export async function markManySent(db: DbOrTx, sends: readonly { id: string; attempts: number }[]): Promise<void> {
-  await db.raw(
-    `UPDATE email_messages e
+  await db
+    .raw(
+      `UPDATE email_messages e
      SET status = 'sent', sent_at = now(), attempts = v.attempts, last_error = NULL, updated_at = now()
      FROM unnest(CAST(? AS uuid[]), CAST(? AS int[])) AS v(id, attempts)
      WHERE e.id = v.id AND (e.status = 'queued' OR (e.status = 'cancelled' AND e.cancel_reason = 'withdrawn'))`,
-    [sends.map((x) => x.id), sends.map((x) => x.attempts)],
-  );
+      [sends.map((x) => x.id), sends.map((x) => x.attempts)],
+    )
+    .options({ name: 'mark_sent' });
 }
 
 export async function markAttemptFailed(

@@ -7,7 +7,7 @@ import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { composeEmail } from '../../src/mail/email.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { enqueueEmail } from '../../src/mail/outbox.js';
-import { insertEmailMessage } from '../../src/mail/outbox.repository.js';
+import { findMessageTakingSlot, findMessageToSend, insertEmailMessage } from '../../src/mail/outbox.repository.js';
 import { makeSendEmailTask } from '../../src/mail/send-email.task.js';
 import { confirmEmailChange } from '../../src/members/details.service.js';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
@@ -146,5 +146,40 @@ describe('a permanent refusal', () => {
       mailer.close();
       await new Promise<void>((resolve) => refusing.close(() => resolve()));
     }
+  });
+});
+
+describe('the prepared statements of a send', () => {
+  it('a send reads its row by a prepared statement that still works on a connection that prepared it before the table gained a column', async () => {
+    const id = randomUUID();
+    await insertEmailMessage(ctx.db, {
+      id,
+      kind: 'details_changed',
+      recipient: 'columns@example.org',
+      member_id: null,
+      topic_id: null,
+      message_id: `<${id}@assent.test>`,
+      subject: 'Columns',
+      text_body: 'x',
+      html_body: '<p>x</p>',
+      headers: {},
+    });
+    const rate = { perSecond: 100, perHour: 1000 };
+    // One connection throughout (a transaction, rolled back): each statement is prepared on it
+    // first, then a migration adds a column, as one might while this process keeps running.
+    await expect(
+      ctx.db.transaction(async (trx) => {
+        await findMessageToSend(trx, id, svc.keys.suppression);
+        await findMessageTakingSlot(trx, id, svc.keys.suppression, rate);
+        await trx.raw('ALTER TABLE email_messages ADD COLUMN added_later integer');
+        const plain = await findMessageToSend(trx, id, svc.keys.suppression);
+        const slotted = await findMessageTakingSlot(trx, id, svc.keys.suppression, rate);
+        expect([plain?.subject, slotted?.subject]).toEqual(['Columns', 'Columns']);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(
+      await ctx.db.raw(`SELECT 1 FROM information_schema.columns WHERE table_name = 'email_messages' AND column_name = 'added_later'`),
+    ).toMatchObject({ rowCount: 0 });
   });
 });
