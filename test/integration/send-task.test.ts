@@ -36,6 +36,24 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs 
   }
 }
 
+/** An outbox row alone, without a send job: the test runs or reads the send itself. */
+async function insertRowOnly(recipient: string, subject: string, memberId: string | null = null): Promise<string> {
+  const id = randomUUID();
+  await insertEmailMessage(ctx.db, {
+    id,
+    kind: 'details_changed',
+    recipient,
+    member_id: memberId,
+    topic_id: null,
+    message_id: `<${id}@assent.test>`,
+    subject,
+    text_body: 'x',
+    html_body: '<p>x</p>',
+    headers: {},
+  });
+  return id;
+}
+
 describe('suppression at send time', () => {
   it('C6: a queued newsletter-type message to a suppressed address is cancelled, not sent, whether its entry was written with the derived key or, before key separation, with the master key', async () => {
     const current = 'suppressed.reader@example.org';
@@ -111,19 +129,7 @@ describe('a permanent refusal', () => {
     try {
       const memberId = await insertMember(ctx.db, 'bounces@example.org');
       // The row alone, without a job: this test runs the send task itself, against the refusing server.
-      const id = randomUUID();
-      await insertEmailMessage(ctx.db, {
-        id,
-        kind: 'details_changed',
-        recipient: 'bounces@example.org',
-        member_id: memberId,
-        topic_id: null,
-        message_id: `<${id}@assent.test>`,
-        subject: 'Changed',
-        text_body: 'x',
-        html_body: '<p>x</p>',
-        headers: {},
-      });
+      const id = await insertRowOnly('bounces@example.org', 'Changed', memberId);
       const send = makeSendEmailTask({
         db: ctx.db,
         mailer,
@@ -151,19 +157,7 @@ describe('a permanent refusal', () => {
 
 describe('the prepared statements of a send', () => {
   it('a send reads its row by a prepared statement that still works on a connection that prepared it before the table gained a column', async () => {
-    const id = randomUUID();
-    await insertEmailMessage(ctx.db, {
-      id,
-      kind: 'details_changed',
-      recipient: 'columns@example.org',
-      member_id: null,
-      topic_id: null,
-      message_id: `<${id}@assent.test>`,
-      subject: 'Columns',
-      text_body: 'x',
-      html_body: '<p>x</p>',
-      headers: {},
-    });
+    const id = await insertRowOnly('columns@example.org', 'Columns');
     const rate = { perSecond: 100, perHour: 1000 };
     // One connection throughout (a transaction, rolled back): each statement is prepared on it
     // first, then a migration adds a column, as one might while this process keeps running.
