@@ -138,7 +138,8 @@ async function commitChanges(
     manageUrl: svc.links.manage(member.id),
     how: HOW[by.source] ?? '',
   });
-  await enqueueEmailWith(trx, email, svc.outbox, events);
+  // The same text for every change of choices (the changes go in as JSON): a named statement.
+  await enqueueEmailWith(trx, email, svc.outbox, events, 'consent_change_with_email');
 }
 
 const HOW: Partial<Record<LedgerSource, string>> = {
