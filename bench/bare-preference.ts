@@ -3,10 +3,16 @@
  * (views/consent/preferences.ejs with its partials) from fixed data, with the view cache on as in
  * production. No database, no sessions, no security headers: what rendering the page costs.
  *
- *   node --import tsx bench/bare-preference.ts <locals.json>   (PORT from the environment)
+ * Given the page's statement as well (a JSON file of the SQL and its bindings, as the app sent it),
+ * it first runs that statement for each request through a bare pg pool of 16 (named, prepared once
+ * per connection, as the app's is) and renders the fixed data all the same: what the page's one
+ * round trip to PostgreSQL costs on top of the render, with nothing else of the app's.
+ *
+ *   node --import tsx bench/bare-preference.ts <locals.json> [statement.json]   (PORT, and DATABASE_URL with a statement)
  */
 import { readFileSync } from 'node:fs';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
+import pg from 'pg';
 import { useViews } from '../src/shared/http/views.js';
 
 const fixed = JSON.parse(readFileSync(process.argv[2]!, 'utf8'), (_k, v: unknown) =>
@@ -16,5 +22,20 @@ const locals = { ...fixed, sent: new Map(fixed.sent), errors: {}, input: {} };
 
 const app = express();
 useViews(app, { cache: true });
-app.get('/p/:token', (req, res) => res.render('consent/preferences', { ...locals, action: `/p/${req.params.token}` }));
+const render: RequestHandler<{ token: string }> = (req, res) =>
+  res.render('consent/preferences', { ...locals, action: `/p/${req.params.token}` });
+
+/** The app's statement through a bare pool: knex's `?` placeholders become pg's `$n`. */
+function withStatement(file: string): RequestHandler<{ token: string }> {
+  const { sql, bindings } = JSON.parse(readFileSync(file, 'utf8')) as { sql: string; bindings: unknown[] };
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${++n}`);
+  const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 16 });
+  return async (req, res, next) => {
+    await pool.query({ name: 'preference_page', text, values: bindings });
+    render(req, res, next);
+  };
+}
+
+app.get('/p/:token', process.argv[3] ? withStatement(process.argv[3]) : render);
 app.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('bare preference page ready\n'));

@@ -56,15 +56,35 @@ const preferencePage: Workload = {
     const captured = await captureStatements(database.url, next());
     if (captured.status !== 200) throw new Error(`the preference page answered ${captured.status}`);
     const bare = await startNode('bench/bare-preference.ts', { NODE_ENV: 'production' }, 'bare preference page ready', [localsFile]);
+    // The floor: the same bare render after the page's own statement (one round trip, as the app's).
+    if (captured.queries.length !== 1) throw new Error(`the preference page sent ${captured.queries.length} statements, not 1`);
+    const statementFile = path.join(tmp, 'preference-statement.json');
+    writeFileSync(statementFile, JSON.stringify(captured.queries[0]));
+    const bareWithQuery = await startNode(
+      'bench/bare-preference.ts',
+      { NODE_ENV: 'production', DATABASE_URL: database.url },
+      'bare preference page ready',
+      [localsFile, statementFile],
+    );
     const app = await startApp(database.url);
     const rounds: Round[] = [];
+    const floor: Round[] = [];
     const notes: string[] = [`${captured.queries.length} statements per request: ${describeStatements(captured.queries)}`];
     try {
       await runLoad({ port: bare.port, connections: CONNECTIONS, durationMs: 1000, next, expectStatus: 200 });
       await runLoad({ port: app.port, connections: CONNECTIONS, durationMs: 1500, next, expectStatus: 200 });
+      await runLoad({ port: bareWithQuery.port, connections: CONNECTIONS, durationMs: 1000, next, expectStatus: 200 });
       for (let round = 0; round < options.rounds; round++) {
         const ceiling = await runLoad({ port: bare.port, connections: CONNECTIONS, durationMs: seconds * 1000, next, expectStatus: 200 });
         const load = await runLoad({ port: app.port, connections: CONNECTIONS, durationMs: seconds * 1000, next, expectStatus: 200 });
+        const withQuery = await runLoad({
+          port: bareWithQuery.port,
+          connections: CONNECTIONS,
+          durationMs: seconds * 1000,
+          next,
+          expectStatus: 200,
+        });
+        floor.push({ ceiling: ceiling.perSecond, app: withQuery.perSecond });
         if (load.errors) notes.push(`round ${round + 1}: ${load.errors} errors, first: ${load.firstError}`);
         if (ceiling.errors) notes.push(`round ${round + 1}: the bare render had ${ceiling.errors} errors, first: ${ceiling.firstError}`);
         rounds.push({ ceiling: ceiling.perSecond, app: load.perSecond, appP50: load.p50, appP99: load.p99, ceilingMeanMs: ceiling.meanMs });
@@ -72,6 +92,7 @@ const preferencePage: Workload = {
     } finally {
       await app.stop();
       await bare.stop();
+      await bareWithQuery.stop();
     }
     await database.drop();
     rmSync(tmp, { recursive: true, force: true });
@@ -83,6 +104,13 @@ const preferencePage: Workload = {
         target: 0.5,
         rounds,
         notes,
+      },
+      {
+        workload: `(the floor) the same bare render after the page's one statement through a bare pg pool, ${CONNECTIONS} connections`,
+        ceiling: 'bare Express 5 rendering the same view from fixed data',
+        unit: 'req/s',
+        rounds: floor,
+        notes: ['what the page can reach at most with its one round trip to PostgreSQL: the app ÷ this floor is what the app adds'],
       },
     ];
   },
