@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import connectPgSimple from 'connect-pg-simple';
 import { csrfSync } from 'csrf-sync';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import { adminRouter } from './admin/admin.routes.js';
@@ -116,6 +116,14 @@ export function buildApp(deps: AppDeps): Express {
   );
   app.use(healthRouter(db, deps.workerHealth));
   if (config.isProduction) app.use(requireHttps(config.baseUrl));
+  const formBodies = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 200 });
+  // The link pages of every e-mail asked without a session cookie (C9; one-click included): the
+  // signed token is their whole credential, so nothing mounted below — static files, the API,
+  // sessions, CSRF, sign-in, the other pages' routers — has anything to do for them. They are
+  // served from here, as they would be below; what they do not match goes on down.
+  const linkPages = express.Router();
+  linkPages.use(formBodies, signedInLocals, policyBanner(db), preferencesRouter(svc), unsubscribeRouter(svc));
+  app.use((req, res, next) => (isCookielessLink(req) ? linkPages(req, res, next) : next()));
   // Static files only for their own paths: a page's request does not look on the disk first.
   const serveStatic = express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false });
   const publicEntries = new Set(readdirSync(publicDir));
@@ -125,7 +133,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(apiRouter(svc));
   // Bounce and complaint reports from the sending service: signed or authenticated, no session (issue 12.4).
   app.use(inboundRouter(svc, deps.logger));
-  app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 200 }));
+  app.use(formBodies);
 
   // Sessions hold only an opaque id in the cookie (C9); nothing is stored until a form or a
   // sign-in needs it, so visitors who only read pages get no cookie at all.
@@ -176,12 +184,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(unlessCookielessLink(passport.initialize()));
   app.use(unlessCookielessLink(passport.session()));
   app.use(unlessCookielessLink(idleTimeout(config)));
-  app.use((req, res, next) => {
-    res.locals.signedIn = req.user?.kind === 'member';
-    // The header says who is signed in (issue 13.10); the name and address come from the database, not the cookie (C9).
-    res.locals.signedInMember = res.locals.signedIn ? { name: req.user!.name, email: req.user!.email } : undefined;
-    next();
-  });
+  app.use(signedInLocals);
 
   app.use(policyBanner(db));
 
@@ -213,14 +216,22 @@ export function buildApp(deps: AppDeps): Express {
 /** The pages of the links in every e-mail that need no session at all (C9): the preference page and unsubscribe, one-click included. */
 const COOKIELESS_LINKS = /^\/(p|unsubscribe)\/[^/]+\/?$/i;
 
+const isCookielessLink = (req: Request) => COOKIELESS_LINKS.test(req.path) && !hasSessionCookie(req.headers.cookie);
+
+/** Who is signed in, for the header (issue 13.10): the name and address come from the database, not the cookie (C9). */
+const signedInLocals: RequestHandler = (req, res, next) => {
+  res.locals.signedIn = req.user?.kind === 'member';
+  res.locals.signedInMember = res.locals.signedIn ? { name: req.user!.name, email: req.user!.email } : undefined;
+  next();
+};
+
 /**
  * A request to a link page without a session cookie skips the session and passport: the signed
  * token is its whole credential, and there is no session to find. With the cookie (a signed-in
  * member following a link) everything runs as on any page, so what they see does not change.
  */
 function unlessCookielessLink(middleware: RequestHandler): RequestHandler {
-  return (req, res, next) =>
-    COOKIELESS_LINKS.test(req.path) && !hasSessionCookie(req.headers.cookie) ? next() : middleware(req, res, next);
+  return (req, res, next) => (isCookielessLink(req) ? next() : middleware(req, res, next));
 }
 
 function hasSessionCookie(header: string | undefined): boolean {

@@ -116,6 +116,20 @@ describe('the preference page', () => {
     });
   });
 
+  it('C9: without a cookie the page is served before sessions and sign-in, and is the very page a browser with a session gets', async () => {
+    const alan = (await ctx.db('members').where({ email: 'alan@example.org' }).first('id')).id as string;
+    const path = new URL(links.manage(alan)).pathname;
+    // A session nobody signed in to (the manage form's CSRF secret): the request goes the whole way down.
+    const session = /^assent\.sid=[^;]+/.exec(String((await request(ctx.http).get('/manage')).headers['set-cookie']))![0];
+    const cookieless = await request(ctx.http).get(path).expect(200);
+    const withSession = await request(ctx.http).get(path).set('Cookie', session).expect(200);
+    expect(cookieless.text).toBe(withSession.text);
+    for (const header of ['content-security-policy', 'x-frame-options', 'referrer-policy', 'cache-control', 'content-type'])
+      expect([header, cookieless.headers[header]]).toEqual([header, withSession.headers[header]]);
+    expect(cookieless.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(cookieless.headers['set-cookie']).toBeUndefined();
+  });
+
   it('C9: the page reached from an e-mail is not a dead end: it e-mails a sign-in link to the address on file, still without a cookie', async () => {
     const grace = (await ctx.db('members').where({ email: 'grace@example.org' }).first('id')).id as string;
     const path = new URL(links.manage(grace)).pathname;
