@@ -121,8 +121,10 @@ export function buildApp(deps: AppDeps): Express {
   // signed token is their whole credential, so nothing mounted below — static files, the API,
   // sessions, CSRF, sign-in, the other pages' routers — has anything to do for them. They are
   // served from here, as they would be below; what they do not match goes on down.
+  const banner = policyBanner(db);
+  const [preferences, unsubscribe] = [preferencesRouter(svc), unsubscribeRouter(svc)];
   const linkPages = express.Router();
-  linkPages.use(formBodies, signedInLocals, policyBanner(db), preferencesRouter(svc), unsubscribeRouter(svc));
+  linkPages.use(formBodies, signedInLocals, banner, preferences, unsubscribe);
   app.use((req, res, next) => (isCookielessLink(req) ? linkPages(req, res, next) : next()));
   // Static files only for their own paths: a page's request does not look on the disk first.
   const serveStatic = express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false });
@@ -186,25 +188,25 @@ export function buildApp(deps: AppDeps): Express {
   app.use(unlessCookielessLink(idleTimeout(config)));
   app.use(signedInLocals);
 
-  app.use(policyBanner(db));
+  app.use(banner);
 
   app.use(homeRouter());
   app.use(policiesRouter(db));
   // The member side: one router per feature, in mounting order.
   for (const router of [
-    signInRouter,
-    accountRouter,
-    dataRouter,
-    detailsRouter,
-    joinRouter,
-    preferencesRouter,
-    unsubscribeRouter,
-    removalRouter,
-    contactRouter,
-    bulletinsRouter,
-    invitationsRouter,
+    signInRouter(svc),
+    accountRouter(svc),
+    dataRouter(svc),
+    detailsRouter(svc),
+    joinRouter(svc),
+    preferences,
+    unsubscribe,
+    removalRouter(svc),
+    contactRouter(svc),
+    bulletinsRouter(svc),
+    invitationsRouter(svc),
   ])
-    app.use(router(svc));
+    app.use(router);
   app.use(adminRouter(svc));
   if (deps.devMailDir && !config.isProduction) app.use('/dev/mail', devMailRouter(deps.devMailDir));
 

@@ -93,8 +93,9 @@ export interface ChoiceState {
 
 /**
  * The offered topics, the member's current consents, the policy version in force, the topic a
- * link names and the webhook endpoints that hear of a change, in one statement. Run it after the member's row is locked: in READ COMMITTED a new
- * statement sees every change committed by whoever held the lock before.
+ * link names and the webhook endpoints that hear of a change, in one statement. Run it after the
+ * member's row is locked: in READ COMMITTED a new statement sees every change committed by whoever
+ * held the lock before.
  */
 export async function readChoiceState(trx: Knex.Transaction, memberId: string, namedTopicId?: number): Promise<ChoiceState> {
   const { rows } = await trx

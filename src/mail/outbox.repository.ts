@@ -51,8 +51,7 @@ export async function insertEmailMessage(
   await db('email_messages').insert({ ...row, headers: JSON.stringify(row.headers) });
 }
 
-/** A message about to be sent, with what decides whether it still may be (C3, C6). */
-/** What a send needs of its row (named: a prepared statement's columns must not move when the table gains one). */
+/** What a send needs of its row, by name: a prepared statement's columns must not move when the table gains one. */
 const SEND_COLUMNS = [
   'id',
   'kind',
@@ -71,6 +70,7 @@ const SEND_COLUMNS = [
   'rate_limited',
 ] as const;
 
+/** A message about to be sent, with what decides whether it still may be (C3, C6). */
 export interface MessageToSend extends Pick<EmailMessageRow, (typeof SEND_COLUMNS)[number]> {
   /** On the suppression list under any lookup key, as PostgreSQL hashes the recipient (see hashableInSql). */
   suppressed: boolean;
@@ -85,37 +85,32 @@ const MESSAGE_TO_SEND = `SELECT ${SEND_COLUMNS.map((c) => `e.${c}`).join(', ')},
        ) AS still_opted_in
      FROM email_messages e WHERE e.id = :id`;
 
-/** The row, the suppression check and the consent check of one send, in one statement. */
-export async function findMessageToSend(db: DbOrTx, id: string, keys: SuppressionKeys): Promise<MessageToSend | undefined> {
-  const { rows } = await db
-    .raw<{ rows: MessageToSend[] }>(MESSAGE_TO_SEND, { id, suppressionKeys: [...keys.lookup] })
-    // Named: every send asks it, so each connection prepares it once and PostgreSQL keeps the plan.
-    .options({ name: 'message_to_send' });
-  return rows[0];
-}
-
 /**
- * The same, and for a rate-limited message that is to go now (queued, released, addressed, not
- * suppressed, still opted in) its send slot, in the same statement: `slot_taken` false for such a
- * message means the rate is used up. A message PostgreSQL cannot hash the way we do (see
- * hashableInSql) may still turn out suppressed afterwards; its slot then stays unused, which only
- * ever sends less than the limit.
+ * The row, the suppression check and the consent check of one send, in one statement, named (every
+ * send asks it, so each connection prepares it once). Given the shared send rate, a rate-limited
+ * message that is to go now (queued, released, addressed, not suppressed, still opted in) also
+ * takes its send slot in that statement: `slot_taken` false for such a message means the rate is
+ * used up. A message PostgreSQL cannot hash the way we do (see hashableInSql) may still turn out
+ * suppressed afterwards; its slot then stays unused, which only ever sends less than the limit.
  */
-export async function findMessageTakingSlot(
+export async function findMessageToSend(
   db: DbOrTx,
   id: string,
   keys: SuppressionKeys,
-  rate: SendRate,
-): Promise<(MessageToSend & { slot_taken: boolean }) | undefined> {
+  rate?: SendRate,
+): Promise<(MessageToSend & { slot_taken?: boolean }) | undefined> {
+  const bindings = { id, suppressionKeys: [...keys.lookup] };
   const goesNow = `m.rate_limited AND m.status = 'queued' AND NOT m.held AND m.recipient IS NOT NULL
     AND (m.reaches_suppressed OR NOT m.suppressed) AND m.still_opted_in`;
-  const { rows } = await db
-    .raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(
-      `WITH m AS (${MESSAGE_TO_SEND}), ${slotCtes(', m', goesNow)}
-     SELECT m.*, EXISTS (SELECT 1 FROM slot) AS slot_taken FROM m`,
-      { id, suppressionKeys: [...keys.lookup], perSecond: rate.perSecond, perHour: rate.perHour },
-    )
-    .options({ name: 'message_to_send_with_slot' });
+  const { rows } = await (rate
+    ? db
+        .raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(
+          `WITH m AS (${MESSAGE_TO_SEND}), ${slotCtes(', m', goesNow)}
+           SELECT m.*, EXISTS (SELECT 1 FROM slot) AS slot_taken FROM m`,
+          { ...bindings, perSecond: rate.perSecond, perHour: rate.perHour },
+        )
+        .options({ name: 'message_to_send_with_slot' })
+    : db.raw<{ rows: MessageToSend[] }>(MESSAGE_TO_SEND, bindings).options({ name: 'message_to_send' }));
   return rows[0];
 }
 

@@ -7,14 +7,7 @@ import { fromHeader, withInlineLogo, type BrandSource } from './branded.js';
 import type { Mailer } from './mailer.js';
 import { addSendJob } from './outbox.js';
 import { nextSendSlot, type SendRate } from './send-rate.js';
-import {
-  findMessageTakingSlot,
-  findMessageToSend,
-  markAddressUndeliverable,
-  markAttemptFailed,
-  markCancelled,
-  scrubMessage,
-} from './outbox.repository.js';
+import { findMessageToSend, markAddressUndeliverable, markAttemptFailed, markCancelled, scrubMessage } from './outbox.repository.js';
 import { SentMarks } from './sent-marks.js';
 
 export interface SendEmailDeps {
@@ -77,8 +70,9 @@ const RECORD_WAITS_FOR_DATABASE_MS = 120_000;
  * it, since running the job again after a successful send would send the message twice.
  *
  * Round trips per message: one statement reads the row with its suppression and consent checks
- * (and, for a rate-limited message that is to go, takes its send slot), the sent marks of messages sent at about the same time share one UPDATE (sent-marks.ts), and the
- * runner claims and completes jobs in batches (worker.ts).
+ * (and, for a rate-limited message that is to go, takes its send slot), the sent marks of
+ * messages sent at about the same time share one UPDATE (sent-marks.ts), and the runner claims and
+ * completes jobs in batches (worker.ts).
  */
 export function makeSendEmailTask(deps: SendEmailDeps): Task {
   const sentMarks = new SentMarks(deps.db);
@@ -94,9 +88,7 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
     const id = (payload as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') return;
     // With a send rate, a rate-limited message that is to go takes its slot in the same statement.
-    const msg = deps.sendRate
-      ? await findMessageTakingSlot(deps.db, id, deps.suppressionKeys, deps.sendRate)
-      : await findMessageToSend(deps.db, id, deps.suppressionKeys);
+    const msg = await findMessageToSend(deps.db, id, deps.suppressionKeys, deps.sendRate);
     // A held message (a paced bulk send not yet released, or paused) is released with a new job.
     if (!msg || msg.status !== 'queued' || msg.held) return;
     if (!msg.recipient) {
@@ -116,7 +108,7 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
       return;
     }
     // No slot free under the shared rate limit: the job comes back when one is, without spending an attempt.
-    if (msg.rate_limited && deps.sendRate && !('slot_taken' in msg && msg.slot_taken)) {
+    if (msg.rate_limited && deps.sendRate && !msg.slot_taken) {
       await addSendJob(deps.db, id, deps.maxAttempts ?? helpers.job.max_attempts, await nextSendSlot(deps.db, deps.sendRate));
       return;
     }

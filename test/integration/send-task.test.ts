@@ -7,7 +7,7 @@ import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { composeEmail } from '../../src/mail/email.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { enqueueEmail } from '../../src/mail/outbox.js';
-import { findMessageTakingSlot, findMessageToSend, insertEmailMessage } from '../../src/mail/outbox.repository.js';
+import { findMessageToSend, insertEmailMessage } from '../../src/mail/outbox.repository.js';
 import { makeSendEmailTask } from '../../src/mail/send-email.task.js';
 import { confirmEmailChange } from '../../src/members/details.service.js';
 import { issueMemberToken } from '../../src/members/member-tokens.js';
@@ -164,10 +164,10 @@ describe('the prepared statements of a send', () => {
     await expect(
       ctx.db.transaction(async (trx) => {
         await findMessageToSend(trx, id, svc.keys.suppression);
-        await findMessageTakingSlot(trx, id, svc.keys.suppression, rate);
+        await findMessageToSend(trx, id, svc.keys.suppression, rate);
         await trx.raw('ALTER TABLE email_messages ADD COLUMN added_later integer');
         const plain = await findMessageToSend(trx, id, svc.keys.suppression);
-        const slotted = await findMessageTakingSlot(trx, id, svc.keys.suppression, rate);
+        const slotted = await findMessageToSend(trx, id, svc.keys.suppression, rate);
         expect([plain?.subject, slotted?.subject]).toEqual(['Columns', 'Columns']);
         throw new Error('roll back');
       }),
