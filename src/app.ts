@@ -146,7 +146,9 @@ export function buildApp(deps: AppDeps): Express {
         name: SESSION_COOKIE,
         // Its own key (C11): sessions signed with a master key, from before key separation, end once.
         secret: purposeKeys(config.secretKeys, 'session'),
-        store: new PgStore({ pool: deps.sessionPool, tableName: 'sessions', pruneSessionInterval: false }),
+        // No write on every request to push the row's expiry on: the idle clock (idleTimeout) saves
+        // the session at most once a minute while it is used, and each save sets the expiry anew.
+        store: new PgStore({ pool: deps.sessionPool, tableName: 'sessions', pruneSessionInterval: false, disableTouch: true }),
         resave: false,
         saveUninitialized: false,
         cookie: { httpOnly: true, sameSite: 'lax', secure: config.isProduction, maxAge: 1000 * 60 * 60 * 8 },

@@ -202,6 +202,34 @@ describe('C11: a member session ends when idle', () => {
     expect(await signedIn(agent)).toBe(true);
   });
 
+  it('C11: pages seen within a minute write nothing to the session; after a minute the idle clock moves and the row lives on', async () => {
+    const id = await insertMember(ctx.db, 'quiet.session@example.org', 'Quiet Session');
+    const agent = await signedInAgent(ctx, id);
+    const row = async () =>
+      ctx.db('sessions').whereRaw(`sess::jsonb #>> '{passport,user,id}' = ?`, [id]).first('expire', ctx.db.raw('sess::text as sess'));
+    const expireIn = (interval: string) =>
+      ctx
+        .db('sessions')
+        .whereRaw(`sess::jsonb #>> '{passport,user,id}' = ?`, [id])
+        .update({ expire: ctx.db.raw(`now() + interval '${interval}'`) });
+    await agent.get('/account').expect(200);
+    // A marker a write would move: an expiry of an hour, where every save sets eight.
+    await expireIn('1 hour');
+    const before = await row();
+    await agent.get('/preferences').expect(200);
+    await agent.get('/account').expect(200);
+    expect(await row()).toEqual(before);
+
+    // Two minutes later, with an hour left on the row: the save that records the visit sets the 8-hour expiry again.
+    await age(id, 'lastSeen', 2);
+    await expireIn('1 hour');
+    const aged = await row();
+    await agent.get('/account').expect(200);
+    const after = await row();
+    expect(JSON.parse(after.sess).lastSeen).toBeGreaterThan(JSON.parse(aged.sess).lastSeen);
+    expect(after.expire.getTime()).toBeGreaterThan(Date.now() + 7 * 60 * 60 * 1000);
+  });
+
   it('C11: the idle limit is configurable (MEMBER_IDLE_MINUTES)', async () => {
     const short = await startTestContext({ MEMBER_IDLE_MINUTES: '5' });
     try {
