@@ -6,7 +6,7 @@ import session from 'express-session';
 import helmet from 'helmet';
 import { adminRouter } from './admin/admin.routes.js';
 import { createPassport } from './auth/passport.js';
-import { findActiveMember } from './members/members.repository.js';
+import { findActiveMember } from './identity/members.repository.js';
 import { idleTimeout, SESSION_COOKIE } from './auth/sessions.js';
 import { makeServiceContext, type ServiceContext } from './context.js';
 import type pg from 'pg';
@@ -130,7 +130,7 @@ export function buildApp(deps: AppDeps): Express {
   const serveStatic = express.static(publicDir, { maxAge: config.isProduction ? '1d' : 0, index: false });
   const publicEntries = new Set(readdirSync(publicDir));
   app.use((req, res, next) => (publicEntries.has(req.path.split('/')[1] ?? '') ? serveStatic(req, res, next) : next()));
-  app.use(brandingRouter(svc));
+  app.use(brandingRouter(svc.brand));
   // The REST API authenticates each call with its key: mounted before sessions and CSRF, it sets no cookie.
   app.use(apiRouter(svc));
   // Bounce and complaint reports from the sending service: signed or authenticated, no session (issue 12.4).

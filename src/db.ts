@@ -1,12 +1,13 @@
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
-import type { DatabaseSessionConfig } from './config.js';
+import type { DatabaseSessionConfig } from './config.types.js';
 import { isDatabaseUnavailable, type DatabaseWatch } from './shared/db-watch.js';
 import { pgSessionOptions } from './shared/pg-session.js';
 import type { Logger } from './shared/logger.js';
 
-export type Db = Knex;
-export type DbOrTx = Knex | Knex.Transaction;
+import type { Db, DbOrTx } from './shared/db-types.js';
+
+export type { Db, DbOrTx };
 
 // Counts come back as strings from pg by default (int8); these are never above 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));

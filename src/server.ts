@@ -2,7 +2,7 @@ import http from 'node:http';
 import { buildApp } from './app.js';
 import { startJobRunner, startRuntime } from './deps.js';
 import type { JobWorker } from './mail/worker.js';
-import { bootOrExit, failedToStart, onShutdownSignal } from './shared/boot.js';
+import { bootOrExit, failedToStart, onShutdownSignal } from './boot.js';
 
 const t0 = Date.now();
 const { config, logger, watch } = bootOrExit();

@@ -1,5 +1,5 @@
 import { startJobRunner, startRuntime } from './deps.js';
-import { bootOrExit, failedToStart, onShutdownSignal } from './shared/boot.js';
+import { bootOrExit, failedToStart, onShutdownSignal } from './boot.js';
 
 /**
  * A job runner on its own (npm run worker), for scaling out: run as many as needed against one

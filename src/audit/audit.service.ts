@@ -1,4 +1,4 @@
-import type { ServiceContext } from '../context.js';
+import type { Db } from '../shared/db-types.js';
 import { listAudit, listAuditActions, listAuditStaff, type AuditRow } from './audit.repository.js';
 import { AuditQuery, auditFilter } from './audit.schemas.js';
 import { auditActionName, auditSentence } from './audit.sentences.js';
@@ -37,7 +37,8 @@ export interface AuditPage {
  * One page of the audit log for the filters in the query string. Invalid filters list nothing and
  * say why per field; the choices of the filter form (actions, staff users) are always there.
  */
-export async function auditLogPage(svc: ServiceContext, query: Record<string, unknown>): Promise<AuditPage> {
+/** Takes any service context: only its database is read. */
+export async function auditLogPage(svc: { db: Db }, query: Record<string, unknown>): Promise<AuditPage> {
   const raw = Object.fromEntries(FIELDS.map((f) => [f, typeof query[f] === 'string' ? (query[f] as string) : ''])) as Values;
   const parsed = AuditQuery.safeParse({ ...raw, page: query.page });
   const errors: Record<string, string> = {};

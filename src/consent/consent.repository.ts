@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
-import { MEMBER_COLUMNS, type MemberRow } from '../members/members.repository.js';
-import { webhookEndpointIdsFor } from '../integrations/webhooks.events.js';
+import { MEMBER_COLUMNS, type MemberRow } from '../identity/members.repository.js';
+import { webhookEndpointIdsFor } from '../events/webhook-events.js';
 import { upcomingPolicyQuery } from '../policies/policies.repository.js';
 import { isUuid } from '../shared/ids.js';
 

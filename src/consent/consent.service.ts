@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { inTransaction, readTogether, type DbOrTx } from '../db.js';
-import { findActiveMember, lockMember, type MemberRow } from '../members/members.repository.js';
-import { assertManageLinkCurrent } from '../members/manage-links.js';
+import { findActiveMember, lockMember, type MemberRow } from '../identity/members.repository.js';
+import { assertManageLinkCurrent } from '../identity/manage-links.js';
 import { AppError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { ServiceContext } from '../context.js';
 import { enqueueEmailWith } from '../mail/outbox.js';
@@ -24,7 +24,7 @@ import {
   type TopicRow,
 } from './consent.repository.js';
 import { preferencesChangedEmail } from './consent.emails.js';
-import { recordWebhookEvent } from '../integrations/webhooks.events.js';
+import { recordWebhookEvent } from '../events/webhook-events.js';
 
 export interface ChoiceSource {
   source: LedgerSource;

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { requireMember } from '../auth/passport.js';
-import { readManageLink } from '../members/manage-links.js';
+import { readManageLink } from '../identity/manage-links.js';
 import { formView, parseForm } from '../shared/http/forms.js';
 import type { ServiceContext } from '../context.js';
 import { SetPreferences } from './consent.schemas.js';

@@ -5,7 +5,7 @@ import { topicIds } from '../consent/consent.schemas.js';
 import type { ServiceContext } from '../context.js';
 import { inTransaction } from '../db.js';
 import { welcomeNewMember } from '../members/join.service.js';
-import { findActiveMemberByEmail, insertActiveMember } from '../members/members.repository.js';
+import { findActiveMemberByEmail, insertActiveMember } from '../identity/members.repository.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { AppError, InvalidLinkError, ValidationError } from '../shared/errors.js';
 import { hashToken, isWellFormedSecret } from '../shared/secrets.js';

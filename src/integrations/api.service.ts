@@ -2,7 +2,7 @@ import type { ServiceContext } from '../context.js';
 import { audienceCopy, findCurrentTopic } from '../consent/audience.repository.js';
 import { currentConsents, listOfferedTopics } from '../consent/consent.repository.js';
 import { unsubscribe } from '../consent/consent.service.js';
-import { findActiveMember, findActiveMemberByEmail, type MemberRow } from '../members/members.repository.js';
+import { findActiveMember, findActiveMemberByEmail, type MemberRow } from '../identity/members.repository.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { isSuppressed, normaliseAddress } from '../shared/suppression.js';
 import { changesAfter, ledgerAfter } from './api.repository.js';

@@ -15,7 +15,7 @@ import {
   type FeedbackKind,
   type FeedbackOutcome,
 } from './bounces.repository.js';
-import { recordWebhookEvent } from './webhooks.events.js';
+import { recordWebhookEvent } from '../events/webhook-events.js';
 
 /** One report from the sending service about one recipient of one message. */
 export interface MailReport {

@@ -2,7 +2,7 @@ import { inTransaction, type DbOrTx } from '../db.js';
 import type { ServiceContext } from '../context.js';
 import { markAddressUndeliverable } from '../mail/outbox.repository.js';
 import { addressHash, normaliseAddress, suppressAddress } from '../shared/suppression.js';
-import { recordWebhookEvent } from './webhooks.events.js';
+import { recordWebhookEvent } from '../events/webhook-events.js';
 
 /** What another system may report about an address (REST API, bounce and complaint intake). */
 export const REPORTED_REASONS = ['bounce', 'complaint', 'manual'] as const;

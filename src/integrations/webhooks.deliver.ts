@@ -7,7 +7,7 @@ import { queueMail, type ServiceContext } from '../context.js';
 import { inTransaction } from '../db.js';
 import type { Logger } from '../shared/logger.js';
 import { webhookDisabledEmail } from './webhooks.emails.js';
-import { addDeliveryJob } from './webhooks.events.js';
+import { addDeliveryJob } from '../events/webhook-events.js';
 import {
   activeAdmins,
   clearFailing,

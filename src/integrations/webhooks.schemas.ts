@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { singleLineText } from '../shared/http/text.js';
 import { parseNumericId } from '../shared/ids.js';
-import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhooks.events.js';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../events/webhook-events.js';
 
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 

@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/audit.repository.js';
 import type { ServiceContext } from '../context.js';
 import { inTransaction } from '../db.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
-import { addDeliveryJob, WEBHOOK_EVENT_TYPES } from './webhooks.events.js';
+import { addDeliveryJob, WEBHOOK_EVENT_TYPES } from '../events/webhook-events.js';
 import {
   deleteEndpoint,
   deliveryLog,

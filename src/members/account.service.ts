@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../context.js';
 import { passwordRemovedEmail, passwordSetEmail } from './account.emails.js';
-import { findActiveMember, lockMember, updateMember, type MemberRow } from './members.repository.js';
+import { findActiveMember, lockMember, updateMember, type MemberRow } from '../identity/members.repository.js';
 
 /**
  * The member's optional password. Setting, changing or removing it needs proof that the person

@@ -15,7 +15,7 @@ import {
   type StaffMemberRecord,
 } from './casework.repository.js';
 import { MEMBERS_PAGE_SIZE } from './casework.schemas.js';
-import { lockMember } from './members.repository.js';
+import { lockMember } from '../identity/members.repository.js';
 import type { StaffRecordChange } from './casework.schemas.js';
 import { appendAudit } from '../audit/audit.repository.js';
 

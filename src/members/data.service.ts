@@ -5,8 +5,8 @@ import { InvalidLinkError, NotFoundError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../context.js';
 import { gatherMemberData, type MemberData } from './data.repository.js';
-import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
-import { findActiveMember } from './members.repository.js';
+import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../identity/member-tokens.js';
+import { findActiveMember } from '../identity/members.repository.js';
 
 /**
  * "My data" (C5, C2). Seeing everything we hold is a sensitive action, so a session alone is not

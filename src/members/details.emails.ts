@@ -1,6 +1,6 @@
 import type { BuiltEmail, MailContext } from '../mail/email.js';
 import { memberMessageEmail } from '../mail/member-message.js';
-import type { MemberDetails } from './members.repository.js';
+import type { MemberDetails } from '../identity/members.repository.js';
 
 /**
  * The e-mails of the details page (C5, C14). All are transactional: they are about the member's

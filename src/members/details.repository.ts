@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { DbOrTx } from '../db.js';
 import { isUniqueViolation } from '../shared/errors.js';
-import type { TokenPurpose } from './member-tokens.js';
-import { updateMember } from './members.repository.js';
+import type { TokenPurpose } from '../identity/member-tokens.js';
+import { updateMember } from '../identity/members.repository.js';
 
 const EMAIL_UNIQUE = 'members_email_key';
 

@@ -1,7 +1,7 @@
 import { endOtherSessions } from '../auth/sessions.js';
 import { checkLimits } from '../shared/rate-limit.js';
 import { inTransaction } from '../db.js';
-import { recordWebhookEvent } from '../integrations/webhooks.events.js';
+import { recordWebhookEvent } from '../events/webhook-events.js';
 import { ConflictError, InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';
 import { queueMail, type ServiceContext } from '../context.js';
@@ -15,11 +15,11 @@ import {
   type DetailsChange,
   type DetailsField,
 } from './details.emails.js';
-import { clearUndeliverable } from './members.repository.js';
+import { clearUndeliverable } from '../identity/members.repository.js';
 import { revokeMemberTokens, setMemberEmail, voidEarlierManageLinks } from './details.repository.js';
 import type { ChangeEmailCommand, UpdateDetailsCommand } from './details.schemas.js';
-import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
-import { emailInUse, findActiveMember, lockMember, updateMember, type MemberRow } from './members.repository.js';
+import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../identity/member-tokens.js';
+import { emailInUse, findActiveMember, lockMember, updateMember, type MemberRow } from '../identity/members.repository.js';
 
 /**
  * The member's own details (C5), each change confirmed by e-mail in the same transaction (C14).

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { checkLimits } from '../shared/rate-limit.js';
 import type { Knex } from 'knex';
 import { consentEventsCte, listOfferedTopics, recordConsentEvents, type TopicRow } from '../consent/consent.repository.js';
-import { recordWebhookEvent } from '../integrations/webhooks.events.js';
+import { recordWebhookEvent } from '../events/webhook-events.js';
 import { groupedByKind } from '../consent/consent.service.js';
 import { inTransaction } from '../db.js';
 import { noticeNewMember } from '../policies/notices.service.js';
@@ -22,7 +22,13 @@ import {
   takePendingSignup,
   type PendingSignupRow,
 } from './join.repository.js';
-import { emailInUse, findActiveMember, findActiveMemberByEmail, insertActiveMember, type MemberRow } from './members.repository.js';
+import {
+  emailInUse,
+  findActiveMember,
+  findActiveMemberByEmail,
+  insertActiveMember,
+  type MemberRow,
+} from '../identity/members.repository.js';
 import type { DbOrTx } from '../db.js';
 
 const PER_ADDRESS: Limit = { action: 'join:address', windowSeconds: 3600, max: 5 };

@@ -13,7 +13,7 @@ import {
   SIGNIN_LINK_MINUTES,
   useSignInLink,
 } from './signin.service.js';
-import { readManageLink } from './manage-links.js';
+import { readManageLink } from '../identity/manage-links.js';
 
 const EXPIRED_NOTICE = (minutes: number) => `You were signed out after ${minutes} minutes without activity. Please sign in again.`;
 

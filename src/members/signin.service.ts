@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { inTransaction } from '../db.js';
-import { consumeMemberToken, issueMemberToken, peekMemberToken } from './member-tokens.js';
-import { findActiveMember, findActiveMemberByEmail } from './members.repository.js';
-import { assertManageLinkCurrent } from './manage-links.js';
+import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../identity/member-tokens.js';
+import { findActiveMember, findActiveMemberByEmail } from '../identity/members.repository.js';
+import { assertManageLinkCurrent } from '../identity/manage-links.js';
 import { InvalidLinkError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { checkLimits, recentFailures, TooManyRequestsError, type Limit } from '../shared/rate-limit.js';
 import { lockState, LOCKOUT_RULES, recordSignInFailure, recordSignInSuccess } from '../auth/lockout.js';

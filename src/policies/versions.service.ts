@@ -1,5 +1,5 @@
 import { inTransaction, type DbOrTx } from '../db.js';
-import { recordWebhookEvent } from '../integrations/webhooks.events.js';
+import { recordWebhookEvent } from '../events/webhook-events.js';
 import { countReachableMembers, noticeProgress } from './notices.repository.js';
 import { policyNoticeTestEmail } from './policies.emails.js';
 import { progressOf } from '../shared/progress.js';

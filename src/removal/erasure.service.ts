@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import { lockMember } from '../members/members.repository.js';
+import { lockMember } from '../identity/members.repository.js';
 import type { RemovalRequestRow } from './removal.repository.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { recordConsentEvent } from '../consent/consent.repository.js';
 import { inTransaction } from '../db.js';
-import { recordWebhookEvent } from '../integrations/webhooks.events.js';
+import { recordWebhookEvent } from '../events/webhook-events.js';
 import { findPolicyInForce } from '../policies/policies.repository.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { queueMail, type ServiceContext } from '../context.js';

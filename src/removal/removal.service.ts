@@ -1,7 +1,7 @@
 import { checkLimits } from '../shared/rate-limit.js';
 import { inTransaction } from '../db.js';
-import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../members/member-tokens.js';
-import { findActiveMember, type MemberRow } from '../members/members.repository.js';
+import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../identity/member-tokens.js';
+import { findActiveMember, type MemberRow } from '../identity/members.repository.js';
 import type { Knex } from 'knex';
 import { ConflictError, InvalidLinkError, NotFoundError } from '../shared/errors.js';
 import type { Limit } from '../shared/rate-limit.js';

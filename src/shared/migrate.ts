@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { runMigrations as runWorkerMigrations } from 'graphile-worker';
 import type { Knex } from 'knex';
 import pg from 'pg';
-import type { Db } from '../db.js';
+import type { Db } from './db-types.js';
 import { migrationsDir, seedsDir } from './paths.js';
 import type { Logger } from './logger.js';
 import { graphileLogger } from './graphile-logger.js';

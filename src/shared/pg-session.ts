@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { DatabaseSessionConfig } from '../config.js';
+import type { DatabaseSessionConfig } from '../config.types.js';
 
 /** The pg client settings this adds (pg.ClientConfig's names). */
 export interface PgSessionOptions {

@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../db.js';
+import type { DbOrTx } from './db-types.js';
 
 /**
  * Adds a graphile-worker job inside the caller's transaction: add_job is plain SQL, so the job

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DbOrTx } from '../db.js';
+import type { DbOrTx } from './db-types.js';
 import { AppError } from './errors.js';
 import { truncateIp } from './logger.js';
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { DbOrTx } from '../db.js';
+import type { DbOrTx } from './db-types.js';
 import { purposeKeys } from './keys.js';
 
 /**

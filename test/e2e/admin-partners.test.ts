@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { ensurePartner, insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
 import { csrfFrom, linkPost } from '../helpers/session.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { axeViolations, launchBrowser, serve, signInInBrowser } from '../helpers/browser.js';
 import { insertMember } from '../helpers/fixtures.js';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { purposeKey } from '../../src/shared/keys.js';
 import { Links } from '../../src/shared/links.js';
 import { seedDatabase } from '../../src/shared/migrate.js';

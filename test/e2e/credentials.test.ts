@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { Links } from '../../src/shared/links.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';

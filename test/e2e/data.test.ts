@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { readFileSync } from 'node:fs';
 import { insertStaffUser } from '../../src/auth/staff.repository.js';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { hashToken } from '../../src/shared/secrets.js';
 import { randomUUID } from 'node:crypto';
 import { LEDGER_SOURCES } from '../../src/consent/consent.repository.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { hashToken } from '../../src/shared/secrets.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import type { CaughtMessage } from '../helpers/smtp.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { LINK_CONFIRM_FIELD } from '../../src/shared/http/link-confirm.js';
 import { hashToken } from '../../src/shared/secrets.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { formatRemovalDate } from '../../src/removal/removal.emails.js';
 import { listRemovalRequests } from '../../src/removal/removal.repository.js';
 import { hashToken } from '../../src/shared/secrets.js';

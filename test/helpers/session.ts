@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { LINK_CONFIRM_FIELD, mintConfirmField } from '../../src/shared/http/link-confirm.js';
 import { purposeKey } from '../../src/shared/keys.js';
 import { TEST_SECRET, type TestContext } from './app.js';

@@ -2,7 +2,7 @@
  * Run as a separate process by the process-handler test: installs the handlers the entry points
  * install, leaves one promise rejected with nobody to handle it, and says whether it lived on.
  */
-import { installProcessHandlers } from '../../src/shared/boot.js';
+import { installProcessHandlers } from '../../src/boot.js';
 import { DatabaseWatch } from '../../src/shared/db-watch.js';
 import { createLogger } from '../../src/shared/logger.js';
 

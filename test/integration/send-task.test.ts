@@ -10,7 +10,7 @@ import { enqueueEmail } from '../../src/mail/outbox.js';
 import { findMessageToSend, insertEmailMessage } from '../../src/mail/outbox.repository.js';
 import { makeSendEmailTask } from '../../src/mail/send-email.task.js';
 import { confirmEmailChange } from '../../src/members/details.service.js';
-import { issueMemberToken } from '../../src/members/member-tokens.js';
+import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { suppressAddress } from '../../src/shared/suppression.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
 import { insertMember, suppressLegacy } from '../helpers/fixtures.js';

@@ -6,7 +6,7 @@ import { createPolicyDraft, publishPolicy } from '../../src/policies/versions.se
 import { carryOutRemovalNow } from '../../src/removal/erasure.service.js';
 import { confirmRemovalRequest, openRemovalRequest } from '../../src/removal/removal.repository.js';
 import { suppressReportedAddress } from '../../src/integrations/suppressions.service.js';
-import { WEBHOOK_EVENT_TYPES } from '../../src/integrations/webhooks.events.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/events/webhook-events.js';
 import { enqueueEmail } from '../../src/mail/outbox.js';
 import { pruneWebhookLog } from '../../src/integrations/webhooks.repository.js';
 import { hashToken, newSecretToken } from '../../src/shared/secrets.js';

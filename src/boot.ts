@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig, type Config } from '../config.js';
-import { DatabaseWatch, errorMessage, isDatabaseUnavailable } from './db-watch.js';
-import { createLogger, type Logger } from './logger.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { DatabaseWatch, errorMessage, isDatabaseUnavailable } from './shared/db-watch.js';
+import { createLogger, type Logger } from './shared/logger.js';
 
 /**
  * Shared start-up of the entry points: a bad configuration ends the process with its reasons;
