@@ -146,8 +146,9 @@ export function buildApp(deps: AppDeps): Express {
         name: SESSION_COOKIE,
         // Its own key (C11): sessions signed with a master key, from before key separation, end once.
         secret: purposeKeys(config.secretKeys, 'session'),
-        // No write on every request to push the row's expiry on: the idle clock (idleTimeout) saves
-        // the session at most once a minute while it is used, and each save sets the expiry anew.
+        // No write on every request to push the row's expiry on: each save sets the expiry anew, and a
+        // signed-in session is saved by its first request after each minute in use (the idle clock,
+        // idleTimeout). A session nobody signed in to (a form's CSRF secret) keeps its first 8 hours.
         store: new PgStore({ pool: deps.sessionPool, tableName: 'sessions', pruneSessionInterval: false, disableTouch: true }),
         resave: false,
         saveUninitialized: false,

@@ -85,6 +85,14 @@ const MESSAGE_TO_SEND = `SELECT ${SEND_COLUMNS.map((c) => `e.${c}`).join(', ')},
        ) AS still_opted_in
      FROM email_messages e WHERE e.id = :id`;
 
+/** The same, taking the send slot only for a rate-limited message that is to go now. */
+const MESSAGE_TO_SEND_WITH_SLOT = `WITH m AS (${MESSAGE_TO_SEND}), ${slotCtes(
+  ', m',
+  `m.rate_limited AND m.status = 'queued' AND NOT m.held AND m.recipient IS NOT NULL
+   AND (m.reaches_suppressed OR NOT m.suppressed) AND m.still_opted_in`,
+)}
+  SELECT m.*, EXISTS (SELECT 1 FROM slot) AS slot_taken FROM m`;
+
 /**
  * The row, the suppression check and the consent check of one send, in one statement, named (every
  * send asks it, so each connection prepares it once). Given the shared send rate, a rate-limited
@@ -100,15 +108,13 @@ export async function findMessageToSend(
   rate?: SendRate,
 ): Promise<(MessageToSend & { slot_taken?: boolean }) | undefined> {
   const bindings = { id, suppressionKeys: [...keys.lookup] };
-  const goesNow = `m.rate_limited AND m.status = 'queued' AND NOT m.held AND m.recipient IS NOT NULL
-    AND (m.reaches_suppressed OR NOT m.suppressed) AND m.still_opted_in`;
   const { rows } = await (rate
     ? db
-        .raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(
-          `WITH m AS (${MESSAGE_TO_SEND}), ${slotCtes(', m', goesNow)}
-           SELECT m.*, EXISTS (SELECT 1 FROM slot) AS slot_taken FROM m`,
-          { ...bindings, perSecond: rate.perSecond, perHour: rate.perHour },
-        )
+        .raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(MESSAGE_TO_SEND_WITH_SLOT, {
+          ...bindings,
+          perSecond: rate.perSecond,
+          perHour: rate.perHour,
+        })
         .options({ name: 'message_to_send_with_slot' })
     : db.raw<{ rows: MessageToSend[] }>(MESSAGE_TO_SEND, bindings).options({ name: 'message_to_send' }));
   return rows[0];

@@ -15,11 +15,17 @@ import {
   type DetailsChange,
   type DetailsField,
 } from './details.emails.js';
-import { clearUndeliverable } from '../identity/members.repository.js';
 import { revokeMemberTokens, setMemberEmail, voidEarlierManageLinks } from './details.repository.js';
 import type { ChangeEmailCommand, UpdateDetailsCommand } from './details.schemas.js';
 import { consumeMemberToken, issueMemberToken, peekMemberToken } from '../identity/member-tokens.js';
-import { emailInUse, findActiveMember, lockMember, updateMember, type MemberRow } from '../identity/members.repository.js';
+import {
+  clearUndeliverable,
+  emailInUse,
+  findActiveMember,
+  lockMember,
+  updateMember,
+  type MemberRow,
+} from '../identity/members.repository.js';
 
 /**
  * The member's own details (C5), each change confirmed by e-mail in the same transaction (C14).
