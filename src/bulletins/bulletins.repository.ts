@@ -63,6 +63,19 @@ export async function lockBulletin(
   return locked ? findBulletin(db, id) : undefined;
 }
 
+/** The class of the transaction-level advisory lock that keeps a bulletin to one dispatch at a time ('Ad'). */
+const DISPATCH_LOCK_CLASS = 0x4164;
+
+/**
+ * Waits until no other dispatch of the bulletin holds its lock, then holds it to the end of the
+ * transaction. A wake while a dispatch runs makes a second dispatch job (graphile-worker gives the
+ * job key to a new job when the keyed one is running); without this the two would count the same
+ * window twice and could deadlock releasing the same rows.
+ */
+export async function lockDispatch(trx: Knex.Transaction, bulletinId: number): Promise<void> {
+  await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [DISPATCH_LOCK_CLASS, bulletinId]);
+}
+
 export async function listBulletins(db: DbOrTx): Promise<BulletinWithTopic[]> {
   return withTopic(db).orderBy([
     { column: 'b.updated_at', order: 'desc' },

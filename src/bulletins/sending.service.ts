@@ -11,6 +11,7 @@ import { bulletinEmail, bulletinMessageId, renderBulletinBody, type BulletinPart
 import {
   claimRecipients,
   lockBulletin,
+  lockDispatch,
   nextAudienceMembers,
   queuedCounts,
   releaseHeld,
@@ -195,14 +196,16 @@ export interface DispatchResult {
 }
 
 /**
- * One dispatch, in one transaction with the bulletin locked: releases as many held messages as
- * the shared rate leaves room for this second and this hour, keeping the released-but-unsent
- * window small, adds their send jobs, and sets its own next run. Once the snapshot is done and no
- * message is left queued, the bulletin is sent.
+ * One dispatch, in one transaction with the bulletin locked and no other dispatch of it running:
+ * releases as many held messages as the shared rate leaves room for this second and this hour,
+ * keeping the released-but-unsent window small, adds their send jobs, and sets its own next run.
+ * Once the snapshot is done and no message is left queued, the bulletin is sent.
  */
 export async function runDispatch(svc: ServiceContext, bulletinId: number): Promise<DispatchResult> {
   const rate = svc.config.sendRate;
   return svc.db.transaction(async (trx) => {
+    // First, holding nothing else: a second dispatch waits here, and then sees what the first released.
+    await lockDispatch(trx, bulletinId);
     const b = await lockBulletin(trx, bulletinId, 'shared');
     if (!b || b.status !== 'sending') return { released: 0, next: null, finished: false };
     const { held, released: inFlight } = await queuedCounts(trx, b.id);

@@ -4,6 +4,7 @@ import { bulletinProgress, confirmSend, controlSending, createBulletin, findBull
 import { randomUUID } from 'node:crypto';
 import { findMessageToSend, insertEmailMessages } from '../../src/mail/outbox.repository.js';
 import { takeSendSlot } from '../../src/mail/send-rate.js';
+import { releaseWindow, runDispatch, runSnapshotBatch } from '../../src/bulletins/sending.service.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertOptedInMembers, insertPolicy, insertTopic } from '../helpers/fixtures.js';
 import { waitFor } from '../helpers/jobs.js';
@@ -40,6 +41,15 @@ async function draftTo(slug: string, count: number): Promise<{ id: number; email
     web_version: false,
   });
   return { id, emails: Array.from({ length: count }, (_, i) => `${slug}${i + 1}@example.org`) };
+}
+
+/** How many of this database's sessions wait for a lock while running a statement like the pattern. */
+async function lockWaiters(queryLike: string): Promise<number> {
+  const { rows } = await ctx.db.raw<{ rows: { n: number }[] }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?",
+    [queryLike],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 const received = (subject: string) => ctx.smtp.messages.filter((x) => x.parsed.subject === subject).flatMap((x) => x.envelopeTo);
@@ -178,17 +188,7 @@ describe('pause, resume, cancel and schedule until every message has gone', () =
     const send = await ctx.db.transaction();
     await send('email_messages').where({ id: racing }).update({ status: 'sent', sent_at: send.fn.now(), attempts: 1 });
     const cancel = controlSending(svc, staffId, id, 'cancel');
-    await waitFor(
-      async () =>
-        Number(
-          (
-            await ctx.db.raw<{ rows: { n: number }[] }>(
-              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%cancel_reason%'",
-            )
-          ).rows[0]?.n,
-        ) > 0 || undefined,
-      'the cancel to wait for the message being sent',
-    );
+    await waitFor(async () => (await lockWaiters('%cancel_reason%')) > 0 || undefined, 'the cancel to wait for the message being sent');
     await send.commit();
     await cancel;
     const after = Object.fromEntries((await messagesOf()).map((m) => [m.id, m.status]));
@@ -227,5 +227,37 @@ describe('bounces', () => {
     });
     const reasons = (await bulletinProgress(svc, await findBulletinOr404(svc, id))).reasons;
     expect(reasons).toEqual([{ reason: expect.stringMatching(/550/), n: 1, permanent: true }]);
+  }, 30000);
+});
+
+describe('the dispatcher', () => {
+  it('a second dispatch of a bulletin waits for the first, sees what it released, and keeps the window', async () => {
+    // Thirty held messages and no job: the snapshot taken while paused, then the status set back
+    // without waking the dispatcher, so only the dispatches below release anything. They run at
+    // 20 a second, so the window (20) is what bounds a release, not the second's slots.
+    const fast = makeServiceContext({ ...ctx.config, sendRate: { ...ctx.config.sendRate, perSecond: 20 } }, ctx.db);
+    const window = releaseWindow(20);
+    const { id } = await draftTo('twice', 30);
+    await ctx.db('bulletins').where({ id }).update({ status: 'paused', started_at: ctx.db.fn.now(), audience_confirmed: 30 });
+    await runSnapshotBatch(svc, { bulletinId: id, after: null });
+    await ctx.db('bulletins').where({ id }).update({ status: 'sending' });
+    const messages = () =>
+      ctx.db('bulletin_recipients as r').join('email_messages as e', 'e.id', 'r.email_message_id').where('r.bulletin_id', id);
+    const first = (await messages().orderBy('r.member_id').first('e.id')) as { id: string };
+    // Holding the first message's row stops the first dispatch inside its transaction, its counts
+    // taken; a wake meanwhile makes a second dispatch job, which starts while the first is open.
+    const hold = await ctx.db.transaction();
+    await hold('email_messages').where({ id: first.id }).forUpdate().first('id');
+    const one = runDispatch(fast, id);
+    await waitFor(async () => (await lockWaiters('%held%')) === 1 || undefined, 'the first dispatch to wait for the held row');
+    const two = runDispatch(fast, id);
+    const waiting = async () => (await lockWaiters('%held%')) + (await lockWaiters('%advisory%'));
+    await waitFor(async () => (await waiting()) === 2 || undefined, 'the second dispatch to wait as well');
+    await hold.commit();
+    const [a, b] = await Promise.all([one, two]);
+    const sent = (await messages().where('e.status', 'sent').pluck('e.id')).length;
+    expect(a.released).toBe(window);
+    // The worker sends at 5 a second meanwhile; what it sent is all the second could refill.
+    expect(a.released + b.released).toBeLessThanOrEqual(window + sent);
   }, 30000);
 });
