@@ -167,6 +167,10 @@ export async function checkStagedRows(trx: Knex.Transaction, importId: number, m
       ...suppressionKeyBindings(keys),
     },
   );
+  // The staging's statistics knew no outcome yet: without fresh ones every apply batch, asking for
+  // the next new rows, was planned as a scan of the whole staged file (1.7 s of a 100,000-row
+  // apply). Five values need no big sample: 3,000 rows, not 30,000.
+  await trx.raw('SET LOCAL default_statistics_target = 10; ANALYZE import_rows (outcome)');
 }
 
 export interface CheckCounts {
