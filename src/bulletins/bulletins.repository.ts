@@ -67,13 +67,17 @@ export async function lockBulletin(
 const DISPATCH_LOCK_CLASS = 0x4164;
 
 /**
- * Waits until no other dispatch of the bulletin holds its lock, then holds it to the end of the
- * transaction. A wake while a dispatch runs makes a second dispatch job (graphile-worker gives the
- * job key to a new job when the keyed one is running); without this the two would count the same
- * window twice and could deadlock releasing the same rows.
+ * Takes the bulletin's dispatch lock for the rest of the transaction, unless another dispatch of
+ * it holds it (false). A wake while a dispatch runs makes a second dispatch job (graphile-worker
+ * gives the job key to a new job when the keyed one is running); two dispatches side by side would
+ * count the same release window twice and could deadlock releasing the same rows.
  */
-export async function lockDispatch(trx: Knex.Transaction, bulletinId: number): Promise<void> {
-  await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [DISPATCH_LOCK_CLASS, bulletinId]);
+export async function tryLockDispatch(trx: Knex.Transaction, bulletinId: number): Promise<boolean> {
+  const { rows } = await trx.raw<{ rows: { locked: boolean }[] }>('SELECT pg_try_advisory_xact_lock(?, ?) AS locked', [
+    DISPATCH_LOCK_CLASS,
+    bulletinId,
+  ]);
+  return rows[0]?.locked === true;
 }
 
 export async function listBulletins(db: DbOrTx): Promise<BulletinWithTopic[]> {

@@ -40,6 +40,7 @@ export function bulletinTasks(svc: ServiceContext): TaskList {
     }),
     [BULLETIN_DISPATCH_TASK]: parsed(DispatchPayload, BULLETIN_DISPATCH_TASK, async (p) => {
       const r = await runDispatch(svc, p.bulletinId);
+      if (r.busy) return `bulletin ${p.bulletinId}: another dispatch is running`;
       return `bulletin ${p.bulletinId}: ${r.released} released${r.finished ? ', sent' : ''}`;
     }),
   };

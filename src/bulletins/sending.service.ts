@@ -11,7 +11,7 @@ import { bulletinEmail, bulletinMessageId, renderBulletinBody, type BulletinPart
 import {
   claimRecipients,
   lockBulletin,
-  lockDispatch,
+  tryLockDispatch,
   nextAudienceMembers,
   queuedCounts,
   releaseHeld,
@@ -190,13 +190,15 @@ export function releaseWindow(perSecond: number): number {
 
 export interface DispatchResult {
   released: number;
-  /** When the dispatcher runs next; null when the bulletin needs it no more. */
+  /** When the dispatcher runs next; null when the bulletin needs it no more, or another dispatch runs. */
   next: Date | null;
   finished: boolean;
+  /** Another dispatch of the bulletin was running: this one did nothing. */
+  busy?: boolean;
 }
 
 /**
- * One dispatch, in one transaction with the bulletin locked and no other dispatch of it running:
+ * One dispatch, in one transaction with the bulletin locked, unless another dispatch of it is running:
  * releases as many held messages as the shared rate leaves room for this second and this hour,
  * keeping the released-but-unsent window small, adds their send jobs, and sets its own next run.
  * Once the snapshot is done and no message is left queued, the bulletin is sent.
@@ -204,8 +206,9 @@ export interface DispatchResult {
 export async function runDispatch(svc: ServiceContext, bulletinId: number): Promise<DispatchResult> {
   const rate = svc.config.sendRate;
   return svc.db.transaction(async (trx) => {
-    // First, holding nothing else: a second dispatch waits here, and then sees what the first released.
-    await lockDispatch(trx, bulletinId);
+    // Another dispatch of this bulletin is running: it sets its own next run, which sees whatever
+    // this wake was for. Waiting here instead would hold a worker slot for nothing.
+    if (!(await tryLockDispatch(trx, bulletinId))) return { released: 0, next: null, finished: false, busy: true };
     const b = await lockBulletin(trx, bulletinId, 'shared');
     if (!b || b.status !== 'sending') return { released: 0, next: null, finished: false };
     const { held, released: inFlight } = await queuedCounts(trx, b.id);
