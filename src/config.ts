@@ -82,7 +82,7 @@ const schema = z.object({
   DKIM_PRIVATE_KEY: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
   SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
-  WORKER_LOCAL_QUEUE: int(0, 1000).default(0),
+  WORKER_LOCAL_QUEUE: int(0, 1000).optional(),
   API_RATE_PER_MINUTE: int(1, 100000).default(600),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.optional(),
   WEBHOOK_RETRY_SCHEDULE: z
@@ -216,7 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sendRate: Object.freeze({ perSecond: e.SEND_RATE_PER_SECOND, perHour: e.SEND_RATE_PER_HOUR }),
     dkim,
     smtpMaxConnections: e.SMTP_MAX_CONNECTIONS,
-    workerLocalQueue: e.WORKER_LOCAL_QUEUE,
+    workerLocalQueue: e.WORKER_LOCAL_QUEUE ?? 2 * e.WORKER_CONCURRENCY,
     apiRatePerMinute: e.API_RATE_PER_MINUTE,
     webhooks: Object.freeze({
       allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? !isProduction,

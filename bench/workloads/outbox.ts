@@ -3,8 +3,9 @@
  * transaction) drained by the job runner into a local SMTP sink (a process of its own), against
  * a raw nodemailer pool with the same number of SMTP connections sending the very same messages to
  * the same sink. At 8 and at 16 SMTP connections (SMTP_MAX_CONNECTIONS; the runner's concurrency,
- * WORKER_CONCURRENCY, twice that, as the raw pool has twice as many messages in flight); 5,000 e-mails a round (BENCH_QUICK: 500). Then once more at 8 with batched claims
- * (WORKER_LOCAL_QUEUE=32, off by default). Also counted: the queries the
+ * WORKER_CONCURRENCY, twice that, as the raw pool has twice as many messages in flight); 5,000 e-mails a round
+ * (BENCH_QUICK: 500), jobs claimed in batches (WORKER_LOCAL_QUEUE, by default twice the concurrency).
+ * Then once more at 8 claiming one job at a time (WORKER_LOCAL_QUEUE=0). Also counted: the queries the
  * process sends to PostgreSQL, and the transactions it commits, per e-mail while the app drains.
  */
 import { randomUUID } from 'node:crypto';
@@ -97,9 +98,9 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
     const memberId = (member as { id: string }).id;
     let delivered = 0;
     const setups = [
+      { connections: 8, localQueue: undefined },
+      { connections: 16, localQueue: undefined },
       { connections: 8, localQueue: 0 },
-      { connections: 16, localQueue: 0 },
-      { connections: 8, localQueue: 32 },
     ];
     for (const { connections, localQueue } of setups) {
       const config = loadConfig({
@@ -109,7 +110,7 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
         SECRET_KEYS: 'bench-secret-key-0123456789abcdefghijklmnop',
         WORKER_CONCURRENCY: String(2 * connections),
         SMTP_MAX_CONNECTIONS: String(connections),
-        WORKER_LOCAL_QUEUE: String(localQueue),
+        ...(localQueue === undefined ? {} : { WORKER_LOCAL_QUEUE: String(localQueue) }),
       });
       const mailer = createMailer(sink.url, { devCatcher: true, maxConnections: config.smtpMaxConnections });
       const runner = await startWorker({
@@ -174,11 +175,11 @@ async function run(options: BenchOptions): Promise<WorkloadResult[]> {
       mailer.close();
       const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
       results.push({
-        workload: `outbox drain to SMTP, ${connections} connections${localQueue ? `, WORKER_LOCAL_QUEUE=${localQueue}` : ''}, ${total.toLocaleString('en-GB')} e-mails a round`,
+        workload: `outbox drain to SMTP, ${connections} connections${localQueue === undefined ? '' : `, WORKER_LOCAL_QUEUE=${localQueue}`}, ${total.toLocaleString('en-GB')} e-mails a round`,
         ceiling: `raw nodemailer pool of ${connections}`,
         // app: SMTP_MAX_CONNECTIONS = connections, WORKER_CONCURRENCY = 2 × connections
         unit: 'msg/s',
-        target: connections === 8 && !localQueue ? 0.6 : undefined,
+        target: connections === 8 && localQueue === undefined ? 0.6 : undefined,
         rounds,
         notes: [
           `queries to PostgreSQL per e-mail while draining, by round: ${fmt(perEmail.queries)}`,

@@ -9,6 +9,7 @@ import { makeSendEmailTask, type SendEmailDeps } from './send-email.task.js';
 import { graphileLogger } from '../shared/graphile-logger.js';
 import { DatabaseWatch, errorMessage, isDatabaseUnavailable, untilDatabaseAnswers } from '../shared/db-watch.js';
 import { handlePoolErrors, pgSessionOptions } from '../shared/pg-session.js';
+import { mendLocalQueueRelease } from './local-queue-release.js';
 import { WorkerHeartbeat } from './worker-heartbeat.js';
 
 /** How long a job waits for an unreachable database before it counts as a failed attempt. */
@@ -18,12 +19,13 @@ const JOB_WAITS_FOR_DATABASE_MS = 60_000;
 const GIVE_UP_WAIT_MS = 120_000;
 
 /**
- * With WORKER_LOCAL_QUEUE of 2 or more, jobs are claimed in batches: the runner locks that many at
- * once into a local queue and hands them to its free slots without asking the database each time
- * (graphile-worker's localQueue; concurrency × 2 is a good size for bulk sending). The trade-off:
- * a job waiting in one runner's local queue is locked, so another runner cannot take it meanwhile;
- * they are returned on stop, and a dead runner's are unlocked by the heartbeat like its running
- * ones (and run again: none of them had started). Off by default.
+ * With WORKER_LOCAL_QUEUE of 2 or more (by default twice the concurrency), jobs are claimed in
+ * batches: the runner locks that many at once into a local queue and hands them to its free slots
+ * without asking the database each time (graphile-worker's localQueue): a round trip less for
+ * nearly every job, which is what bulk sending is made of. The trade-off: a job waiting in one
+ * runner's local queue is locked, so another runner cannot take it meanwhile; they are returned on
+ * stop (see local-queue-release.ts), and a dead runner's are unlocked by the heartbeat like its
+ * running ones (and run again: none of them had started).
  *
  * Completions and failures are recorded in batches (delay 0: those that come in the same turn of
  * the event loop, as the send jobs whose sent marks were committed together do).
@@ -134,6 +136,7 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
   type Launched = { runner: Runner; workerId: string; done: Promise<unknown> };
   const launch = async (): Promise<Launched> => {
     const events = new EventEmitter() as WorkerEvents;
+    mendLocalQueueRelease(events);
     let workerId: string | undefined;
     let registered: Promise<void> | undefined;
     const running = new Set<string>();

@@ -80,3 +80,58 @@ describe('the job runner replaces itself', () => {
     }
   }, 120000);
 });
+
+describe('stopping a runner that holds jobs claimed in a batch', () => {
+  it('the running job finishes, the claimed ones that had not started go back unlocked, and nothing is logged as an error', async () => {
+    const { logger, lines } = capturingLogger();
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: pg.url,
+      SMTP_URL: smtp.url,
+      SECRET_KEYS: TEST_SECRET,
+      BASE_URL: 'http://assent.test',
+      WORKER_LOCAL_QUEUE: '8',
+    });
+    let started = 0;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const waitsToBeTold: Task = async () => {
+      started++;
+      await finished;
+    };
+    const mailer = createMailer(smtp.url, { devCatcher: true });
+    const worker = await startWorker({
+      connectionString: pg.url,
+      config,
+      db: pg.db,
+      mailer,
+      mailFrom: config.mailFrom,
+      logger,
+      concurrency: 1,
+      pollInterval: 200,
+      tasks: { waits_to_be_told: waitsToBeTold },
+    });
+    const jobs = async () =>
+      (
+        await pg.db.raw<{ rows: { n: number; locked: number; failed: number }[] }>(
+          `SELECT count(*)::int AS n, count(locked_at)::int AS locked, count(last_error)::int AS failed
+           FROM graphile_worker.jobs WHERE task_identifier = 'waits_to_be_told'`,
+        )
+      ).rows[0];
+    try {
+      await pg.db.raw(`SELECT graphile_worker.add_job('waits_to_be_told', '{}'::json) FROM generate_series(1, 5)`);
+      await eventually(async () => (started === 1 ? true : undefined), 'the first job to start');
+      // One job running, the other four claimed with it into the runner's local queue.
+      expect(await jobs()).toEqual({ n: 5, locked: 5, failed: 0 });
+      const stopped = worker.stop();
+      setTimeout(finish, 300);
+      await stopped;
+    } finally {
+      finish();
+      mailer.close();
+    }
+    expect(started).toBe(1);
+    expect(await jobs()).toEqual({ n: 4, locked: 0, failed: 0 });
+    expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  }, 60000);
+});

@@ -93,6 +93,12 @@ describe('configuration is validated once, at boot', () => {
     expect(problems({ ...prod, WORKER_HEARTBEAT_SECONDS: '0' })).toEqual(['WORKER_HEARTBEAT_SECONDS must be at least 1']);
   });
 
+  it('a runner claims twice its concurrency of jobs at once unless told otherwise; 0 claims one at a time', () => {
+    expect(loadConfig(prod).workerLocalQueue).toBe(2 * loadConfig(prod).workerConcurrency);
+    expect(loadConfig({ ...prod, WORKER_CONCURRENCY: '16' }).workerLocalQueue).toBe(32);
+    expect(loadConfig({ ...prod, WORKER_LOCAL_QUEUE: '0' }).workerLocalQueue).toBe(0);
+  });
+
   it('a dead session’s locks are released before a dead worker’s job runs again: the idle-in-transaction timeout is under the stale period', () => {
     const c = loadConfig(prod);
     expect(c.databaseSession).toEqual({ idleInTransactionSeconds: 30, keepAliveSeconds: 10 });
