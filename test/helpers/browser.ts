@@ -66,8 +66,8 @@ function watched(context: BrowserContext, close: () => Promise<void>): Browsing 
 
 /**
  * Puts axe-core in the page: from the site's AXE_PATH when the page is on a site served by
- * serve() (cached by Chromium after the first load in a context), else (e-mail HTML set as the
- * page's content, a site of a real process) as source sent through the browser protocol.
+ * serve() (cached by Chromium after the first load in a context), else (a site of a real
+ * process) as source sent through the browser protocol.
  */
 async function loadAxe(page: Page): Promise<void> {
   if (!servedOrigins.has(new URL(page.url()).origin)) return void (await page.evaluate(axeSource()));
