@@ -63,23 +63,6 @@ export async function lockBulletin(
   return locked ? findBulletin(db, id) : undefined;
 }
 
-/** The class of the transaction-level advisory lock that keeps a bulletin to one dispatch at a time ('Ad'). */
-const DISPATCH_LOCK_CLASS = 0x4164;
-
-/**
- * Takes the bulletin's dispatch lock for the rest of the transaction, unless another dispatch of
- * it holds it (false). A wake while a dispatch runs makes a second dispatch job (graphile-worker
- * gives the job key to a new job when the keyed one is running); two dispatches side by side would
- * count the same release window twice and could deadlock releasing the same rows.
- */
-export async function tryLockDispatch(trx: Knex.Transaction, bulletinId: number): Promise<boolean> {
-  const { rows } = await trx.raw<{ rows: { locked: boolean }[] }>('SELECT pg_try_advisory_xact_lock(?, ?) AS locked', [
-    DISPATCH_LOCK_CLASS,
-    bulletinId,
-  ]);
-  return rows[0]?.locked === true;
-}
-
 export async function listBulletins(db: DbOrTx): Promise<BulletinWithTopic[]> {
   return withTopic(db).orderBy([
     { column: 'b.updated_at', order: 'desc' },

@@ -7,11 +7,11 @@ import { insertEmailMessages, type NewEmailMessage } from '../mail/outbox.reposi
 import { nextSendSlot, sendCapacity } from '../mail/send-rate.js';
 import { addJob } from '../shared/queue.js';
 import { suppressedAmong } from '../shared/suppression.js';
+import { tryXactLock, XACT_LOCKS } from '../shared/xact-lock.js';
 import { bulletinEmail, bulletinMessageId, renderBulletinBody, type BulletinParts } from './bulletins.emails.js';
 import {
   claimRecipients,
   lockBulletin,
-  tryLockDispatch,
   nextAudienceMembers,
   queuedCounts,
   releaseHeld,
@@ -206,9 +206,10 @@ export interface DispatchResult {
 export async function runDispatch(svc: ServiceContext, bulletinId: number): Promise<DispatchResult> {
   const rate = svc.config.sendRate;
   return svc.db.transaction(async (trx) => {
-    // Another dispatch of this bulletin is running: it sets its own next run, which sees whatever
-    // this wake was for. Waiting here instead would hold a worker slot for nothing.
-    if (!(await tryLockDispatch(trx, bulletinId))) return { released: 0, next: null, finished: false, busy: true };
+    // Another dispatch of this bulletin is running (a wake while it ran made this job): it sets its
+    // own next run, which sees whatever this wake was for. Two side by side would count the release
+    // window twice and could deadlock on the same rows; waiting would hold a worker slot for nothing.
+    if (!(await tryXactLock(trx, XACT_LOCKS.bulletinDispatch, bulletinId))) return { released: 0, next: null, finished: false, busy: true };
     const b = await lockBulletin(trx, bulletinId, 'shared');
     if (!b || b.status !== 'sending') return { released: 0, next: null, finished: false };
     const { held, released: inFlight } = await queuedCounts(trx, b.id);

@@ -8,6 +8,7 @@ import { insertEmailMessages, type NewEmailMessage } from '../mail/outbox.reposi
 import { nextSendSlot, sendCapacity } from '../mail/send-rate.js';
 import { addJob } from '../shared/queue.js';
 import { hashToken, newSecretToken } from '../shared/secrets.js';
+import { tryXactLock, XACT_LOCKS } from '../shared/xact-lock.js';
 import { INVITATION_KIND, invitationEmail } from './imports.emails.js';
 import { applyEvidenceBatch, dropStagedRows, findImport, inviteBatch, updateImport } from './imports.repository.js';
 
@@ -116,6 +117,9 @@ export async function failImport(svc: ServiceContext, importId: number, err: unk
 export async function runInviteRound(svc: ServiceContext, importId: number): Promise<string> {
   const rate = svc.config.sendRate;
   return svc.db.transaction(async (trx) => {
+    // Another round of this import is running (an apply batch woke this one meanwhile): it sets its
+    // own next round. Two side by side would each fill the same release window.
+    if (!(await tryXactLock(trx, XACT_LOCKS.importInvites, importId))) return 'another round is running';
     const imp = await findImport(trx, importId, 'share');
     if (!imp || imp.mode !== 'ask' || !['applying', 'applied'].includes(imp.status)) return 'stopped';
     const { rows } = await trx.raw<{ rows: { n: number }[] }>(

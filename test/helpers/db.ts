@@ -49,3 +49,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** How many of this database's sessions wait for a lock while running a statement like the pattern. */
+export async function lockWaiters(db: Db, queryLike: string): Promise<number> {
+  const { rows } = await db.raw<{ rows: { n: number }[] }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?",
+    [queryLike],
+  );
+  return rows[0]?.n ?? 0;
+}

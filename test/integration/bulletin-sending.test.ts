@@ -7,6 +7,7 @@ import { takeSendSlot } from '../../src/mail/send-rate.js';
 import { releaseWindow, runDispatch, runSnapshotBatch } from '../../src/bulletins/sending.service.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertOptedInMembers, insertPolicy, insertTopic } from '../helpers/fixtures.js';
+import { lockWaiters as lockWaitersIn } from '../helpers/db.js';
 import { waitFor } from '../helpers/jobs.js';
 import { createStaff } from '../helpers/staff.js';
 
@@ -43,14 +44,7 @@ async function draftTo(slug: string, count: number): Promise<{ id: number; email
   return { id, emails: Array.from({ length: count }, (_, i) => `${slug}${i + 1}@example.org`) };
 }
 
-/** How many of this database's sessions wait for a lock while running a statement like the pattern. */
-async function lockWaiters(queryLike: string): Promise<number> {
-  const { rows } = await ctx.db.raw<{ rows: { n: number }[] }>(
-    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?",
-    [queryLike],
-  );
-  return rows[0]?.n ?? 0;
-}
+const lockWaiters = (queryLike: string) => lockWaitersIn(ctx.db, queryLike);
 
 const received = (subject: string) => ctx.smtp.messages.filter((x) => x.parsed.subject === subject).flatMap((x) => x.envelopeTo);
 const statusOf = async (id: number) => (await ctx.db('bulletins').where({ id }).first('status')).status as string;

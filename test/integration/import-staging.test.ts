@@ -3,13 +3,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readHead, stageRows, stageRowsCarefully, stageWithCopy } from '../../src/imports/csv-file.js';
+import { runInviteRound } from '../../src/imports/apply.service.js';
 import { insertImport } from '../../src/imports/imports.repository.js';
+import { makeServiceContext } from '../../src/context.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
+import { lockWaiters } from '../helpers/db.js';
+import { waitFor } from '../helpers/jobs.js';
 import { createStaff } from '../helpers/staff.js';
 
 /**
  * Issue 14.5: a regular file is staged by PostgreSQL's own CSV reader (COPY); anything else by
- * csv-parse. Whichever reads it, the staged rows must be the same.
+ * csv-parse. Whichever reads it, the staged rows must be the same. And the worker's side of an
+ * "ask them" import without a worker running: its rounds of invitations, called here directly.
  */
 let ctx: TestContext;
 let dir: string;
@@ -78,5 +83,33 @@ describe('staging a file', () => {
     );
     expect(either.rows.map((r) => r.fields[0])).toEqual(['ada@example.org', 'bob@example.org', 'cy@example.org']);
     expect(either.rows[0]!.fields[1]).toBe('one\n\\.\ntwo');
+  });
+});
+
+describe('rounds of invitations', () => {
+  it('a round woken while another of the same import runs does nothing; the running one keeps the window', async () => {
+    // 20 a second: the release window (20) is what bounds a round, not the second's slots.
+    const svc = makeServiceContext({ ...ctx.config, sendRate: { ...ctx.config.sendRate, perSecond: 20 } }, ctx.db);
+    const id = await insertImport(ctx.db, { staff_user_id: staffId, file_name: 'ask.csv', format: 'plain', headers: ['email'] });
+    await ctx.db('imports').where({ id }).update({ status: 'applying', mode: 'ask', started_at: ctx.db.fn.now() });
+    await ctx.db('import_invitations').insert(Array.from({ length: 30 }, (_, i) => ({ import_id: id, email: `invited${i}@example.net` })));
+    // Holding the import's row stops the first round at its start; a wake meanwhile (an apply
+    // batch's) makes a second round's job, which starts while the first is open.
+    const hold = await ctx.db.transaction();
+    await hold('imports').where({ id }).forUpdate().first('id');
+    const one = runInviteRound(svc, id);
+    await waitFor(async () => (await lockWaiters(ctx.db, '%"imports"%')) === 1 || undefined, 'the first round to wait for the import');
+    let secondEnded = false;
+    const two = runInviteRound(svc, id).finally(() => (secondEnded = true));
+    await waitFor(
+      async () => secondEnded || (await lockWaiters(ctx.db, '%"imports"%')) === 2 || undefined,
+      'the second round to end or wait',
+    );
+    await hold.commit();
+    const [a, b] = await Promise.all([one, two]);
+    expect(a).toBe('20 mailed');
+    expect(b).toBe('another round is running');
+    const mailed = await ctx.db('import_invitations').where({ import_id: id }).whereNotNull('mailed_at').pluck('id');
+    expect(mailed).toHaveLength(20);
   });
 });

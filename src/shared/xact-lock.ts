@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+
+/**
+ * Classes of the transaction-level advisory locks that keep a job chain to one run at a time
+ * (two ASCII letters each). A wake while the chain's job runs makes a second job of it:
+ * graphile-worker gives the job key to a new job when the keyed one is running.
+ */
+export const XACT_LOCKS = {
+  /** A bulletin's dispatch ('Ad'). */
+  bulletinDispatch: 0x4164,
+  /** An import's round of re-permission mails ('Ai'). */
+  importInvites: 0x4169,
+} as const;
+
+/** Takes the lock for the rest of the transaction, unless another transaction holds it (false). */
+export async function tryXactLock(trx: Knex.Transaction, lockClass: number, id: number): Promise<boolean> {
+  const { rows } = await trx.raw<{ rows: { locked: boolean }[] }>('SELECT pg_try_advisory_xact_lock(?, ?) AS locked', [lockClass, id]);
+  return rows[0]?.locked === true;
+}
