@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { ServiceContext } from '../context.js';
 import { addSendJobs } from '../mail/outbox.js';
 import { insertEmailMessages, type NewEmailMessage } from '../mail/outbox.repository.js';
-import { nextSendSlot, sendCapacity } from '../mail/send-rate.js';
+import { nextSendSlot, releaseWindow, sendCapacity } from '../mail/send-rate.js';
 import { addJob } from '../shared/queue.js';
 import { suppressedAmong } from '../shared/suppression.js';
 import { tryXactLock, XACT_LOCKS } from '../shared/xact-lock.js';
@@ -181,11 +181,6 @@ export async function runSnapshotBatch(svc: ServiceContext, p: SnapshotPayload):
     if (b.status === 'sending') await wakeDispatcher(trx, b.id);
     return { handled: members.length, queued: rows.length, finished };
   });
-}
-
-/** How many released, unsent messages a bulletin keeps at most: enough to keep the workers busy, few enough to stop at once. */
-export function releaseWindow(perSecond: number): number {
-  return Math.min(1000, Math.max(20, perSecond));
 }
 
 export interface DispatchResult {

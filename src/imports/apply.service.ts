@@ -5,7 +5,7 @@ import { appendAudit } from '../audit/audit.repository.js';
 import type { ServiceContext } from '../context.js';
 import { addSendJobs } from '../mail/outbox.js';
 import { insertEmailMessages, type NewEmailMessage } from '../mail/outbox.repository.js';
-import { nextSendSlot, sendCapacity } from '../mail/send-rate.js';
+import { nextSendSlot, releaseWindow, sendCapacity } from '../mail/send-rate.js';
 import { addJob } from '../shared/queue.js';
 import { hashToken, newSecretToken } from '../shared/secrets.js';
 import { tryXactLock, XACT_LOCKS } from '../shared/xact-lock.js';
@@ -127,7 +127,7 @@ export async function runInviteRound(svc: ServiceContext, importId: number): Pro
       [INVITATION_KIND],
     );
     const inFlight = rows[0]?.n ?? 0;
-    const room = Math.min(1000, Math.max(20, rate.perSecond)) - inFlight;
+    const room = releaseWindow(rate.perSecond) - inFlight;
     const capacity = await sendCapacity(trx, rate);
     const n = Math.max(0, Math.min(room, capacity.thisSecond, capacity.thisHour, INVITE_MAX));
     const due = (await trx('import_invitations')

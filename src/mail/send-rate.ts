@@ -54,6 +54,14 @@ const NEXT_SLOT = `
              (SELECT s FROM now_s))
   ) AS at`;
 
+/**
+ * How many released, unsent rate-limited messages a paced sender (a bulletin's dispatcher, an
+ * import's invitation rounds) keeps at most: enough to keep the workers busy, few enough to stop at once.
+ */
+export function releaseWindow(perSecond: number): number {
+  return Math.min(1000, Math.max(20, perSecond));
+}
+
 /** Takes one send slot now, or says when to ask again. */
 export async function takeSendSlot(db: DbOrTx, rate: SendRate): Promise<{ taken: true } | { taken: false; retryAt: Date }> {
   const { rows } = await db.raw<{ rows: unknown[] }>(TAKE_SLOT, { perSecond: rate.perSecond, perHour: rate.perHour });

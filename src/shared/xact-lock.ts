@@ -3,7 +3,9 @@ import type { Knex } from 'knex';
 /**
  * Classes of the transaction-level advisory locks that keep a job chain to one run at a time
  * (two ASCII letters each). A wake while the chain's job runs makes a second job of it:
- * graphile-worker gives the job key to a new job when the keyed one is running.
+ * graphile-worker gives the job key to a new job when the keyed one is running. Not graphile's
+ * named queues, which would run such jobs one by one: with jobs claimed in batches (its local
+ * queue, on by default here) it runs one queue's jobs side by side (graphile/worker#621).
  */
 export const XACT_LOCKS = {
   /** A bulletin's dispatch ('Ad'). */

@@ -27,18 +27,34 @@ afterAll(async () => {
   await pg?.close();
 });
 
+/** A job runner of its own on this file's PostgreSQL, with the settings and tasks given, its logs captured. */
+async function startRunner(env: Record<string, string>, concurrency: number, tasks: Record<string, Task>) {
+  const { logger, lines } = capturingLogger();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: pg.url,
+    SMTP_URL: smtp.url,
+    SECRET_KEYS: TEST_SECRET,
+    BASE_URL: 'http://assent.test',
+    ...env,
+  });
+  const mailer = createMailer(smtp.url, { devCatcher: true });
+  const worker = await startWorker({
+    connectionString: pg.url,
+    config,
+    db: pg.db,
+    mailer,
+    mailFrom: config.mailFrom,
+    logger,
+    concurrency,
+    pollInterval: 200,
+    tasks,
+  });
+  return { worker, mailer, lines };
+}
+
 describe('the job runner replaces itself', () => {
   it('when the database goes away as a job ends, a new runner starts once it is back and the job runs again', async () => {
-    const { logger, lines } = capturingLogger();
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      DATABASE_URL: pg.url,
-      SMTP_URL: smtp.url,
-      SECRET_KEYS: TEST_SECRET,
-      BASE_URL: 'http://assent.test',
-      WORKER_HEARTBEAT_SECONDS: '1',
-      WORKER_STALE_SECONDS: '3',
-    });
     let runs = 0;
     let haltedAt = 0;
     // The first run stops PostgreSQL just before it returns, and starts it again two seconds later.
@@ -49,17 +65,8 @@ describe('the job runner replaces itself', () => {
       haltedAt = Date.now();
       setTimeout(() => void pg.server.resume(), 2000);
     };
-    const mailer = createMailer(smtp.url, { devCatcher: true });
-    const worker = await startWorker({
-      connectionString: pg.url,
-      config,
-      db: pg.db,
-      mailer,
-      mailFrom: config.mailFrom,
-      logger,
-      concurrency: 2,
-      pollInterval: 200,
-      tasks: { outage_at_the_end: outageAtTheEnd },
+    const { worker, mailer, lines } = await startRunner({ WORKER_HEARTBEAT_SECONDS: '1', WORKER_STALE_SECONDS: '3' }, 2, {
+      outage_at_the_end: outageAtTheEnd,
     });
     try {
       await pg.db.raw(`SELECT graphile_worker.add_job('outage_at_the_end', '{}'::json)`);
@@ -83,15 +90,6 @@ describe('the job runner replaces itself', () => {
 
 describe('stopping a runner that holds jobs claimed in a batch', () => {
   it('the running job finishes, the claimed ones that had not started go back unlocked, and nothing is logged as an error', async () => {
-    const { logger, lines } = capturingLogger();
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      DATABASE_URL: pg.url,
-      SMTP_URL: smtp.url,
-      SECRET_KEYS: TEST_SECRET,
-      BASE_URL: 'http://assent.test',
-      WORKER_LOCAL_QUEUE: '8',
-    });
     let started = 0;
     let finish: () => void = () => {};
     const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -99,18 +97,7 @@ describe('stopping a runner that holds jobs claimed in a batch', () => {
       started++;
       await finished;
     };
-    const mailer = createMailer(smtp.url, { devCatcher: true });
-    const worker = await startWorker({
-      connectionString: pg.url,
-      config,
-      db: pg.db,
-      mailer,
-      mailFrom: config.mailFrom,
-      logger,
-      concurrency: 1,
-      pollInterval: 200,
-      tasks: { waits_to_be_told: waitsToBeTold },
-    });
+    const { worker, mailer, lines } = await startRunner({ WORKER_LOCAL_QUEUE: '8' }, 1, { waits_to_be_told: waitsToBeTold });
     const jobs = async () =>
       (
         await pg.db.raw<{ rows: { n: number; locked: number; failed: number }[] }>(

@@ -3,11 +3,11 @@ import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { bulletinProgress, confirmSend, controlSending, createBulletin, findBulletinOr404 } from '../../src/bulletins/bulletins.service.js';
 import { randomUUID } from 'node:crypto';
 import { findMessageToSend, insertEmailMessages } from '../../src/mail/outbox.repository.js';
-import { takeSendSlot } from '../../src/mail/send-rate.js';
-import { releaseWindow, runDispatch, runSnapshotBatch } from '../../src/bulletins/sending.service.js';
+import { releaseWindow, takeSendSlot } from '../../src/mail/send-rate.js';
+import { runDispatch, runSnapshotBatch } from '../../src/bulletins/sending.service.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertOptedInMembers, insertPolicy, insertTopic } from '../helpers/fixtures.js';
-import { lockWaiters as lockWaitersIn } from '../helpers/db.js';
+import { lockWaiters } from '../helpers/db.js';
 import { waitFor } from '../helpers/jobs.js';
 import { createStaff } from '../helpers/staff.js';
 
@@ -43,8 +43,6 @@ async function draftTo(slug: string, count: number): Promise<{ id: number; email
   });
   return { id, emails: Array.from({ length: count }, (_, i) => `${slug}${i + 1}@example.org`) };
 }
-
-const lockWaiters = (queryLike: string) => lockWaitersIn(ctx.db, queryLike);
 
 const received = (subject: string) => ctx.smtp.messages.filter((x) => x.parsed.subject === subject).flatMap((x) => x.envelopeTo);
 const statusOf = async (id: number) => (await ctx.db('bulletins').where({ id }).first('status')).status as string;
@@ -182,7 +180,10 @@ describe('pause, resume, cancel and schedule until every message has gone', () =
     const send = await ctx.db.transaction();
     await send('email_messages').where({ id: racing }).update({ status: 'sent', sent_at: send.fn.now(), attempts: 1 });
     const cancel = controlSending(svc, staffId, id, 'cancel');
-    await waitFor(async () => (await lockWaiters('%cancel_reason%')) > 0 || undefined, 'the cancel to wait for the message being sent');
+    await waitFor(
+      async () => (await lockWaiters(ctx.db, '%cancel_reason%')) > 0 || undefined,
+      'the cancel to wait for the message being sent',
+    );
     await send.commit();
     await cancel;
     const after = Object.fromEntries((await messagesOf()).map((m) => [m.id, m.status]));
@@ -243,10 +244,13 @@ describe('the dispatcher', () => {
     const hold = await ctx.db.transaction();
     await hold('email_messages').where({ id: first.id }).forUpdate().first('id');
     const one = runDispatch(fast, id);
-    await waitFor(async () => (await lockWaiters('%held%')) === 1 || undefined, 'the first dispatch to wait for the held row');
+    await waitFor(async () => (await lockWaiters(ctx.db, '%held%')) === 1 || undefined, 'the first dispatch to wait for the held row');
     let secondEnded = false;
     const two = runDispatch(fast, id).finally(() => (secondEnded = true));
-    await waitFor(async () => secondEnded || (await lockWaiters('%held%')) === 2 || undefined, 'the second dispatch to end or wait');
+    await waitFor(
+      async () => secondEnded || (await lockWaiters(ctx.db, '%held%')) === 2 || undefined,
+      'the second dispatch to end or wait',
+    );
     await hold.commit();
     const [a, b] = await Promise.all([one, two]);
     const sent = (await messages().where('e.status', 'sent').pluck('e.id')).length;
