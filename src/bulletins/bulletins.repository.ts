@@ -160,14 +160,19 @@ export async function claimRecipients(db: DbOrTx, bulletinId: number, rows: Reci
   return new Set(claimed.map((r) => r.member_id));
 }
 
-/** The bulletin's messages still queued: held (waiting to be released) and released (with a send job). */
-export async function queuedCounts(db: DbOrTx, bulletinId: number): Promise<{ held: number; released: number }> {
-  const row = (await db('bulletin_recipients as r')
-    .join('email_messages as e', 'e.id', 'r.email_message_id')
-    .where({ 'r.bulletin_id': bulletinId, 'e.status': 'queued' })
-    .select(db.raw('count(*) FILTER (WHERE e.held)::int AS held'), db.raw('count(*) FILTER (WHERE NOT e.held)::int AS released'))
-    .first()) as { held: number; released: number };
-  return row;
+/**
+ * The bulletin's messages still queued: released (with a send job; at most the release window)
+ * and held, counted up to `heldUpTo` (all a dispatch needs to know: none, or how many it may
+ * release). Read through email_messages_bulletin_idx: only the rows counted, not every recipient.
+ */
+export async function queuedCounts(db: DbOrTx, bulletinId: number, heldUpTo: number): Promise<{ held: number; released: number }> {
+  const { rows } = await db.raw<{ rows: { held: number; released: number }[] }>(
+    `SELECT (SELECT count(*) FROM (SELECT 1 FROM email_messages
+               WHERE bulletin_id = :b AND status = 'queued' AND held LIMIT :upTo) h)::int AS held,
+            (SELECT count(*) FROM email_messages WHERE bulletin_id = :b AND status = 'queued' AND NOT held)::int AS released`,
+    { b: bulletinId, upTo: heldUpTo },
+  );
+  return rows[0]!;
 }
 
 type MessageStatus = 'queued' | 'failed';
@@ -180,15 +185,13 @@ type MessageStatus = 'queued' | 'failed';
  * after the fact, or one requeued meanwhile requeued twice.
  */
 function messagesOf(db: DbOrTx, bulletinId: number, status: MessageStatus, pick: (q: Knex.QueryBuilder) => Knex.QueryBuilder = (q) => q) {
-  const picked = db('bulletin_recipients as r')
-    .join('email_messages as e', 'e.id', 'r.email_message_id')
-    .where({ 'r.bulletin_id': bulletinId, 'e.status': status });
+  const picked = db('email_messages as e').where({ 'e.bulletin_id': bulletinId, 'e.status': status });
   return db('email_messages').where('status', status).whereIn('id', pick(picked).select('e.id'));
 }
 
 /** Releases up to n held messages (in member order); returns their ids, for their send jobs. */
 export async function releaseHeld(db: DbOrTx, bulletinId: number, n: number): Promise<string[]> {
-  const rows = (await messagesOf(db, bulletinId, 'queued', (q) => q.where('e.held', true).orderBy('r.member_id').limit(n))
+  const rows = (await messagesOf(db, bulletinId, 'queued', (q) => q.where('e.held', true).orderBy('e.member_id').limit(n))
     .update({ held: false, updated_at: db.fn.now() })
     .returning('id')) as { id: string }[];
   return rows.map((r) => r.id);

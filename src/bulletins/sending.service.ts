@@ -171,6 +171,7 @@ export async function runSnapshotBatch(svc: ServiceContext, p: SnapshotPayload):
         headers: email.headers,
         held: true,
         rate_limited: true,
+        bulletin_id: b.id,
       });
     }
     await insertEmailMessages(trx, rows);
@@ -207,7 +208,7 @@ export async function runDispatch(svc: ServiceContext, bulletinId: number): Prom
     if (!(await tryXactLock(trx, XACT_LOCKS.bulletinDispatch, bulletinId))) return { released: 0, next: null, finished: false, busy: true };
     const b = await lockBulletin(trx, bulletinId, 'shared');
     if (!b || b.status !== 'sending') return { released: 0, next: null, finished: false };
-    const { held, released: inFlight } = await queuedCounts(trx, b.id);
+    const { held, released: inFlight } = await queuedCounts(trx, b.id, RELEASE_MAX);
     const now = Date.now();
     if (held === 0) {
       if (b.snapshot_finished_at && inFlight === 0) {

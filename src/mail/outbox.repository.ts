@@ -29,6 +29,8 @@ export interface EmailMessageRow {
   cancel_reason: CancelReason | null;
   /** Ended failed on a permanent (5xx) refusal: the address bounced. */
   refused_permanently: boolean;
+  /** The bulletin the message is a copy of (its dispatcher finds its messages by it). */
+  bulletin_id: number | null;
 }
 
 /** Why a message was cancelled, as a code (counted by progress pages) with its text for last_error. */
@@ -166,7 +168,7 @@ export type NewEmailMessage = Pick<
   EmailMessageRow,
   'id' | 'kind' | 'recipient' | 'member_id' | 'topic_id' | 'message_id' | 'subject' | 'text_body' | 'html_body' | 'headers'
 > &
-  Partial<Pick<EmailMessageRow, 'reaches_suppressed' | 'scrub_after_send' | 'held' | 'rate_limited'>>;
+  Partial<Pick<EmailMessageRow, 'reaches_suppressed' | 'scrub_after_send' | 'held' | 'rate_limited' | 'bulletin_id'>>;
 
 /** Many messages in one statement (a bulk send's batch); their send jobs are the caller's to add. */
 export async function insertEmailMessages(db: DbOrTx, rows: readonly NewEmailMessage[]): Promise<void> {
