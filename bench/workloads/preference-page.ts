@@ -10,7 +10,7 @@ import { captureStatements, describeStatements } from '../capture.js';
 import { benchDatabase } from '../database.js';
 import type { BenchOptions, Round, Workload, WorkloadResult } from '../harness.js';
 import { runLoad, type LoadRequest } from '../load.js';
-import { BENCH_BASE_URL, BENCH_SECRET, HTTPS_PROXIED, startApp, startNode } from '../processes.js';
+import { BENCH_BASE_URL, BENCH_SECRET, cpuMs, HTTPS_PROXIED, startApp, startNode } from '../processes.js';
 import { memberUuid, seedMembersOptedIn } from '../seed.js';
 
 const CONNECTIONS = 16;
@@ -70,13 +70,22 @@ const preferencePage: Workload = {
     const rounds: Round[] = [];
     const floor: Round[] = [];
     const notes: string[] = [`${captured.queries.length} statements per request: ${describeStatements(captured.queries)}`];
+    // CPU per request of the bare render and of the app, by round: steadier than requests per second.
+    const perRequest: [string, string][] = [];
+    const perRequestUs = (pid: number, before: number | undefined, requests: number) => {
+      const after = cpuMs(pid);
+      return before === undefined || after === undefined ? '?' : String(Math.round(((after - before) * 1000) / requests));
+    };
     try {
       await runLoad({ port: bare.port, connections: CONNECTIONS, durationMs: 1000, next, expectStatus: 200 });
       await runLoad({ port: app.port, connections: CONNECTIONS, durationMs: 1500, next, expectStatus: 200 });
       await runLoad({ port: bareWithQuery.port, connections: CONNECTIONS, durationMs: 1000, next, expectStatus: 200 });
       for (let round = 0; round < options.rounds; round++) {
+        const bareCpu = cpuMs(bare.pid);
         const ceiling = await runLoad({ port: bare.port, connections: CONNECTIONS, durationMs: seconds * 1000, next, expectStatus: 200 });
+        const appCpu = cpuMs(app.pid);
         const load = await runLoad({ port: app.port, connections: CONNECTIONS, durationMs: seconds * 1000, next, expectStatus: 200 });
+        perRequest.push([perRequestUs(bare.pid, bareCpu, ceiling.requests), perRequestUs(app.pid, appCpu, load.requests)]);
         const withQuery = await runLoad({
           port: bareWithQuery.port,
           connections: CONNECTIONS,
@@ -94,6 +103,7 @@ const preferencePage: Workload = {
       await bare.stop();
       await bareWithQuery.stop();
     }
+    notes.push(`CPU per request, µs, bare render / app, by round: ${perRequest.map(([b, a]) => `${b} / ${a}`).join(', ')}`);
     await database.drop();
     rmSync(tmp, { recursive: true, force: true });
     return [
