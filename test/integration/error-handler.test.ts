@@ -1,13 +1,12 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { problemHandler } from '../../src/api/problem.js';
 import { errorHandler } from '../../src/shared/http/error-handler.js';
 import { requestLogger } from '../../src/shared/http/request-log.js';
-import { createLogger } from '../../src/shared/logger.js';
 import { useViews } from '../../src/shared/http/views.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { capturingLogger } from '../helpers/logs.js';
 
 /**
  * The one error handler's last line of defence: text PostgreSQL cannot store, reaching it by a
@@ -21,15 +20,9 @@ beforeAll(async () => {
 afterAll(() => database.drop());
 
 function appWith(handler: RequestHandler, api = false) {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
   const app = express();
   useViews(app, { cache: false });
-  app.use(requestLogger(createLogger('info', false, sink)));
+  app.use(requestLogger(capturingLogger('info', logLines).logger));
   app.use((_req, res, next) => {
     Object.assign(res.locals, { orgName: 'Test Society', privacyContact: 'privacy@assent.test', errors: {}, input: {} });
     next();

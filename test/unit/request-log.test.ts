@@ -1,11 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { errorHandler } from '../../src/shared/http/error-handler.js';
 import { requestLogger } from '../../src/shared/http/request-log.js';
-import { createLogger } from '../../src/shared/logger.js';
 import { useViews } from '../../src/shared/http/views.js';
+import { capturingLogger } from '../helpers/logs.js';
 
 /**
  * The request log at each level: at info and below every request is a line (pino-http); above it
@@ -14,16 +13,10 @@ import { useViews } from '../../src/shared/http/views.js';
  * a logger for what the error handler writes.
  */
 function appAt(level: string) {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
+  const { logger, lines } = capturingLogger(level);
   const app = express();
   useViews(app, { cache: true });
-  app.use(requestLogger(createLogger(level, false, sink)));
+  app.use(requestLogger(logger));
   app.use((_req, res, next) => {
     Object.assign(res.locals, { orgName: 'Test Society', privacyContact: 'privacy@assent.test', errors: {}, input: {} });
     next();
