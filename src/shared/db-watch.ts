@@ -30,6 +30,13 @@ const UNAVAILABLE_MESSAGES =
  */
 const UNAVAILABLE_TEXT = new RegExp(`${UNAVAILABLE_MESSAGES.source}|\\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\\b`, 'i');
 
+/**
+ * graphile-worker's own error when a stopping runner could not hand its claimed jobs back: it
+ * carries the database's error only as text ("…to database queue: connect ECONNRESET …"), and is
+ * about the database queue alone, so its text is judged as a bare message's.
+ */
+const RETURNING_JOBS = /returning jobs from local queue to database queue/i;
+
 /** True when err (or what caused it) says the database is unreachable, not that a query failed. */
 export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (err === null || err === undefined || depth > 4) return false;
@@ -39,6 +46,7 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
   if (e.name === 'KnexTimeoutError') return true;
   if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  if (typeof e.message === 'string' && RETURNING_JOBS.test(e.message) && UNAVAILABLE_TEXT.test(e.message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true;
   return isDatabaseUnavailable(e.cause, depth + 1);
 }

@@ -18,6 +18,12 @@ describe('telling "the database is away" from "the query is wrong"', () => {
     expect(isDatabaseUnavailable(new AggregateError([pgError('ECONNREFUSED')], 'connect failed'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('wrapped', { cause: pgError('57P01') }))).toBe(true);
     expect(isDatabaseUnavailable('Acquire connection error: Error: connect ECONNREFUSED 127.0.0.1:5432')).toBe(true);
+    // A runner replaced during an outage could not hand its claimed jobs back (graphile-worker's text).
+    const returning = new Error(
+      'Error occurred whilst returning jobs from local queue to database queue: connect ECONNRESET 127.0.0.1:39675',
+    );
+    expect(isDatabaseUnavailable(returning)).toBe(true);
+    expect(isDatabaseUnavailable(new AggregateError([returning], 'Errors occurred whilst deactivating queue'))).toBe(true);
   });
 
   it('does not count a broken rule, a bad query, or an SMTP server refusing the connection', () => {
@@ -25,6 +31,9 @@ describe('telling "the database is away" from "the query is wrong"', () => {
     expect(isDatabaseUnavailable(pgError('42P01', 'relation "nope" does not exist'))).toBe(false);
     expect(isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ESOCKET' }))).toBe(false);
     expect(isDatabaseUnavailable(new Error('a bug'))).toBe(false);
+    expect(isDatabaseUnavailable(new Error('Error occurred whilst returning jobs from local queue to database queue: syntax error'))).toBe(
+      false,
+    );
     expect(isDatabaseUnavailable(undefined)).toBe(false);
   });
 });
