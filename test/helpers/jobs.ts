@@ -1,5 +1,7 @@
 import { makeWorkerUtils } from 'graphile-worker';
+import type { Knex } from 'knex';
 import type { Db } from '../../src/db.js';
+import { lockWaiters } from './db.js';
 
 interface JobRow {
   id: string;
@@ -57,4 +59,26 @@ export async function makeRetriesDueNow(url: string, db: Db): Promise<void> {
   } finally {
     await utils.release();
   }
+}
+
+/**
+ * Two runs of one step of a job chain side by side (a wake while it runs makes a second job):
+ * while `hold` keeps a row the step needs locked, the first run starts and waits on it (a statement
+ * like `waitingOn`); the second starts while the first is open and either ends or waits too; then
+ * the hold is committed. Both results, the first run's first.
+ */
+export async function twoRunsSideBySide<T>(
+  db: Db,
+  hold: Knex.Transaction,
+  waitingOn: string,
+  run: () => Promise<T>,
+  what: string,
+): Promise<[T, T]> {
+  const one = run();
+  await waitFor(async () => (await lockWaiters(db, waitingOn)) === 1 || undefined, `the first ${what} to wait`);
+  let secondEnded = false;
+  const two = run().finally(() => (secondEnded = true));
+  await waitFor(async () => secondEnded || (await lockWaiters(db, waitingOn)) === 2 || undefined, `the second ${what} to end or wait`);
+  await hold.commit();
+  return Promise.all([one, two]);
 }

@@ -8,7 +8,7 @@ import { runDispatch, runSnapshotBatch } from '../../src/bulletins/sending.servi
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { insertOptedInMembers, insertPolicy, insertTopic } from '../helpers/fixtures.js';
 import { lockWaiters } from '../helpers/db.js';
-import { waitFor } from '../helpers/jobs.js';
+import { twoRunsSideBySide, waitFor } from '../helpers/jobs.js';
 import { createStaff } from '../helpers/staff.js';
 
 /**
@@ -243,16 +243,7 @@ describe('the dispatcher', () => {
     // taken; a wake meanwhile makes a second dispatch job, which starts while the first is open.
     const hold = await ctx.db.transaction();
     await hold('email_messages').where({ id: first.id }).forUpdate().first('id');
-    const one = runDispatch(fast, id);
-    await waitFor(async () => (await lockWaiters(ctx.db, '%held%')) === 1 || undefined, 'the first dispatch to wait for the held row');
-    let secondEnded = false;
-    const two = runDispatch(fast, id).finally(() => (secondEnded = true));
-    await waitFor(
-      async () => secondEnded || (await lockWaiters(ctx.db, '%held%')) === 2 || undefined,
-      'the second dispatch to end or wait',
-    );
-    await hold.commit();
-    const [a, b] = await Promise.all([one, two]);
+    const [a, b] = await twoRunsSideBySide(ctx.db, hold, '%held%', () => runDispatch(fast, id), 'dispatch');
     const sent = (await messages().where('e.status', 'sent').pluck('e.id')).length;
     expect(a.released).toBe(window);
     expect(b).toEqual({ released: 0, next: null, finished: false, busy: true });

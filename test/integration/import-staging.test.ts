@@ -7,8 +7,7 @@ import { runInviteRound } from '../../src/imports/apply.service.js';
 import { insertImport } from '../../src/imports/imports.repository.js';
 import { makeServiceContext } from '../../src/context.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
-import { lockWaiters } from '../helpers/db.js';
-import { waitFor } from '../helpers/jobs.js';
+import { twoRunsSideBySide } from '../helpers/jobs.js';
 import { createStaff } from '../helpers/staff.js';
 
 /**
@@ -97,16 +96,7 @@ describe('rounds of invitations', () => {
     // batch's) makes a second round's job, which starts while the first is open.
     const hold = await ctx.db.transaction();
     await hold('imports').where({ id }).forUpdate().first('id');
-    const one = runInviteRound(svc, id);
-    await waitFor(async () => (await lockWaiters(ctx.db, '%"imports"%')) === 1 || undefined, 'the first round to wait for the import');
-    let secondEnded = false;
-    const two = runInviteRound(svc, id).finally(() => (secondEnded = true));
-    await waitFor(
-      async () => secondEnded || (await lockWaiters(ctx.db, '%"imports"%')) === 2 || undefined,
-      'the second round to end or wait',
-    );
-    await hold.commit();
-    const [a, b] = await Promise.all([one, two]);
+    const [a, b] = await twoRunsSideBySide(ctx.db, hold, '%"imports"%', () => runInviteRound(svc, id), 'round');
     expect(a).toBe('20 mailed');
     expect(b).toBe('another round is running');
     const mailed = await ctx.db('import_invitations').where({ import_id: id }).whereNotNull('mailed_at').pluck('id');
