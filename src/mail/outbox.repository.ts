@@ -80,56 +80,71 @@ export interface MessageToSend extends Pick<EmailMessageRow, (typeof SEND_COLUMN
   still_opted_in: boolean;
 }
 
-const MESSAGE_TO_SEND = `SELECT ${SEND_COLUMNS.map((c) => `e.${c}`).join(', ')},
+const MESSAGES_TO_SEND = `SELECT ${SEND_COLUMNS.map((c) => `e.${c}`).join(', ')},
        e.recipient IS NOT NULL AND ${suppressedInSql('e.recipient')} AS suppressed,
        e.topic_id IS NULL OR e.member_id IS NULL OR EXISTS (
          SELECT 1 FROM consents c WHERE c.member_id = e.member_id AND c.topic_id = e.topic_id AND c.status = 'opted_in'
        ) AS still_opted_in
-     FROM email_messages e WHERE e.id = :id`;
+     FROM email_messages e WHERE e.id = ANY(CAST(:ids AS uuid[]))`;
 
 /**
- * The same, taking the send slot only for a rate-limited message that is to go now. Its commit does
- * not wait for the write-ahead log to reach the disk (`async_commit`): every send takes its slot in
- * the same row (this second's), and each taker waited for the one before it to commit, flush
- * included, which made the slot the queue every send of a bulletin stood in. The statement writes
- * nothing but the slot, so all a PostgreSQL crash can cost is the last moment's slots being
- * forgotten (a fraction of a second of sends counted again after the restart): the limits are a
- * courtesy to the relay, the message's own state is written durably by its send.
+ * The same, taking the send slots of the rate-limited messages that are to go now, as many as the
+ * rate leaves room for (in id order). Its commit does not wait for the write-ahead log to reach
+ * the disk (`async_commit`): every send takes its slots in the same row (this second's), and each
+ * taker waited for the one before it to commit, flush included, which made the slot the queue
+ * every send of a bulletin stood in. The statement writes nothing but the slots, so all a
+ * PostgreSQL crash can cost is the last moment's slots being forgotten (a fraction of a second of
+ * sends counted again after the restart): the limits are a courtesy to the relay, the message's own
+ * state is written durably by its send.
  */
-const MESSAGE_TO_SEND_WITH_SLOT = `WITH m AS (${MESSAGE_TO_SEND}), ${slotCtes(
-  ', m',
-  `m.rate_limited AND m.status = 'queued' AND NOT m.held AND m.recipient IS NOT NULL
-   AND (m.reaches_suppressed OR NOT m.suppressed) AND m.still_opted_in`,
-)},
+const MESSAGES_TO_SEND_WITH_SLOTS = `WITH m AS (${MESSAGES_TO_SEND}),
+  goes AS (
+    SELECT m.id, row_number() OVER (ORDER BY m.id) AS n FROM m
+    WHERE m.rate_limited AND m.status = 'queued' AND NOT m.held AND m.recipient IS NOT NULL
+      AND (m.reaches_suppressed OR NOT m.suppressed) AND m.still_opted_in
+  ), ${slotCtes('(SELECT count(*) FROM goes)')},
   async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
-  SELECT m.*, EXISTS (SELECT 1 FROM slot) AS slot_taken FROM m, async_commit`;
+  SELECT m.*, coalesce(goes.n <= (SELECT granted FROM slot), false) AS slot_taken
+  FROM m LEFT JOIN goes ON goes.id = m.id, async_commit`;
 
 /**
- * The row, the suppression check and the consent check of one send, in one statement, named (every
- * send asks it, so each connection prepares it once). Given the shared send rate, a rate-limited
- * message that is to go now (queued, released, addressed, not suppressed, still opted in) also
- * takes its send slot in that statement: `slot_taken` false for such a message means the rate is
- * used up. A message PostgreSQL cannot hash the way we do (see hashableInSql) may still turn out
- * suppressed afterwards; its slot then stays unused, which only ever sends less than the limit.
- * Give it the pool, not a transaction: with the slot, its transaction commits asynchronously.
+ * The rows, the suppression checks and the consent checks of sends, in one statement however many
+ * messages (the send task reads the messages of the jobs running together at once, see
+ * message-reads.ts), named (every send asks it, so each connection prepares it once). Given the
+ * shared send rate, the rate-limited messages that are to go now (queued, released, addressed, not
+ * suppressed, still opted in) also take their send slots in that statement: `slot_taken` false for
+ * such a message means the rate is used up. A message PostgreSQL cannot hash the way we do (see
+ * hashableInSql) may still turn out suppressed afterwards; its slot then stays unused, which only
+ * ever sends less than the limit. Give it the pool, not a transaction: with the slots, its
+ * transaction commits asynchronously.
  */
+export async function findMessagesToSend(
+  db: DbOrTx,
+  ids: readonly string[],
+  keys: SuppressionKeys,
+  rate?: SendRate,
+): Promise<(MessageToSend & { slot_taken?: boolean })[]> {
+  const bindings = { ids: [...ids], suppressionKeys: [...keys.lookup] };
+  const { rows } = await (rate
+    ? db
+        .raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(MESSAGES_TO_SEND_WITH_SLOTS, {
+          ...bindings,
+          perSecond: rate.perSecond,
+          perHour: rate.perHour,
+        })
+        .options({ name: 'messages_to_send_with_slots' })
+    : db.raw<{ rows: MessageToSend[] }>(MESSAGES_TO_SEND, bindings).options({ name: 'messages_to_send' }));
+  return rows;
+}
+
+/** One message to send (see findMessagesToSend). */
 export async function findMessageToSend(
   db: DbOrTx,
   id: string,
   keys: SuppressionKeys,
   rate?: SendRate,
 ): Promise<(MessageToSend & { slot_taken?: boolean }) | undefined> {
-  const bindings = { id, suppressionKeys: [...keys.lookup] };
-  const { rows } = await (rate
-    ? db
-        .raw<{ rows: (MessageToSend & { slot_taken: boolean })[] }>(MESSAGE_TO_SEND_WITH_SLOT, {
-          ...bindings,
-          perSecond: rate.perSecond,
-          perHour: rate.perHour,
-        })
-        .options({ name: 'message_to_send_with_slot' })
-    : db.raw<{ rows: MessageToSend[] }>(MESSAGE_TO_SEND, bindings).options({ name: 'message_to_send' }));
-  return rows[0];
+  return (await findMessagesToSend(db, [id], keys, rate))[0];
 }
 
 /**

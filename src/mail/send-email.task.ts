@@ -7,7 +7,8 @@ import { fromHeader, withInlineLogo, type BrandSource } from './branded.js';
 import type { Mailer } from './mailer.js';
 import { addSendJob } from './outbox.js';
 import { nextSendSlot, type SendRate } from './send-rate.js';
-import { findMessageToSend, markAddressUndeliverable, markAttemptFailed, markCancelled, scrubMessage } from './outbox.repository.js';
+import { markAddressUndeliverable, markAttemptFailed, markCancelled, scrubMessage } from './outbox.repository.js';
+import { MessageReads } from './message-reads.js';
 import { SentMarks } from './sent-marks.js';
 
 export interface SendEmailDeps {
@@ -69,13 +70,15 @@ const RECORD_WAITS_FOR_DATABASE_MS = 120_000;
  * answered, what it said is recorded even if the database is away for a while: the job waits for
  * it, since running the job again after a successful send would send the message twice.
  *
- * Round trips per message: one statement reads the row with its suppression and consent checks
- * (and, for a rate-limited message that is to go, takes its send slot), the sent marks of
- * messages sent at about the same time share one UPDATE (sent-marks.ts), and the runner claims and
- * completes jobs in batches (worker.ts).
+ * Round trips per message: none of its own. The rows of the messages whose sends start together
+ * are read in one statement with their suppression and consent checks, taking the send slots of
+ * the rate-limited ones that go (message-reads.ts); the sent marks of messages sent at about the
+ * same time share one UPDATE (sent-marks.ts); the runner claims and completes jobs in batches
+ * (worker.ts).
  */
 export function makeSendEmailTask(deps: SendEmailDeps): Task {
   const sentMarks = new SentMarks(deps.db);
+  const reads = new MessageReads(deps.db, deps.suppressionKeys, deps.sendRate);
   return async (payload, helpers) => {
     const record = <T>(step: () => Promise<T>): Promise<T> =>
       deps.watch
@@ -87,8 +90,9 @@ export function makeSendEmailTask(deps: SendEmailDeps): Task {
         : step();
     const id = (payload as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') return;
-    // With a send rate, a rate-limited message that is to go takes its slot in the same statement.
-    const msg = await findMessageToSend(deps.db, id, deps.suppressionKeys, deps.sendRate);
+    // With a send rate, a rate-limited message that is to go takes its slot in the same statement
+    // (which reads the messages of the sends running together at once).
+    const msg = await reads.read(id);
     // A held message (a paced bulk send not yet released, or paused) is released with a new job.
     if (!msg || msg.status !== 'queued' || msg.held) return;
     if (!msg.recipient) {

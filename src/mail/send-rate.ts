@@ -9,32 +9,34 @@ export interface SendRate {
 /**
  * The send rate limit, shared by every worker process because it is kept in PostgreSQL
  * (send_rate_seconds: one row per second of the database's clock, with how many rate-limited
- * messages were handed to SMTP in it). A send takes its slot with ONE statement: it adds itself to
- * the current second if that second is under the per-second limit and the 3,600 seconds ending
- * with it are under the hourly one. Concurrent takers of one second queue on that row's lock, so
- * the limits hold exactly: at most perSecond in any clock second, at most perHour in any 3,600
- * consecutive seconds.
+ * messages were handed to SMTP in it). Slots are taken with ONE statement: the current second
+ * gets as many of those asked for as it and the 3,600 seconds ending with it still have room for.
+ * Concurrent takers of one second queue on that row's lock, so the limits hold exactly: at most
+ * perSecond in any clock second, at most perHour in any 3,600 consecutive seconds.
  */
-const TAKE_SLOT = `WITH ${slotCtes()} SELECT sent FROM slot`;
+const TAKE_SLOT = `WITH ${slotCtes('1')} SELECT granted FROM slot`;
 
 /**
- * The CTEs that take one slot (`slot` returns a row when taken), for a statement of its own or
- * inside another: `from` and `when` add a source and a condition, so a send can read its message
- * and take its slot in ONE statement, taking it only if the message is to go now.
+ * The CTEs that take up to `wanted` slots (an SQL expression; `slot` returns a row with how many
+ * it `granted`, at least one, or no row when the rate is used up), for a statement of its own or
+ * inside another, so a send can read its messages and take the slots of those that go now in ONE
+ * statement. Of what is asked, the take gets no more than the second and the hour have left.
  */
-export function slotCtes(from = '', when = 'true'): string {
+export function slotCtes(wanted: string): string {
+  const room = `least(EXCLUDED.granted, :perSecond - r.sent, :perHour - (SELECT n FROM past) - r.sent)`;
   return `
   now_s AS (SELECT date_trunc('second', clock_timestamp()) AS s),
   past AS (
     SELECT coalesce(sum(r.sent), 0) AS n FROM send_rate_seconds r, now_s
     WHERE r.second > now_s.s - interval '1 hour' AND r.second < now_s.s
   ),
+  asked AS (SELECT least(${wanted}, :perSecond, :perHour - past.n) AS n FROM past),
   slot AS (
-    INSERT INTO send_rate_seconds AS r (second, sent)
-    SELECT now_s.s, 1 FROM now_s, past${from} WHERE past.n < :perHour AND (${when})
-    ON CONFLICT (second) DO UPDATE SET sent = r.sent + 1
+    INSERT INTO send_rate_seconds AS r (second, sent, granted)
+    SELECT now_s.s, asked.n, asked.n FROM now_s, asked WHERE asked.n > 0
+    ON CONFLICT (second) DO UPDATE SET sent = r.sent + ${room}, granted = ${room}
       WHERE r.sent < :perSecond AND r.sent + (SELECT n FROM past) < :perHour
-    RETURNING sent
+    RETURNING granted
   )`;
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { bulletinProgress, confirmSend, controlSending, createBulletin, findBulletinOr404 } from '../../src/bulletins/bulletins.service.js';
 import { randomUUID } from 'node:crypto';
-import { findMessageToSend, insertEmailMessages } from '../../src/mail/outbox.repository.js';
+import { findMessagesToSend, findMessageToSend, insertEmailMessages } from '../../src/mail/outbox.repository.js';
 import { releaseWindow, takeSendSlot } from '../../src/mail/send-rate.js';
 import { runDispatch, runSnapshotBatch } from '../../src/bulletins/sending.service.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
@@ -78,14 +78,28 @@ describe('the send rate limit, kept in PostgreSQL for every worker', () => {
     expect(at).toBeLessThan(Date.now() + 3601_000);
     await ctx.db('send_rate_seconds').delete();
   });
-  it('C3: reading a message to send takes its slot in the same statement, and only for a message that goes now', async () => {
-    const topicId = await insertTopic(ctx.db, { slug: 'slots', kind: 'newsletter', policyId });
-    const otherTopic = await insertTopic(ctx.db, { slug: 'other-slots', kind: 'newsletter', policyId });
-    await insertOptedInMembers(ctx.db, { count: 1, topicId, policyId, prefix: 'slots', domain: 'example.org' });
+  /**
+   * A topic with one member still opted in to it and one opted in to another topic only, and a
+   * maker of bulletin messages to either, held or released.
+   */
+  async function slotFixture(slug: string) {
+    const topicId = await insertTopic(ctx.db, { slug, kind: 'newsletter', policyId });
+    const otherTopic = await insertTopic(ctx.db, { slug: `other-${slug}`, kind: 'newsletter', policyId });
+    await insertOptedInMembers(ctx.db, { count: 1, topicId, policyId, prefix: slug, domain: 'example.org' });
     // Opted in to another topic only: not (or no longer) to this one.
-    await insertOptedInMembers(ctx.db, { count: 1, topicId: otherTopic, policyId, prefix: 'slotless', domain: 'example.org' });
-    const stays = (await ctx.db('members').where({ email: 'slots1@example.org' }).first('id')).id as string;
-    const leaves = (await ctx.db('members').where({ email: 'slotless1@example.org' }).first('id')).id as string;
+    await insertOptedInMembers(ctx.db, { count: 1, topicId: otherTopic, policyId, prefix: `${slug}-not`, domain: 'example.org' });
+    const stays = (
+      await ctx
+        .db('members')
+        .where({ email: `${slug}1@example.org` })
+        .first('id')
+    ).id as string;
+    const leaves = (
+      await ctx
+        .db('members')
+        .where({ email: `${slug}-not1@example.org` })
+        .first('id')
+    ).id as string;
     const message = (memberId: string, held: boolean) => {
       const id = randomUUID();
       return {
@@ -103,20 +117,54 @@ describe('the send rate limit, kept in PostgreSQL for every worker', () => {
         rate_limited: true,
       };
     };
+    return { stays, leaves, message };
+  }
+  const slotsTaken = async () => Number(((await ctx.db('send_rate_seconds').sum('sent as n')) as { n: string | null }[])[0]!.n ?? 0);
+
+  it('C3: reading a message to send takes its slot in the same statement, and only for a message that goes now', async () => {
+    const { stays, leaves, message } = await slotFixture('slots');
     const [goes, held, optedOut] = [message(stays, false), message(stays, true), message(leaves, false)];
     await insertEmailMessages(ctx.db, [goes, held, optedOut]);
     const rate = { perSecond: 1, perHour: 1 };
     const read = (id: string) => findMessageToSend(ctx.db, id, svc.keys.suppression, rate);
-    const taken = async () => Number(((await ctx.db('send_rate_seconds').sum('sent as n')) as { n: string | null }[])[0]!.n ?? 0);
     await ctx.db('send_rate_seconds').delete();
     // Held (not released yet) or no longer opted in: read, no slot used.
     expect(await read(held.id)).toMatchObject({ held: true, slot_taken: false });
     expect(await read(optedOut.id)).toMatchObject({ still_opted_in: false, slot_taken: false });
-    expect(await taken()).toBe(0);
+    expect(await slotsTaken()).toBe(0);
     // The one that goes takes the hour's only slot; read again, the rate is used up and nothing more is counted.
     expect(await read(goes.id)).toMatchObject({ still_opted_in: true, slot_taken: true });
     expect(await read(goes.id)).toMatchObject({ slot_taken: false });
-    expect(await taken()).toBe(1);
+    expect(await slotsTaken()).toBe(1);
+    await ctx.db('send_rate_seconds').delete();
+  });
+
+  it('C3: one read of many messages takes slots for those that go now, no more than the second and the hour have left', async () => {
+    const { stays, leaves, message } = await slotFixture('batch-slots');
+    const going = Array.from({ length: 5 }, () => message(stays, false));
+    const [held, optedOut] = [message(stays, true), message(leaves, false)];
+    await insertEmailMessages(ctx.db, [...going, held, optedOut]);
+    const all = [...going, held, optedOut].map((m) => m.id);
+    await ctx.db('send_rate_seconds').delete();
+    // Three a second: three of the five that go get a slot, the held and the opted-out ones none.
+    const rows = await findMessagesToSend(ctx.db, all, svc.keys.suppression, { perSecond: 3, perHour: 100 });
+    expect(rows.map((r) => r.id).sort()).toEqual([...all].sort());
+    const slotted = rows.filter((r) => r.slot_taken).map((r) => r.id);
+    expect(slotted).toHaveLength(3);
+    expect(going.map((m) => m.id)).toEqual(expect.arrayContaining(slotted));
+    expect(await slotsTaken()).toBe(3);
+    // An hour that has room for one more: one slot, whatever the second would allow.
+    await ctx.db('send_rate_seconds').delete();
+    await ctx
+      .db('send_rate_seconds')
+      .insert({ second: ctx.db.raw(`date_trunc('second', clock_timestamp()) - interval '10 minutes'`), sent: 9 });
+    const again = await findMessagesToSend(ctx.db, all, svc.keys.suppression, { perSecond: 100, perHour: 10 });
+    expect(again.filter((r) => r.slot_taken)).toHaveLength(1);
+    expect(await slotsTaken()).toBe(10);
+    // The hour used up: no slot, nothing counted.
+    const none = await findMessagesToSend(ctx.db, all, svc.keys.suppression, { perSecond: 100, perHour: 10 });
+    expect(none.filter((r) => r.slot_taken)).toHaveLength(0);
+    expect(await slotsTaken()).toBe(10);
     await ctx.db('send_rate_seconds').delete();
   });
 });

@@ -8,6 +8,7 @@ import { composeEmail } from '../../src/mail/email.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { enqueueEmail } from '../../src/mail/outbox.js';
 import { findMessageToSend, insertEmailMessage } from '../../src/mail/outbox.repository.js';
+import { MessageReads } from '../../src/mail/message-reads.js';
 import { makeSendEmailTask } from '../../src/mail/send-email.task.js';
 import { confirmEmailChange } from '../../src/members/details.service.js';
 import { issueMemberToken } from '../../src/identity/member-tokens.js';
@@ -151,6 +152,28 @@ describe('a permanent refusal', () => {
     } finally {
       mailer.close();
       await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
+  });
+});
+
+describe('reading the messages of sends that run together', () => {
+  it('the reads that arrive together share one statement, each gets its own row, and an unknown id reads as nothing', async () => {
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => insertRowOnly(`together${i}@example.org`, `Together ${i}`)));
+    const unknown = randomUUID();
+    const statements: string[] = [];
+    const count = (q: { sql: string }) => {
+      if (q.sql.includes('FROM email_messages e WHERE e.id = ANY')) statements.push(q.sql);
+    };
+    ctx.db.on('query', count);
+    try {
+      const reads = new MessageReads(ctx.db, svc.keys.suppression);
+      // The same message asked for twice at once is read once per statement: the second read waits for the next.
+      const rows = await Promise.all([...ids, unknown, ids[0]!].map((id) => reads.read(id)));
+      expect(rows.map((r) => r?.subject)).toEqual([...ids.map((_, i) => `Together ${i}`), undefined, 'Together 0']);
+      expect(rows.slice(0, 6).map((r) => r?.id)).toEqual(ids);
+      expect(statements).toHaveLength(2);
+    } finally {
+      ctx.db.off('query', count);
     }
   });
 });
