@@ -28,10 +28,13 @@ if (unknown.length) {
 const options: BenchOptions = { quick: process.env.BENCH_QUICK === '1', rounds: 3 };
 const t0 = Date.now();
 const results: WorkloadResult[] = [];
+const took: string[] = [];
 for (const workload of WORKLOADS.filter((w) => only.length === 0 || only.includes(w.name))) {
   process.stderr.write(`bench: ${workload.name}…\n`);
+  const started = Date.now();
   results.push(...(await workload.run(options)));
+  took.push(`${workload.name} ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 console.log(formatTable(results));
-console.log(`\n${options.quick ? 'BENCH_QUICK=1, ' : ''}${((Date.now() - t0) / 1000).toFixed(0)} s in all.`);
+console.log(`\n${options.quick ? 'BENCH_QUICK=1, ' : ''}${((Date.now() - t0) / 1000).toFixed(0)} s in all (${took.join(', ')}).`);
 process.exit(0);
