@@ -1,9 +1,7 @@
 import type { Db } from '../db.js';
 import type { SuppressionKeys } from '../shared/suppression.js';
-import { findMessagesToSend, type MessageToSend } from './outbox.repository.js';
+import { findMessagesToSend, type ReadMessage } from './outbox.repository.js';
 import type { SendRate } from './send-rate.js';
-
-export type ReadMessage = MessageToSend & { slot_taken?: boolean };
 
 interface Waiting {
   id: string;

@@ -107,6 +107,9 @@ const MESSAGES_TO_SEND_WITH_SLOTS = `WITH m AS (${MESSAGES_TO_SEND}),
   SELECT m.*, coalesce(goes.n <= (SELECT granted FROM slot), false) AS slot_taken
   FROM m LEFT JOIN goes ON goes.id = m.id, async_commit`;
 
+/** A message as a send reads it; with the send rate given, whether it got its slot. */
+export type ReadMessage = MessageToSend & { slot_taken?: boolean };
+
 /**
  * The rows, the suppression checks and the consent checks of sends, in one statement however many
  * messages (the send task reads the messages of the jobs running together at once, see
@@ -123,7 +126,7 @@ export async function findMessagesToSend(
   ids: readonly string[],
   keys: SuppressionKeys,
   rate?: SendRate,
-): Promise<(MessageToSend & { slot_taken?: boolean })[]> {
+): Promise<ReadMessage[]> {
   const bindings = { ids: [...ids], suppressionKeys: [...keys.lookup] };
   const { rows } = await (rate
     ? db
@@ -135,16 +138,6 @@ export async function findMessagesToSend(
         .options({ name: 'messages_to_send_with_slots' })
     : db.raw<{ rows: MessageToSend[] }>(MESSAGES_TO_SEND, bindings).options({ name: 'messages_to_send' }));
   return rows;
-}
-
-/** One message to send (see findMessagesToSend). */
-export async function findMessageToSend(
-  db: DbOrTx,
-  id: string,
-  keys: SuppressionKeys,
-  rate?: SendRate,
-): Promise<(MessageToSend & { slot_taken?: boolean }) | undefined> {
-  return (await findMessagesToSend(db, [id], keys, rate))[0];
 }
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { bulletinProgress, confirmSend, controlSending, createBulletin, findBulletinOr404 } from '../../src/bulletins/bulletins.service.js';
 import { randomUUID } from 'node:crypto';
-import { findMessagesToSend, findMessageToSend, insertEmailMessages } from '../../src/mail/outbox.repository.js';
+import { findMessagesToSend, insertEmailMessages } from '../../src/mail/outbox.repository.js';
 import { releaseWindow, takeSendSlot } from '../../src/mail/send-rate.js';
 import { runDispatch, runSnapshotBatch } from '../../src/bulletins/sending.service.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
@@ -126,7 +126,7 @@ describe('the send rate limit, kept in PostgreSQL for every worker', () => {
     const [goes, held, optedOut] = [message(stays, false), message(stays, true), message(leaves, false)];
     await insertEmailMessages(ctx.db, [goes, held, optedOut]);
     const rate = { perSecond: 1, perHour: 1 };
-    const read = (id: string) => findMessageToSend(ctx.db, id, svc.keys.suppression, rate);
+    const read = async (id: string) => (await findMessagesToSend(ctx.db, [id], svc.keys.suppression, rate))[0];
     await ctx.db('send_rate_seconds').delete();
     // Held (not released yet) or no longer opted in: read, no slot used.
     expect(await read(held.id)).toMatchObject({ held: true, slot_taken: false });

@@ -7,7 +7,7 @@ import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { composeEmail } from '../../src/mail/email.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { enqueueEmail } from '../../src/mail/outbox.js';
-import { findMessageToSend, insertEmailMessage } from '../../src/mail/outbox.repository.js';
+import { findMessagesToSend, insertEmailMessage } from '../../src/mail/outbox.repository.js';
 import { MessageReads } from '../../src/mail/message-reads.js';
 import { makeSendEmailTask } from '../../src/mail/send-email.task.js';
 import { confirmEmailChange } from '../../src/members/details.service.js';
@@ -186,11 +186,11 @@ describe('the prepared statements of a send', () => {
     // first, then a migration adds a column, as one might while this process keeps running.
     await expect(
       ctx.db.transaction(async (trx) => {
-        await findMessageToSend(trx, id, svc.keys.suppression);
-        await findMessageToSend(trx, id, svc.keys.suppression, rate);
+        await findMessagesToSend(trx, [id], svc.keys.suppression);
+        await findMessagesToSend(trx, [id], svc.keys.suppression, rate);
         await trx.raw('ALTER TABLE email_messages ADD COLUMN added_later integer');
-        const plain = await findMessageToSend(trx, id, svc.keys.suppression);
-        const slotted = await findMessageToSend(trx, id, svc.keys.suppression, rate);
+        const [plain] = await findMessagesToSend(trx, [id], svc.keys.suppression);
+        const [slotted] = await findMessagesToSend(trx, [id], svc.keys.suppression, rate);
         expect([plain?.subject, slotted?.subject]).toEqual(['Columns', 'Columns']);
         throw new Error('roll back');
       }),
