@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import ejs from 'ejs';
 import { convert } from 'html-to-text';
 import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from '../mail/email.js';
 import { renderEmailTemplates } from '../mail/render.js';
@@ -73,16 +75,7 @@ export function bulletinMessageId(bulletinId: number, memberId: string, host: st
 }
 
 function render(ctx: MailContext, b: BulletinParts, r: { name: string | null; chosenAt: Date }, links: BulletinLinks, test: boolean) {
-  return renderEmailTemplates('bulletin', {
-    ctx,
-    b,
-    subject: b.subject,
-    greeting: `Dear ${r.name ?? 'member'},`,
-    chosenOn: formatDay(r.chosenAt, ctx.timeZone),
-    unsubscribeUrl: links.unsubscribe.url,
-    manageUrl: links.manage,
-    test,
-  });
+  return renderEmailTemplates('bulletin', { ctx, b, subject: b.subject, ...copyValues(ctx, r, links), test });
 }
 
 /**
@@ -99,6 +92,85 @@ export function bulletinEmail(ctx: MailContext, b: BulletinParts, r: BulletinRec
     { transactional: false, unsubscribe: links.unsubscribe },
   );
   return { ...email, headers: { ...email.headers, 'List-Id': listIdHeader(b.topic, new URL(ctx.baseUrl).hostname) } };
+}
+
+/** What differs between two members' copies of a bulletin, in the order the markers are numbered. */
+const MERGED = ['greeting', 'chosenOn', 'unsubscribeUrl', 'manageUrl'] as const;
+type MergedValues = Record<(typeof MERGED)[number], string>;
+
+/** Marks where a member's value goes: a word joiner, a nonce of this process, the value's number. No content holds it. */
+const MARK_NONCE = randomBytes(9).toString('base64url');
+const mark = (i: number) => `\u2060${MARK_NONCE}${i}\u2060`;
+const MARKS = new RegExp(`\u2060${MARK_NONCE}(\\d)\u2060`);
+
+/** A rendered part cut at its markers: the text between them, and the number of the value after each piece. */
+interface MergeTemplate {
+  pieces: string[];
+  slots: number[];
+}
+
+function cut(rendered: string): MergeTemplate {
+  const split = rendered.split(MARKS);
+  return { pieces: split.filter((_, i) => i % 2 === 0), slots: split.filter((_, i) => i % 2 === 1).map(Number) };
+}
+
+function fill(t: MergeTemplate, values: readonly string[]): string {
+  let out = t.pieces[0]!;
+  for (let i = 0; i < t.slots.length; i++) out += values[t.slots[i]!]! + t.pieces[i + 1]!;
+  return out;
+}
+
+function copyValues(ctx: MailContext, r: { name: string | null; chosenAt: Date }, links: BulletinLinks): MergedValues {
+  return {
+    greeting: `Dear ${r.name ?? 'member'},`,
+    chosenOn: formatDay(r.chosenAt, ctx.timeZone),
+    unsubscribeUrl: links.unsubscribe.url,
+    manageUrl: links.manage,
+  };
+}
+
+/**
+ * Mail merge: the copies of one bulletin for many members, each exactly what bulletinEmail builds
+ * for that member, without running the templates once per member. The templates are rendered once
+ * with a marker in place of each member's value (greeting, date of choice, unsubscribe and manage
+ * links); each copy is those pieces with the member's values put back, escaped for the HTML part
+ * as the template escapes them (test/unit/bulletin-copies.test.ts holds the two builders equal).
+ */
+export function bulletinCopies(ctx: MailContext, b: BulletinParts): (r: BulletinRecipient, links: BulletinLinks) => BuiltEmail {
+  const marked = renderEmailTemplates('bulletin', {
+    ctx,
+    b,
+    subject: b.subject,
+    ...Object.fromEntries(MERGED.map((k, i) => [k, mark(i)])),
+    test: false,
+  });
+  const html = cut(marked.html);
+  const text = cut(marked.text);
+  // A template that transformed a value instead of printing it would lose its marker: never silently.
+  for (const t of [html, text])
+    if (!MERGED.every((_, i) => t.slots.includes(i))) throw new Error('the bulletin templates lost a merge marker');
+  const listId = listIdHeader(b.topic, new URL(ctx.baseUrl).hostname);
+  return (r, links) => {
+    const values = copyValues(ctx, r, links);
+    const plain = MERGED.map((k) => values[k]);
+    const email = composeEmail(
+      {
+        kind: 'bulletin',
+        to: r.email,
+        memberId: r.memberId,
+        topicId: b.topic.id,
+        subject: b.subject,
+        html: fill(
+          html,
+          plain.map((v) => ejs.escapeXML(v)),
+        ),
+        text: fill(text, plain),
+      },
+      ctx,
+      { transactional: false, unsubscribe: links.unsubscribe },
+    );
+    return { ...email, headers: { ...email.headers, 'List-Id': listId } };
+  };
 }
 
 /** The sample member of previews and tests: nobody's data. */

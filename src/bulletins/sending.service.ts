@@ -8,7 +8,7 @@ import { nextSendSlot, releaseWindow, sendCapacity } from '../mail/send-rate.js'
 import { addJob } from '../shared/queue.js';
 import { suppressedAmong } from '../shared/suppression.js';
 import { tryXactLock, XACT_LOCKS } from '../shared/xact-lock.js';
-import { bulletinEmail, bulletinMessageId, renderBulletinBody, type BulletinParts } from './bulletins.emails.js';
+import { bulletinCopies, bulletinMessageId, renderBulletinBody, type BulletinParts } from './bulletins.emails.js';
 import {
   claimRecipients,
   lockBulletin,
@@ -143,15 +143,13 @@ export async function runSnapshotBatch(svc: ServiceContext, p: SnapshotPayload):
       email_message_id: m.undeliverable || suppressed.has(m.email) ? null : randomUUID(),
     }));
     const claimed = await claimRecipients(trx, b.id, claims);
-    const parts = bulletinParts(svc, b);
+    const copyFor = bulletinCopies(svc.mail, bulletinParts(svc, b));
     const host = svc.outbox.messageIdHost;
     const rows: NewEmailMessage[] = [];
     for (const [i, m] of members.entries()) {
       const emailId = claims[i]!.email_message_id;
       if (!emailId || !claimed.has(m.id)) continue;
-      const email = bulletinEmail(
-        svc.mail,
-        parts,
+      const email = copyFor(
         { memberId: m.id, email: m.email, name: m.name, chosenAt: m.chosen_at },
         {
           unsubscribe: svc.links.unsubscribe(m.id, b.topic_id, b.id),

@@ -1,6 +1,12 @@
 import { deflateSync } from 'node:zlib';
 import { failedSignInsEmail, recoveryCodeUsedEmail, twoFactorResetEmail } from '../../src/auth/sign-in.emails.js';
-import { bulletinEmail, bulletinTestEmail, renderBulletinBody, type BulletinParts } from '../../src/bulletins/bulletins.emails.js';
+import {
+  bulletinCopies,
+  bulletinEmail,
+  bulletinTestEmail,
+  renderBulletinBody,
+  type BulletinParts,
+} from '../../src/bulletins/bulletins.emails.js';
 import { preferencesChangedEmail } from '../../src/consent/consent.emails.js';
 import { invitationEmail } from '../../src/imports/imports.emails.js';
 import { webhookDisabledEmail } from '../../src/integrations/webhooks.emails.js';
@@ -84,6 +90,11 @@ export const EMAIL_SAMPLES: Record<string, Sample> = {
     bulletinEmail(
       ctx,
       bulletin(),
+      { memberId: member.memberId, email: member.to, name, chosenAt: at },
+      { unsubscribe: links.unsubscribe(member.memberId, topic.id, 42), manage: manageUrl },
+    ),
+  bulletinCopies: (ctx) =>
+    bulletinCopies(ctx, bulletin())(
       { memberId: member.memberId, email: member.to, name, chosenAt: at },
       { unsubscribe: links.unsubscribe(member.memberId, topic.id, 42), manage: manageUrl },
     ),
