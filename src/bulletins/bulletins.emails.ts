@@ -85,13 +85,24 @@ function render(ctx: MailContext, b: BulletinParts, r: { name: string | null; ch
  * member is still opted in just before sending (C3).
  */
 export function bulletinEmail(ctx: MailContext, b: BulletinParts, r: BulletinRecipient, links: BulletinLinks): BuiltEmail {
-  const { html, text } = render(ctx, b, r, links, false);
+  return memberCopy(ctx, b, r, links, render(ctx, b, r, links, false), listIdHeader(b.topic, new URL(ctx.baseUrl).hostname));
+}
+
+/** A member's copy around its rendered parts: the one-click unsubscribe headers and the list's id. */
+function memberCopy(
+  ctx: MailContext,
+  b: BulletinParts,
+  r: BulletinRecipient,
+  links: BulletinLinks,
+  parts: { html: string; text: string },
+  listId: string,
+): BuiltEmail {
   const email = composeEmail(
-    { kind: 'bulletin', to: r.email, memberId: r.memberId, topicId: b.topic.id, subject: b.subject, html, text },
+    { kind: 'bulletin', to: r.email, memberId: r.memberId, topicId: b.topic.id, subject: b.subject, ...parts },
     ctx,
     { transactional: false, unsubscribe: links.unsubscribe },
   );
-  return { ...email, headers: { ...email.headers, 'List-Id': listIdHeader(b.topic, new URL(ctx.baseUrl).hostname) } };
+  return { ...email, headers: { ...email.headers, 'List-Id': listId } };
 }
 
 /** What differs between two members' copies of a bulletin, in the order the markers are numbered. */
@@ -151,25 +162,16 @@ export function bulletinCopies(ctx: MailContext, b: BulletinParts): (r: Bulletin
     if (!MERGED.every((_, i) => t.slots.includes(i))) throw new Error('the bulletin templates lost a merge marker');
   const listId = listIdHeader(b.topic, new URL(ctx.baseUrl).hostname);
   return (r, links) => {
-    const values = copyValues(ctx, r, links);
-    const plain = MERGED.map((k) => values[k]);
-    const email = composeEmail(
-      {
-        kind: 'bulletin',
-        to: r.email,
-        memberId: r.memberId,
-        topicId: b.topic.id,
-        subject: b.subject,
-        html: fill(
-          html,
-          plain.map((v) => ejs.escapeXML(v)),
-        ),
-        text: fill(text, plain),
-      },
-      ctx,
-      { transactional: false, unsubscribe: links.unsubscribe },
-    );
-    return { ...email, headers: { ...email.headers, 'List-Id': listId } };
+    const byName = copyValues(ctx, r, links);
+    const values = MERGED.map((k) => byName[k]);
+    const parts = {
+      html: fill(
+        html,
+        values.map((v) => ejs.escapeXML(v)),
+      ),
+      text: fill(text, values),
+    };
+    return memberCopy(ctx, b, r, links, parts, listId);
   };
 }
 

@@ -2,18 +2,19 @@ import { describe, expect, it } from '@jest/globals';
 import { bulletinCopies, bulletinEmail, renderBulletinBody, type BulletinParts } from '../../src/bulletins/bulletins.emails.js';
 import type { MailContext } from '../../src/mail/email.js';
 import { Links } from '../../src/shared/links.js';
+import { mailCtx } from '../helpers/emails.js';
 
 /**
  * A bulletin's copies are built by mail merge in the snapshot (the templates run once, each member's
  * values are put in): every copy must be exactly what the plain builder makes for that member, the
  * HTML part escaped as the templates escape, the text part as written.
  */
+// An organisation name to escape, a zone with summer time and an inline logo: what the merge must keep.
 const ctx: MailContext = {
+  ...mailCtx,
   orgName: 'Test & Sons Society',
-  baseUrl: 'https://members.example',
-  privacyContact: 'privacy@example.org',
   timeZone: 'Europe/London',
-  brand: { colour: '#2f5d50', inlineLogo: true },
+  brand: { ...mailCtx.brand, inlineLogo: true },
 };
 const links = new Links(ctx.baseUrl, ['test-secret-key-0123456789abcdefghijklmnop']);
 const parts = (webUrl: string | null): BulletinParts => ({
@@ -43,7 +44,7 @@ const members = [
 
 describe('bulletin copies by mail merge', () => {
   it.each([
-    ['with a web version', 'https://members.example/bulletins/digest/9'],
+    ['with a web version', `${mailCtx.baseUrl}/bulletins/digest/9`],
     ['without one', null],
   ])('C4: each member’s copy is exactly the plain builder’s, %s', (_, webUrl) => {
     const b = parts(webUrl);
