@@ -80,11 +80,18 @@ export interface MessageToSend extends Pick<EmailMessageRow, (typeof SEND_COLUMN
   still_opted_in: boolean;
 }
 
+/**
+ * The consent re-check is a probe of the member's one consents row (its primary key), never a test
+ * PostgreSQL may turn into a scan: an EXISTS under OR may be planned as a hashed sub-plan that
+ * reads every opted-in consent of every topic for each statement, and is whenever the table's
+ * statistics still say it is small (a database just filled by an import, before autovacuum has
+ * analysed it): 3.5 ms a read of a few messages against 0.36 ms (the bulletin bench, 10,000 members).
+ */
 const MESSAGES_TO_SEND = `SELECT ${SEND_COLUMNS.map((c) => `e.${c}`).join(', ')},
        e.recipient IS NOT NULL AND ${suppressedInSql('e.recipient')} AS suppressed,
-       e.topic_id IS NULL OR e.member_id IS NULL OR EXISTS (
-         SELECT 1 FROM consents c WHERE c.member_id = e.member_id AND c.topic_id = e.topic_id AND c.status = 'opted_in'
-       ) AS still_opted_in
+       e.topic_id IS NULL OR e.member_id IS NULL OR coalesce((
+         SELECT c.status = 'opted_in' FROM consents c WHERE c.member_id = e.member_id AND c.topic_id = e.topic_id
+       ), false) AS still_opted_in
      FROM email_messages e WHERE e.id = ANY(CAST(:ids AS uuid[]))`;
 
 /**
