@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { ServiceContext } from '../context.js';
-import { addSendJobs } from '../mail/outbox.js';
+import { addSendJobBatches } from '../mail/outbox.js';
 import { insertEmailMessages, type NewEmailMessage } from '../mail/outbox.repository.js';
 import { nextSendSlot, releaseWindow, sendCapacity } from '../mail/send-rate.js';
 import { addJob } from '../shared/queue.js';
@@ -28,7 +28,7 @@ import {
  *   snapshot batch is queued;
  * - snapshot: the next members opted in to the topic NOW each get a bulletin_recipients row and,
  *   unless left out, their own message, held; the next batch is queued and the dispatcher woken;
- * - dispatch: releases held messages (adds their send jobs) as fast as the shared send rate allows,
+ * - dispatch: releases held messages (adds their send jobs, a batch job per 8) as fast as the shared send rate allows,
  *   keeping only a small number released and unsent, so pausing and cancelling act at once.
  * The send task (mail/) sends each message, checking consent just before (C3) and taking its slot
  * of the rate limit; everything it must know is on the message row.
@@ -222,7 +222,7 @@ export async function runDispatch(svc: ServiceContext, bulletinId: number): Prom
     const capacity = await sendCapacity(trx, rate);
     const n = Math.max(0, Math.min(room, capacity.thisSecond, capacity.thisHour, held, RELEASE_MAX));
     const ids = n > 0 ? await releaseHeld(trx, b.id, n) : [];
-    await addSendJobs(trx, ids, svc.outbox.maxAttempts);
+    await addSendJobBatches(trx, ids, svc.outbox.maxAttempts);
     let next: Date;
     // The hour used up: back when its first slot frees; the second used up: back at the next one.
     if (capacity.thisHour <= ids.length) next = await nextSendSlot(trx, rate);

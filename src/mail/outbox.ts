@@ -38,7 +38,7 @@ export async function enqueueEmail(trx: Knex.Transaction, email: BuiltEmail, opt
 }
 
 /**
- * The send job of one message; its key is the message's, so a message never has two jobs. A later
+ * The send job of one message; its key is the message's, so a message never has two such jobs. A later
  * run time defers it (a send waiting for its rate-limit slot adds its own job again this way).
  */
 export function addSendJob(db: DbOrTx, emailId: string, maxAttempts: number, runAt?: Date): Promise<void> {
@@ -53,6 +53,28 @@ export async function addSendJobs(db: DbOrTx, emailIds: readonly string[], maxAt
        ROW(?, json_build_object('id', id), NULL, NULL, ?, 'email:' || id, NULL, NULL)::graphile_worker.job_spec))
      FROM unnest(?::uuid[]) AS id`,
     [SEND_EMAIL_TASK, maxAttempts, [...emailIds]],
+  );
+}
+
+/** Messages per batch job of addSendJobBatches. */
+export const SEND_BATCH_SIZE = 8;
+
+/**
+ * The send jobs of many released messages as batch jobs of SEND_BATCH_SIZE messages each, in one
+ * statement (a bulletin's dispatcher). A batch job is claimed, completed and added once for its
+ * messages, where a job each cost those statements per message; its entries are sent side by side,
+ * each as a job of its own (worker.ts), and those that fail are retried alone. Its messages have no
+ * per-message job key: each leaves a held state once, under the bulletin's lock, so none is released
+ * twice, and a send that waits for its rate slot goes on as a keyed job of its own (addSendJob).
+ */
+export async function addSendJobBatches(db: DbOrTx, emailIds: readonly string[], maxAttempts: number): Promise<void> {
+  if (emailIds.length === 0) return;
+  await db.raw(
+    `SELECT graphile_worker.add_jobs(array_agg(
+       ROW(?, batch.payload, NULL, NULL, ?, NULL, NULL, NULL)::graphile_worker.job_spec))
+     FROM (SELECT json_agg(json_build_object('id', id) ORDER BY n) AS payload
+           FROM unnest(?::uuid[]) WITH ORDINALITY AS u(id, n) GROUP BY (n - 1) / ?) batch`,
+    [SEND_EMAIL_TASK, maxAttempts, [...emailIds], SEND_BATCH_SIZE],
   );
 }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { run, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { run, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../shared/logger.js';
@@ -267,20 +267,26 @@ export async function startWorker(opts: WorkerOptions): Promise<JobWorker> {
  * again, rather than failing an attempt and backing off exponentially: after an outage of a few
  * seconds the queue resumes at once, not minutes later. Every task may run again: it either
  * committed its work or did nothing (send_email guards the step after its SMTP call itself).
+ *
+ * A batch job (its payload an array: a bulletin's released messages, see addSendJobBatches) runs
+ * each entry as a job of its own, side by side, each waiting for the database on its own; their
+ * promises go back to graphile-worker, which completes the job when all are done and otherwise
+ * queues it again with the failed entries alone (one attempt spent, as for a job of one).
  */
 function patiently(tasks: TaskList, watch: DatabaseWatch): TaskList {
   return Object.fromEntries(
-    Object.entries(tasks).map(([name, task]) => [
-      name,
-      task &&
-        (async (payload, helpers) => {
-          await untilDatabaseAnswers(watch, async () => void (await task(payload, helpers)), {
-            maxWaitMs: JOB_WAITS_FOR_DATABASE_MS,
-            signal: helpers.abortSignal,
-            source: 'job',
-          });
-        }),
-    ]),
+    Object.entries(tasks).map(([name, task]) => {
+      if (!task) return [name, task];
+      const once = (payload: unknown, helpers: JobHelpers) =>
+        untilDatabaseAnswers(watch, async () => void (await task(payload, helpers)), {
+          maxWaitMs: JOB_WAITS_FOR_DATABASE_MS,
+          signal: helpers.abortSignal,
+          source: 'job',
+        });
+      const patient: Task = (payload, helpers) =>
+        Array.isArray(payload) ? payload.map((entry) => once(entry, helpers)) : once(payload, helpers);
+      return [name, patient];
+    }),
   ) as TaskList;
 }
 

@@ -122,10 +122,16 @@ async function sessionGone(db: Db, pid: number): Promise<boolean> {
   return rows.length === 0;
 }
 
-/** The recipients of the send jobs the worker held at the kill: their messages may have reached SMTP, so only they may arrive twice. */
+/**
+ * The recipients of the send jobs the worker held at the kill: their messages may have reached
+ * SMTP, so only they may arrive twice. A job of one message is keyed by it; a batch job (the
+ * dispatcher's) names its messages in its payload, which only graphile-worker's own table holds.
+ */
 async function lockedSendRecipients(db: Db): Promise<string[]> {
   const { rows } = await db.raw<{ rows: { recipient: string }[] }>(
-    `SELECT e.recipient FROM graphile_worker.jobs j JOIN email_messages e ON j.key = 'email:' || e.id
+    `SELECT e.recipient FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
+       JOIN email_messages e ON j.key = 'email:' || e.id
+         OR (json_typeof(p.payload) = 'array' AND p.payload::jsonb @> jsonb_build_array(jsonb_build_object('id', e.id)))
       WHERE j.task_identifier = 'send_email' AND j.locked_by IS NOT NULL`,
   );
   return rows.map((r) => r.recipient);

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { enqueueEmail } from '../../src/mail/outbox.js';
+import { randomUUID } from 'node:crypto';
+import { addSendJobBatches, enqueueEmail, SEND_BATCH_SIZE } from '../../src/mail/outbox.js';
+import { insertEmailMessage } from '../../src/mail/outbox.repository.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
 import { sampleNotice } from '../helpers/emails.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
@@ -162,6 +164,72 @@ describe('retries', () => {
     await ctx.db.raw(`SELECT graphile_worker.add_job('send_email', json_build_object('id', ?::text))`, [id]);
     await waitFor(async () => (await pendingJobs(ctx.db)).length === 0, 'the repeated job to finish');
     expect(ctx.smtp.messages.filter((m) => m.envelopeTo.includes('once@example.org'))).toHaveLength(1);
+  });
+});
+
+describe('batch jobs (a bulletin’s released messages)', () => {
+  /** Outbox rows without a job: the test adds their batch jobs. */
+  async function queuedRows(prefix: string, n: number): Promise<{ ids: string[]; to: string[] }> {
+    const to = Array.from({ length: n }, (_x, i) => `${prefix}-${i}@example.org`);
+    const ids: string[] = [];
+    for (const address of to) {
+      const email = sampleNotice(address, memberId);
+      const id = randomUUID();
+      await insertEmailMessage(ctx.db, {
+        id,
+        kind: email.kind,
+        recipient: address,
+        member_id: null,
+        topic_id: null,
+        message_id: `<${id}@assent.test>`,
+        subject: email.subject,
+        text_body: email.text,
+        html_body: email.html,
+        headers: email.headers,
+      });
+      ids.push(id);
+    }
+    return { ids, to };
+  }
+
+  const batchJobs = async () =>
+    (
+      await ctx.db.raw<{ rows: { ids: string[]; attempts: number; locked_at: Date | null }[] }>(
+        // The payload is only in graphile-worker's own table (its jobs view leaves it out).
+        `SELECT ARRAY(SELECT e->>'id' FROM json_array_elements(p.payload) e) AS ids, j.attempts, j.locked_at
+           FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
+          WHERE j.task_identifier = 'send_email' AND json_typeof(p.payload) = 'array' ORDER BY j.id`,
+      )
+    ).rows;
+
+  it(`messages are queued ${SEND_BATCH_SIZE} to a job; one that fails is retried alone with its own attempt count, the rest are sent once`, async () => {
+    const { ids, to } = await queuedRows('batch', SEND_BATCH_SIZE + 2);
+    await addSendJobBatches(ctx.db, ids, ctx.config.mailMaxAttempts);
+    const queued = await batchJobs();
+    expect(queued.map((j) => j.ids.length)).toEqual([SEND_BATCH_SIZE, 2]);
+    expect(queued.flatMap((j) => j.ids).sort()).toEqual([...ids].sort());
+
+    ctx.smtp.failNext(1);
+    await ctx.startWorker();
+    // The first batch: one of its sends meets the 451, the others go; the job comes back with that entry alone.
+    const [left] = await waitFor(async () => {
+      const jobs = await batchJobs();
+      return jobs.length === 1 && jobs[0]!.attempts === 1 && jobs[0]!.locked_at === null ? jobs : undefined;
+    }, 'the batch to come back with its failed entry');
+    expect(left!.ids).toHaveLength(1);
+    const failedId = left!.ids[0]!;
+    const rows = await ctx.db('email_messages').whereIn('id', ids).select('id', 'status', 'attempts');
+    expect(rows.filter((r) => r.id !== failedId).every((r) => r.status === 'sent' && r.attempts === 1)).toBe(true);
+    expect(rows.find((r) => r.id === failedId)).toMatchObject({ status: 'queued', attempts: 1 });
+
+    await makeRetriesDueNow(ctx.database.url, ctx.db);
+    const retried = await waitFor(async () => {
+      const r = await ctx.db('email_messages').where({ id: failedId }).first('status', 'attempts');
+      return r?.status === 'sent' ? r : undefined;
+    }, 'the failed entry to be sent on its retry');
+    expect(retried).toEqual({ status: 'sent', attempts: 2 });
+    await waitFor(async () => (await batchJobs()).length === 0, 'the batch job to be done');
+    for (const address of to) expect(ctx.smtp.messages.filter((m) => m.envelopeTo.includes(address))).toHaveLength(1);
   });
 });
 
