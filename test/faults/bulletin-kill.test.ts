@@ -60,10 +60,13 @@ describe('a worker killed while sending a bulletin', () => {
     // Some delivered, then the server holds what it receives: the kill comes with sends in flight.
     await eventually(async () => smtp.messages.length >= 40 || undefined, 'forty delivered');
     smtp.setDelay(5000);
-    await eventually(async () => smtp.inFlight() >= 4 || undefined, 'four sends in flight');
-    const inFlightAtKill = smtp.inFlightRecipients();
+    // Held 5 s each, not the 20 ms before (a message still in those is answered at once).
+    await eventually(async () => (smtp.inFlight() === smtp.inFlight(5000) && smtp.inFlight() >= 4) || undefined, 'four sends in flight');
     first.child.kill('SIGKILL');
     await first.exited;
+    // What the server holds unanswered now is exactly what was in flight at the kill (each held 5 s;
+    // the dead worker starts no more, while until the kill another could begin).
+    const inFlightAtKill = smtp.inFlightRecipients(5000);
     const sentBeforeKill = smtp.messages.length;
     smtp.setDelay(0);
 

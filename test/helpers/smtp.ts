@@ -27,10 +27,10 @@ export interface SmtpSink {
   setHang(on: boolean): void;
   /** How many messages the hung server has left unanswered so far. */
   hung(): number;
-  /** Messages whose data has arrived and that have not been answered yet. */
-  inFlight(): number;
+  /** Messages whose data has arrived and that have not been answered yet (held at least `minDelayMs`, if given). */
+  inFlight(minDelayMs?: number): number;
   /** The envelope recipients of those messages. */
-  inFlightRecipients(): string[];
+  inFlightRecipients(minDelayMs?: number): string[];
   waitFor(predicate: (m: CaughtMessage) => boolean, timeoutMs?: number): Promise<CaughtMessage>;
   waitForCount(n: number, timeoutMs?: number): Promise<CaughtMessage[]>;
   /** Stops listening (connections are refused, as with a server that is down); messages and settings are kept. */
@@ -49,7 +49,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   let hang = false;
   let hungCount = 0;
   const refused = new Set<string>();
-  const inFlight = new Set<string[]>();
+  const inFlight = new Set<{ rcpt: string[]; delayMs: number }>();
   const makeServer = () =>
     new SMTPServer({
       authOptional: true,
@@ -66,10 +66,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           }
           if (delayMs > 0) {
             // The message is whole: a real server that dies or is cut off now may still deliver it.
-            const rcpt = session.envelope.rcptTo.map((r) => r.address);
-            inFlight.add(rcpt);
-            await new Promise((r) => setTimeout(r, delayMs));
-            inFlight.delete(rcpt);
+            const held = { rcpt: session.envelope.rcptTo.map((r) => r.address), delayMs };
+            inFlight.add(held);
+            await new Promise((r) => setTimeout(r, held.delayMs));
+            inFlight.delete(held);
           }
           if (session.envelope.rcptTo.some((r) => refused.has(r.address))) {
             callback(Object.assign(new Error('550 no such user'), { responseCode: 550 }));
@@ -147,8 +147,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       hang = on;
     },
     hung: () => hungCount,
-    inFlight: () => inFlight.size,
-    inFlightRecipients: () => [...inFlight].flat(),
+    inFlight: (minDelayMs = 0) => [...inFlight].filter((h) => h.delayMs >= minDelayMs).length,
+    inFlightRecipients: (minDelayMs = 0) => [...inFlight].filter((h) => h.delayMs >= minDelayMs).flatMap((h) => h.rcpt),
     async waitFor(predicate, timeoutMs = 10000) {
       await waitUntil(() => messages.some(predicate), timeoutMs, 'a matching message');
       return messages.find(predicate) as CaughtMessage;
