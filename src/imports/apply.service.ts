@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { appendAudit } from '../audit/audit.repository.js';
 import type { ServiceContext } from '../context.js';
-import { addSendJobs } from '../mail/outbox.js';
+import { addSendJobBatches } from '../mail/outbox.js';
 import { insertEmailMessages, type NewEmailMessage } from '../mail/outbox.repository.js';
 import { nextSendSlot, releaseWindow, sendCapacity } from '../mail/send-rate.js';
 import { addJob } from '../shared/queue.js';
@@ -167,7 +167,8 @@ export async function runInviteRound(svc: ServiceContext, importId: number): Pro
          FROM json_to_recordset(?::json) AS m(id uuid, token_hash text, email_message_id uuid) WHERE i.id = m.id`,
         [INVITATION_DAYS, JSON.stringify(marks)],
       );
-    await addSendJobs(
+    // Paced bulk mail like a bulletin's: eight messages to a job (see addSendJobBatches).
+    await addSendJobBatches(
       trx,
       messages.map((m) => m.id),
       svc.outbox.maxAttempts,
