@@ -45,17 +45,6 @@ export function addSendJob(db: DbOrTx, emailId: string, maxAttempts: number, run
   return addJob(db, SEND_EMAIL_TASK, { id: emailId }, { maxAttempts, jobKey: `email:${emailId}`, runAt });
 }
 
-/** The send jobs of many messages in one statement (graphile-worker's add_jobs), keyed like addSendJob's. */
-export async function addSendJobs(db: DbOrTx, emailIds: readonly string[], maxAttempts: number): Promise<void> {
-  if (emailIds.length === 0) return;
-  await db.raw(
-    `SELECT graphile_worker.add_jobs(array_agg(
-       ROW(?, json_build_object('id', id), NULL, NULL, ?, 'email:' || id, NULL, NULL)::graphile_worker.job_spec))
-     FROM unnest(?::uuid[]) AS id`,
-    [SEND_EMAIL_TASK, maxAttempts, [...emailIds]],
-  );
-}
-
 /** Messages per batch job of addSendJobBatches. */
 export const SEND_BATCH_SIZE = 8;
 

@@ -7,6 +7,7 @@ import type { Db } from '../../src/db.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { insertPopulation, type Population } from '../helpers/fanout.js';
 import { startFaultRig, type FaultRig } from '../helpers/fault-rig.js';
+import { sendJobMessages } from '../helpers/jobs.js';
 import { eventually, startProcess, type AppProcess } from '../helpers/processes.js';
 
 /**
@@ -125,19 +126,10 @@ async function sessionGone(db: Db, pid: number): Promise<boolean> {
   return rows.length === 0;
 }
 
-/**
- * The recipients of the send jobs the worker held at the kill: their messages may have reached
- * SMTP, so only they may arrive twice. A job of one message is keyed by it; a batch job (the
- * dispatcher's) names its messages in its payload, which only graphile-worker's own table holds.
- */
+/** The recipients of the send jobs the worker held at the kill (a batch job's entries included): their messages may have reached SMTP, so only they may arrive twice. */
 async function lockedSendRecipients(db: Db): Promise<string[]> {
-  const { rows } = await db.raw<{ rows: { recipient: string }[] }>(
-    `SELECT e.recipient FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
-       JOIN email_messages e ON j.key = 'email:' || e.id
-         OR (json_typeof(p.payload) = 'array' AND p.payload::jsonb @> jsonb_build_array(jsonb_build_object('id', e.id)))
-      WHERE j.task_identifier = 'send_email' AND j.locked_by IS NOT NULL`,
-  );
-  return rows.map((r) => r.recipient);
+  const ids = (await sendJobMessages(db)).filter((j) => j.locked_by !== null).flatMap((j) => j.emailIds);
+  return ((await db('email_messages').whereIn('id', ids).select('recipient')) as { recipient: string }[]).map((r) => r.recipient);
 }
 
 async function kill(p: AppProcess): Promise<void> {

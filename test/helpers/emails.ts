@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../src/db.js';
 import { policyNoticeEmail } from '../../src/policies/policies.emails.js';
 import type { BuiltEmail, MailContext } from '../../src/mail/email.js';
+import { insertEmailMessage } from '../../src/mail/outbox.repository.js';
 
 export const mailCtx: MailContext = {
   orgName: 'Test Society',
@@ -27,4 +30,22 @@ export function sampleNotice(to: string, memberId: string, over: Partial<BuiltEm
     }),
     ...over,
   };
+}
+
+/** An outbox row alone, without a send job: the test adds the job, or runs or reads the send itself. */
+export async function insertQueuedRow(db: Db, recipient: string, subject: string, memberId: string | null = null): Promise<string> {
+  const id = randomUUID();
+  await insertEmailMessage(db, {
+    id,
+    kind: 'details_changed',
+    recipient,
+    member_id: memberId,
+    topic_id: null,
+    message_id: `<${id}@assent.test>`,
+    subject,
+    text_body: 'x',
+    html_body: '<p>x</p>',
+    headers: {},
+  });
+  return id;
 }

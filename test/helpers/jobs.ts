@@ -31,6 +31,33 @@ export async function sendJobFor(db: Db, emailId: string): Promise<JobRow | unde
   return rows[0];
 }
 
+/** A send job with the messages it carries. */
+export interface SendJobMessages {
+  emailIds: string[];
+  /** A batch job (an array payload, see addSendJobBatches) rather than a job of one message. */
+  batch: boolean;
+  attempts: number;
+  locked_at: Date | null;
+  locked_by: string | null;
+}
+
+/**
+ * Every send job with its messages: a job of one message names it in its payload (and key), a
+ * batch job lists its entries. The payload is only in graphile-worker's own table: its jobs view
+ * leaves it out.
+ */
+export async function sendJobMessages(db: Db): Promise<SendJobMessages[]> {
+  const { rows } = await db.raw<{ rows: SendJobMessages[] }>(
+    `SELECT CASE WHEN json_typeof(p.payload) = 'array'
+                 THEN ARRAY(SELECT e->>'id' FROM json_array_elements(p.payload) e)
+                 ELSE ARRAY[p.payload->>'id'] END AS "emailIds",
+            json_typeof(p.payload) = 'array' AS batch, j.attempts, j.locked_at, j.locked_by
+       FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
+      WHERE j.task_identifier = 'send_email' ORDER BY j.id`,
+  );
+  return rows;
+}
+
 export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,13 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
 import { addSendJobBatches, enqueueEmail, SEND_BATCH_SIZE } from '../../src/mail/outbox.js';
-import { insertEmailMessage } from '../../src/mail/outbox.repository.js';
 import { startTestContext, type TestContext } from '../helpers/app.js';
-import { sampleNotice } from '../helpers/emails.js';
+import { insertQueuedRow, sampleNotice } from '../helpers/emails.js';
 import { insertMember, insertPolicy, insertTopic, recordConsent } from '../helpers/fixtures.js';
-import { makeRetriesDueNow, pendingJobs, sendJobFor, waitFor, waitForQueueIdle } from '../helpers/jobs.js';
+import { makeRetriesDueNow, pendingJobs, sendJobFor, sendJobMessages, waitFor, waitForQueueIdle } from '../helpers/jobs.js';
 import { nodeArgs } from '../helpers/processes.js';
 
 let ctx: TestContext;
@@ -172,35 +170,12 @@ describe('batch jobs (a bulletin’s released messages)', () => {
   async function queuedRows(prefix: string, n: number): Promise<{ ids: string[]; to: string[] }> {
     const to = Array.from({ length: n }, (_x, i) => `${prefix}-${i}@example.org`);
     const ids: string[] = [];
-    for (const address of to) {
-      const email = sampleNotice(address, memberId);
-      const id = randomUUID();
-      await insertEmailMessage(ctx.db, {
-        id,
-        kind: email.kind,
-        recipient: address,
-        member_id: null,
-        topic_id: null,
-        message_id: `<${id}@assent.test>`,
-        subject: email.subject,
-        text_body: email.text,
-        html_body: email.html,
-        headers: email.headers,
-      });
-      ids.push(id);
-    }
+    for (const address of to) ids.push(await insertQueuedRow(ctx.db, address, 'Batched'));
     return { ids, to };
   }
 
   const batchJobs = async () =>
-    (
-      await ctx.db.raw<{ rows: { ids: string[]; attempts: number; locked_at: Date | null }[] }>(
-        // The payload is only in graphile-worker's own table (its jobs view leaves it out).
-        `SELECT ARRAY(SELECT e->>'id' FROM json_array_elements(p.payload) e) AS ids, j.attempts, j.locked_at
-           FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
-          WHERE j.task_identifier = 'send_email' AND json_typeof(p.payload) = 'array' ORDER BY j.id`,
-      )
-    ).rows;
+    (await sendJobMessages(ctx.db)).filter((j) => j.batch).map((j) => ({ ids: j.emailIds, attempts: j.attempts, locked_at: j.locked_at }));
 
   it(`messages are queued ${SEND_BATCH_SIZE} to a job; one that fails is retried alone with its own attempt count, the rest are sent once`, async () => {
     const { ids, to } = await queuedRows('batch', SEND_BATCH_SIZE + 2);

@@ -7,13 +7,14 @@ import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import { composeEmail } from '../../src/mail/email.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { enqueueEmail } from '../../src/mail/outbox.js';
-import { findMessagesToSend, insertEmailMessage } from '../../src/mail/outbox.repository.js';
+import { findMessagesToSend } from '../../src/mail/outbox.repository.js';
 import { MessageReads } from '../../src/mail/message-reads.js';
 import { makeSendEmailTask } from '../../src/mail/send-email.task.js';
 import { confirmEmailChange } from '../../src/members/details.service.js';
 import { issueMemberToken } from '../../src/identity/member-tokens.js';
 import { suppressAddress } from '../../src/shared/suppression.js';
 import { startTestContext, TEST_SECRET, type TestContext } from '../helpers/app.js';
+import { insertQueuedRow } from '../helpers/emails.js';
 import { insertMember, suppressLegacy } from '../helpers/fixtures.js';
 import type { CaughtMessage } from '../helpers/smtp.js';
 
@@ -38,22 +39,8 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs 
 }
 
 /** An outbox row alone, without a send job: the test runs or reads the send itself. */
-async function insertRowOnly(recipient: string, subject: string, memberId: string | null = null): Promise<string> {
-  const id = randomUUID();
-  await insertEmailMessage(ctx.db, {
-    id,
-    kind: 'details_changed',
-    recipient,
-    member_id: memberId,
-    topic_id: null,
-    message_id: `<${id}@assent.test>`,
-    subject,
-    text_body: 'x',
-    html_body: '<p>x</p>',
-    headers: {},
-  });
-  return id;
-}
+const insertRowOnly = (recipient: string, subject: string, memberId: string | null = null) =>
+  insertQueuedRow(ctx.db, recipient, subject, memberId);
 
 describe('suppression at send time', () => {
   it('C6: a queued newsletter-type message to a suppressed address is cancelled, not sent, whether its entry was written with the derived key or, before key separation, with the master key', async () => {
