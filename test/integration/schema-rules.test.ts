@@ -102,6 +102,62 @@ describe('C1: third-party topics are opted in only by an explicit act of the mem
     expect(await t.db('consents').where({ member_id: other, topic_id: offerId }).first()).toMatchObject({ status: 'opted_out' });
   });
 
+  it('C1 C6: a statement writing many ledger events (as an import batch does) is refused whole when one of them breaks a rule', async () => {
+    const batch = await Promise.all(['b1', 'b2', 'b3', 'b4'].map((n) => insertMember(t.db, `${n}@example.org`)));
+    const event = (member: string, topicId: number, source: string) => ({
+      member_id: member,
+      topic_id: topicId,
+      to_status: 'opted_in',
+      source,
+      channel: 'system',
+      policy_version_id: policyId,
+    });
+    const ledgerRows = () => t.db('consent_ledger').whereIn('member_id', batch);
+    // The change feed's rows for these events (written by another trigger of the same statement).
+    const feedRows = () => t.db('api_changes').whereIn('member_id', batch).where({ kind: 'consent' });
+    // The third of four events is an import's opt-in to a third-party offer.
+    await expect(
+      t
+        .db('consent_ledger')
+        .insert([
+          event(batch[0]!, newsletterId, 'import'),
+          event(batch[1]!, newsletterId, 'import'),
+          event(batch[2]!, offerId, 'import'),
+          event(batch[3]!, newsletterId, 'import'),
+        ]),
+    ).rejects.toThrow('C1: an opt-in to a third_party_offer topic needs an explicit act of the member (source import)');
+    expect(await ledgerRows()).toEqual([]);
+    expect(await feedRows()).toEqual([]);
+    // The last of four members is erased: none of the four opt-ins is written.
+    const erased = batch[3]!;
+    await t.db('members').where({ id: erased }).update({ status: 'erased', email: null, name: null });
+    await expect(t.db('consent_ledger').insert(batch.map((m) => event(m, newsletterId, 'import')))).rejects.toThrow(
+      'C6: an erased member cannot be opted in',
+    );
+    expect(await ledgerRows()).toEqual([]);
+    // The rules pass: every event is written, with its change-feed row; then their consents, one naming the wrong event.
+    const ids = (
+      (await t
+        .db('consent_ledger')
+        .insert(batch.slice(0, 3).map((m) => event(m, newsletterId, 'import')))
+        .returning(['id', 'member_id'])) as { id: number; member_id: string }[]
+    ).map((r) => [r.member_id, r.id] as const);
+    expect(await feedRows()).toHaveLength(3);
+    const consent = ([member, id]: readonly [string, number]) => ({
+      member_id: member,
+      topic_id: newsletterId,
+      status: 'opted_in',
+      policy_version_id: policyId,
+      last_event_id: id,
+    });
+    await expect(t.db('consents').insert([consent(ids[0]!), consent(ids[1]!), consent([ids[2]![0], ids[0]![1]])])).rejects.toThrow(
+      'consents must follow a matching consent_ledger event',
+    );
+    expect(await t.db('consents').whereIn('member_id', batch)).toEqual([]);
+    await t.db('consents').insert(ids.map(consent));
+    expect(await t.db('consents').whereIn('member_id', batch)).toHaveLength(3);
+  });
+
   it('an import may opt members in to an ordinary newsletter', async () => {
     const third = await insertMember(t.db, 'third@example.org');
     await recordConsent(t.db, { memberId: third, topicId: newsletterId, policyId, to: 'opted_in', source: 'import', channel: 'system' });
