@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { generateSecret, generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
 
 /** Staff two-factor sign-in (C11): RFC 6238 codes, and the TOTP secret kept encrypted at rest. */
 export const TOTP_ISSUER = 'Assent';
@@ -9,6 +8,8 @@ export const WRONG_TOTP_CODE = 'That code is not right. Enter the current 6-digi
 /** A new secret for enrolment, with what the page shows: the QR code as an SVG data: URL and the secret. */
 export async function newTotpEnrolment(email: string, secret = generateSecret()): Promise<{ secret: string; qr: string }> {
   const uri = generateURI({ issuer: TOTP_ISSUER, label: email, secret });
+  // Loaded here, at an enrolment, not with every process.
+  const { default: QRCode } = await import('qrcode');
   const svg = await QRCode.toString(uri, { type: 'svg', margin: 1 });
   return { secret, qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` };
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import ejs from 'ejs';
-import { convert } from 'html-to-text';
+import type { convert } from 'html-to-text';
 import { composeEmail, type BuiltEmail, type MailContext, type UnsubscribeLink } from '../mail/email.js';
 import { renderEmailTemplates } from '../mail/render.js';
+import { onFirstUse } from '../shared/lazy.js';
 import { renderMarkdown } from '../shared/markdown.js';
 import { formatDay } from '../shared/time.js';
 
@@ -13,6 +14,8 @@ import { formatDay } from '../shared/time.js';
  * the editor wrote it).
  */
 
+const htmlToText = onFirstUse<{ convert: typeof convert }>('html-to-text');
+
 export interface RenderedBody {
   html: string;
   text: string;
@@ -21,7 +24,7 @@ export interface RenderedBody {
 /** The body, once per bulletin: sanitised HTML, and plain text made from that same HTML. */
 export function renderBulletinBody(source: string): RenderedBody {
   const html = renderMarkdown(source);
-  const text = convert(html, {
+  const text = htmlToText().convert(html, {
     wordwrap: 76,
     selectors: [
       { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },

@@ -2,8 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import PostalMime from 'postal-mime';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -18,6 +16,8 @@ export interface MailCatcher {
 
 export async function startMailCatcher(dir: string, logger: Logger): Promise<MailCatcher> {
   mkdirSync(dir, { recursive: true });
+  // Loaded only where the catcher runs (development without SMTP_URL), not with the web app's routes.
+  const { SMTPServer } = await import('smtp-server');
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -91,6 +91,7 @@ export async function readCaughtMail(dir: string, id: string): Promise<CaughtMai
   } catch {
     return undefined;
   }
+  const { default: PostalMime } = await import('postal-mime');
   const parsed = await PostalMime.parse(raw);
   return {
     id,

@@ -1,5 +1,6 @@
-import MarkdownIt from 'markdown-it';
-import sanitizeHtml from 'sanitize-html';
+import type MarkdownIt from 'markdown-it';
+import type sanitizeHtml from 'sanitize-html';
+import { onFirstUse } from './lazy.js';
 
 /**
  * The one Markdown renderer for text that staff write and members read (bulletins, the privacy
@@ -7,11 +8,21 @@ import sanitizeHtml from 'sanitize-html';
  * anyway, so a text can carry no script, no style, no event handler and no tracking. Images are
  * shown as links: a remote image tells its host when the text is read, and Assent tracks nobody.
  */
-const parsers = {
-  plain: new MarkdownIt({ html: false, linkify: true, typographer: true }),
-  // Texts written before Markdown (a heading on its own line, then its paragraph) keep their lines.
-  breaks: new MarkdownIt({ html: false, linkify: true, typographer: true, breaks: true }),
-};
+type Parser = InstanceType<typeof MarkdownIt>;
+// Both loaded by the first text rendered, not with the process (./lazy.ts).
+const markdownIt = onFirstUse<typeof MarkdownIt>('markdown-it');
+const sanitizer = onFirstUse<typeof sanitizeHtml>('sanitize-html');
+let parsers: { plain: Parser; breaks: Parser } | undefined;
+
+function parser(breaks: boolean): Parser {
+  const Parser = markdownIt();
+  parsers ??= {
+    plain: new Parser({ html: false, linkify: true, typographer: true }),
+    // Texts written before Markdown (a heading on its own line, then its paragraph) keep their lines.
+    breaks: new Parser({ html: false, linkify: true, typographer: true, breaks: true }),
+  };
+  return breaks ? parsers.breaks : parsers.plain;
+}
 
 const TAGS = ['p', 'br', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li', 'strong', 'em', 'code', 'pre', 'blockquote', 'hr', 'a'];
 const TABLE_TAGS = ['table', 'thead', 'tbody', 'tr', 'th', 'td', 's'];
@@ -45,5 +56,5 @@ export function renderMarkdown(source: string, opts: MarkdownOptions = {}): stri
   const top = opts.topHeading ?? 1;
   let options = OPTIONS.get(top);
   if (!options) OPTIONS.set(top, (options = sanitiseOptions(top)));
-  return sanitizeHtml((opts.breaks ? parsers.breaks : parsers.plain).render(source), options);
+  return sanitizer()(parser(opts.breaks ?? false).render(source), options);
 }

@@ -7,8 +7,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { Db } from '../../src/db.js';
 import { createMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { OutboxOptions } from '../../src/mail/outbox.js';
-import { addressRefusedHook, CRONTAB, jobTasks } from '../../src/jobs.js';
-import { startWorker, type JobWorker } from '../../src/mail/worker.js';
+import type { JobWorker } from '../../src/mail/worker.js';
 import type { Logger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { capturingLogger } from './logs.js';
@@ -78,6 +77,11 @@ export async function startTestContext(env: Record<string, string> = {}): Promis
     logger,
     logLines,
     async startWorker() {
+      // Loaded here: graphile-worker and every task are parsed only by the files that run jobs.
+      const [{ addressRefusedHook, CRONTAB, jobTasks }, { startWorker }] = await Promise.all([
+        import('../../src/jobs.js'),
+        import('../../src/mail/worker.js'),
+      ]);
       // As deps.ts's startJobRunner: one branding cache, read before the first job, for building and sending.
       const brand = new BrandingCache(database.db);
       await brand.refresh();

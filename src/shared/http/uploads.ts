@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, unlink } from 'node:fs/promises';
 import type { Request, RequestHandler } from 'express';
-import multer from 'multer';
+import type multer from 'multer';
 
 /** What went wrong with an upload, for the form to say (the request still reaches its route). */
 export function uploadProblem(req: Request): string | undefined {
@@ -12,19 +12,26 @@ function sizeWords(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MB` : `${Math.round(bytes / 1024)} kB`;
 }
 
-/** Runs a multer parser; a failure becomes uploadProblem(req), never a failed request. */
-function parsedWith(parse: RequestHandler, maxBytes: number): RequestHandler {
+/**
+ * Runs the multer parser `make` builds; a failure becomes uploadProblem(req), never a failed
+ * request. multer is loaded, and the parser built, by the first upload, not with every process.
+ */
+function parsedWith(make: (m: typeof multer) => RequestHandler, maxBytes: number): RequestHandler {
+  let loaded: Promise<{ m: typeof multer; parse: RequestHandler }> | undefined;
   return (req, res, next) => {
-    void parse(req, res, (err: unknown) => {
-      if (err) {
-        const tooBig = err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE';
-        (req as Request & { uploadProblem?: string }).uploadProblem = tooBig
-          ? `The file is larger than ${sizeWords(maxBytes)}.`
-          : 'The upload could not be read. Please choose the file again.';
-        req.body ??= {};
-      }
-      next();
-    });
+    loaded ??= import('multer').then(({ default: m }) => ({ m, parse: make(m) }));
+    loaded.then(({ m, parse }) => {
+      void parse(req, res, (err: unknown) => {
+        if (err) {
+          const tooBig = err instanceof m.MulterError && err.code === 'LIMIT_FILE_SIZE';
+          (req as Request & { uploadProblem?: string }).uploadProblem = tooBig
+            ? `The file is larger than ${sizeWords(maxBytes)}.`
+            : 'The upload could not be read. Please choose the file again.';
+          req.body ??= {};
+        }
+        next();
+      });
+    }, next);
   };
 }
 
@@ -35,10 +42,10 @@ function parsedWith(parse: RequestHandler, maxBytes: number): RequestHandler {
  * shows it on the form with the other fields kept.
  */
 export function singleFileUpload(field: string, maxBytes: number): RequestHandler {
-  const parse = multer({ storage: multer.memoryStorage(), limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 4096 } }).single(
-    field,
+  const handle = parsedWith(
+    (m) => m({ storage: m.memoryStorage(), limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 4096 } }).single(field),
+    maxBytes,
   );
-  const handle = parsedWith(parse, maxBytes);
   return (req, res, next) => (req.is('multipart/form-data') ? handle(req, res, next) : next());
 }
 
@@ -49,17 +56,18 @@ export function singleFileUpload(field: string, maxBytes: number): RequestHandle
  * did with it: a route that needs it longer reads it before it answers.
  */
 export function diskFileUpload(field: string, maxBytes: number, dir: string): RequestHandler {
-  const storage = multer.diskStorage({
-    destination: (_req, _file, cb) => {
-      mkdir(dir, { recursive: true, mode: 0o700 }).then(
-        () => cb(null, dir),
-        (err: Error) => cb(err, dir),
-      );
-    },
-    filename: (_req, _file, cb) => cb(null, `upload-${randomUUID()}.tmp`),
-  });
-  const parse = multer({ storage, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 4096 } }).single(field);
-  const handle = parsedWith(parse, maxBytes);
+  const handle = parsedWith((m) => {
+    const storage = m.diskStorage({
+      destination: (_req, _file, cb) => {
+        mkdir(dir, { recursive: true, mode: 0o700 }).then(
+          () => cb(null, dir),
+          (err: Error) => cb(err, dir),
+        );
+      },
+      filename: (_req, _file, cb) => cb(null, `upload-${randomUUID()}.tmp`),
+    });
+    return m({ storage, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 4096 } }).single(field);
+  }, maxBytes);
   return (req, res, next) => {
     if (!req.is('multipart/form-data')) return next();
     if (!(req.session as { passport?: { user?: unknown } } | undefined)?.passport?.user) return next();
