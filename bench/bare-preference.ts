@@ -39,3 +39,5 @@ function withStatement(file: string): RequestHandler<{ token: string }> {
 
 app.get('/p/:token', process.argv[3] ? withStatement(process.argv[3]) : render);
 app.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('bare preference page ready\n'));
+// Ended as the app is (SIGTERM), exiting normally so that BENCH_CPU_PROF can write its profile.
+process.once('SIGTERM', () => process.exit(0));
