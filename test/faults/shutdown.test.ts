@@ -31,16 +31,19 @@ async function setUp(members: number): Promise<{ t: TestDatabase; people: Popula
 
 const startWeb = (url: string) => rig.web(url);
 
-/** C14: a change and its confirmation are one transaction — every one-click change has its e-mail and no e-mail lacks its change. */
+/**
+ * C14: a change and its confirmation are one transaction — every one-click change has its e-mail and
+ * no e-mail lacks its change. Both are read by one statement, so from one snapshot: a killed
+ * process's last transaction can still commit after the kill (its server session ends a moment
+ * later), and two reads could fall either side of that commit.
+ */
 async function expectAnsweredApplied(db: Db, answers: Answer[]): Promise<number> {
-  const changed = new Set(
-    (await db('consent_ledger').where({ source: 'one_click' }).distinct('member_id')).map((r: { member_id: string }) => r.member_id),
+  const { rows } = await db.raw<{ rows: { changed: string[]; confirmed: string[] }[] }>(
+    `SELECT array(SELECT DISTINCT member_id FROM consent_ledger WHERE source = 'one_click') AS changed,
+            array(SELECT DISTINCT member_id FROM email_messages WHERE kind = 'preferences_changed') AS confirmed`,
   );
-  const confirmed = new Set(
-    (await db('email_messages').where({ kind: 'preferences_changed' }).distinct('member_id')).map(
-      (r: { member_id: string }) => r.member_id,
-    ),
-  );
+  const changed = new Set(rows[0]!.changed);
+  const confirmed = new Set(rows[0]!.confirmed);
   const ok = answers.filter((a) => a.status === 200);
   for (const a of ok) expect(changed.has(a.memberId)).toBe(true);
   expect([...confirmed].sort()).toEqual([...changed].sort());
