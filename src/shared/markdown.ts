@@ -15,12 +15,14 @@ const sanitizer = onFirstUse<typeof sanitizeHtml>('sanitize-html');
 let parsers: { plain: Parser; breaks: Parser } | undefined;
 
 function parser(breaks: boolean): Parser {
-  const Parser = markdownIt();
-  parsers ??= {
-    plain: new Parser({ html: false, linkify: true, typographer: true }),
-    // Texts written before Markdown (a heading on its own line, then its paragraph) keep their lines.
-    breaks: new Parser({ html: false, linkify: true, typographer: true, breaks: true }),
-  };
+  if (!parsers) {
+    const MarkdownParser = markdownIt();
+    parsers = {
+      plain: new MarkdownParser({ html: false, linkify: true, typographer: true }),
+      // Texts written before Markdown (a heading on its own line, then its paragraph) keep their lines.
+      breaks: new MarkdownParser({ html: false, linkify: true, typographer: true, breaks: true }),
+    };
+  }
   return breaks ? parsers.breaks : parsers.plain;
 }
 

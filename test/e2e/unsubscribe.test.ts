@@ -3,7 +3,7 @@ import request from 'supertest';
 import { Links } from '../../src/shared/links.js';
 import { TokenSigner } from '../../src/shared/tokens.js';
 import { TEST_SECRET, type TestContext } from '../helpers/app.js';
-import { insertMember, recordConsent } from '../helpers/fixtures.js';
+import { insertMember, insertMemberOptedIn, recordConsent } from '../helpers/fixtures.js';
 import { startSeededContext } from '../helpers/seeded.js';
 import { otherSpellings } from '../helpers/spellings.js';
 
@@ -22,14 +22,6 @@ afterAll(() => ctx.close());
 
 const status = async (memberId: string, slug: string) =>
   (await ctx.db('consents').where({ member_id: memberId, topic_id: topic[slug] }).first('status'))?.status;
-
-/** A new active member opted in to one topic, for tests that must not disturb the demo members. */
-async function optedInMember(email: string, slug: string): Promise<string> {
-  const member = await insertMember(ctx.db, email);
-  const policy = (await ctx.db('policy_versions').whereNotNull('published_at').first('id')).id;
-  await recordConsent(ctx.db, { memberId: member, topicId: topic[slug]!, policyId: policy, to: 'opted_in', source: 'signup' });
-  return member;
-}
 
 describe('C4: unsubscribe links', () => {
   it('C4: GET shows what will be unsubscribed and a button, and changes nothing', async () => {
@@ -128,7 +120,7 @@ describe('C4: unsubscribe links', () => {
   });
 
   it('C4: an unsubscribe link mailed before key separation (signed with the master key itself) still unsubscribes by one-click', async () => {
-    const member = await optedInMember('old-bulletin@example.org', 'research-digest');
+    const member = await insertMemberOptedIn(ctx.db, 'old-bulletin@example.org', [topic['research-digest']!]);
     const legacy = new TokenSigner([TEST_SECRET]).sign({ p: 'unsubscribe', m: member, s: String(topic['research-digest']) });
     expect(legacy).not.toBe(links.unsubscribe(member, topic['research-digest']!).token);
     await request(ctx.http).post(`/unsubscribe/${legacy}`).type('form').send('List-Unsubscribe=One-Click').expect(200);

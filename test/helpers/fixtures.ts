@@ -84,6 +84,15 @@ export async function recordConsent(
   return eventId;
 }
 
+/** A new active member opted in at sign-up to each of the topics, under a published policy version. */
+export async function insertMemberOptedIn(db: DbOrTx, email: string, topicIds: number[]): Promise<string> {
+  const member = await insertMember(db, email);
+  const policy = (await db('policy_versions').whereNotNull('published_at').first('id')) as { id: number };
+  for (const topicId of topicIds)
+    await recordConsent(db, { memberId: member, topicId, policyId: policy.id, to: 'opted_in', source: 'signup' });
+  return member;
+}
+
 /**
  * Many active members opted in to one topic, made in one SQL statement (ledger events and current
  * state included): `<prefix><n>@<domain>`, named `<Prefix> <n>`. For volume tests and benchmarks.

@@ -4,7 +4,7 @@ import { makeServiceContext } from '../../src/context.js';
 import type { ServiceContext } from '../../src/context.js';
 import type { TestContext } from '../helpers/app.js';
 import { lockWaiters } from '../helpers/db.js';
-import { insertMember, recordConsent } from '../helpers/fixtures.js';
+import { insertMemberOptedIn } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/processes.js';
 import { startSeededContext } from '../helpers/seeded.js';
 
@@ -20,27 +20,18 @@ import { startSeededContext } from '../helpers/seeded.js';
 let ctx: TestContext;
 let svc: ServiceContext;
 let topic: Record<string, number>;
-let policyId: number;
 beforeAll(async () => {
   ({ ctx, topic } = await startSeededContext({ worker: false }));
   svc = makeServiceContext(ctx.config, ctx.db);
-  policyId = (await ctx.db('policy_versions').whereNotNull('published_at').first('id')).id;
 });
 afterAll(() => ctx.close());
-
-async function optedInMember(email: string, slugs: string[]): Promise<string> {
-  const member = await insertMember(ctx.db, email);
-  for (const slug of slugs)
-    await recordConsent(ctx.db, { memberId: member, topicId: topic[slug]!, policyId, to: 'opted_in', source: 'signup' });
-  return member;
-}
 
 const ledger = (memberId: string) =>
   ctx.db('consent_ledger').where({ member_id: memberId }).orderBy('id').select('topic_id', 'from_status', 'to_status', 'source');
 
 describe('a change of choices that waits for the member', () => {
   it('C3 C14: a one-click that waited on the lock sees the opt-out committed before it: no second event, no second e-mail, no error', async () => {
-    const member = await optedInMember('waits-one-click@example.org', ['monthly-bulletin']);
+    const member = await insertMemberOptedIn(ctx.db, 'waits-one-click@example.org', [topic['monthly-bulletin']!]);
     const trx = await ctx.db.transaction();
     const first = await unsubscribe(
       svc,
@@ -60,7 +51,7 @@ describe('a change of choices that waits for the member', () => {
   });
 
   it('C3: a save that waited on the lock changes only what the change before it left as it wants', async () => {
-    const member = await optedInMember('waits-save@example.org', ['monthly-bulletin', 'announcements']);
+    const member = await insertMemberOptedIn(ctx.db, 'waits-save@example.org', [topic['monthly-bulletin']!, topic['announcements']!]);
     const trx = await ctx.db.transaction();
     await unsubscribe(svc, { memberId: member, scope: 'all', source: 'unsubscribe_link', channel: 'web' }, trx);
     // The page was shown before the unsubscribe: the member keeps the bulletin ticked and saves.

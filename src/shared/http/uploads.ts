@@ -20,18 +20,21 @@ function parsedWith(make: (m: typeof multer) => RequestHandler, maxBytes: number
   let loaded: Promise<{ m: typeof multer; parse: RequestHandler }> | undefined;
   return (req, res, next) => {
     loaded ??= import('multer').then(({ default: m }) => ({ m, parse: make(m) }));
-    loaded.then(({ m, parse }) => {
-      void parse(req, res, (err: unknown) => {
-        if (err) {
-          const tooBig = err instanceof m.MulterError && err.code === 'LIMIT_FILE_SIZE';
-          (req as Request & { uploadProblem?: string }).uploadProblem = tooBig
-            ? `The file is larger than ${sizeWords(maxBytes)}.`
-            : 'The upload could not be read. Please choose the file again.';
-          req.body ??= {};
-        }
-        next();
-      });
-    }, next);
+    // A failure to load, or a parser that throws, is the request's error (next), not an unhandled rejection.
+    loaded
+      .then(({ m, parse }) => {
+        void parse(req, res, (err: unknown) => {
+          if (err) {
+            const tooBig = err instanceof m.MulterError && err.code === 'LIMIT_FILE_SIZE';
+            (req as Request & { uploadProblem?: string }).uploadProblem = tooBig
+              ? `The file is larger than ${sizeWords(maxBytes)}.`
+              : 'The upload could not be read. Please choose the file again.';
+            req.body ??= {};
+          }
+          next();
+        });
+      })
+      .catch(next);
   };
 }
 
