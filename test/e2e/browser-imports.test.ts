@@ -67,7 +67,13 @@ describe('imports in a real browser', () => {
       await page.getByLabel('Where and how consent was collected').fill('Paper membership forms');
       await page.getByLabel('When').fill('2020–2024');
       await page.getByLabel('Reference to the evidence').fill('Cabinet 3, folder B');
-      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      // The form answers with a redirect to the same address: wait until the new document is in,
+      // or the reload below races the submission's navigation.
+      await Promise.all([
+        page.waitForEvent('framenavigated', (frame) => frame === page.mainFrame()),
+        page.getByRole('button', { name: 'Import', exact: true }).click(),
+      ]);
+      await page.waitForLoadState('load');
       const id = Number(/\/admin\/imports\/(\d+)/.exec(page.url())![1]);
       await waitForStatus(ctx, id, 'applied');
       await page.reload();
