@@ -94,7 +94,9 @@ export class DatabaseWatch {
   }
 
   unreachable(source: string, err: unknown): void {
-    if (this.downSince !== undefined || this.confirming) {
+    // Shutting down: a pool's end() settles before its sockets have closed, so a connection still
+    // closing when the embedded PostgreSQL stops (last) hears "terminating connection". No outage.
+    if (this.downSince !== undefined || this.confirming || this.closed) {
       this.logger.debug({ event: 'db.still_unreachable', source, err: errorMessage(err) });
       return;
     }

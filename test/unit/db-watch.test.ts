@@ -86,6 +86,17 @@ describe('the database watch', () => {
     watch.close();
   });
 
+  it('once the process is shutting down, a connection that hears the server go is no outage', () => {
+    const { logger, lines } = capturingLogger('debug');
+    const watch = new DatabaseWatch(logger, 20);
+    watch.close();
+    // What a pooled connection still closing hears when the embedded PostgreSQL stops last.
+    watch.unreachable('worker heartbeat', pgError('57P01', 'terminating connection due to administrator command'));
+    expect(watch.reachable).toBe(true);
+    expect(lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
+    expect(lines.filter((l) => l.event === 'db.still_unreachable')).toHaveLength(1);
+  });
+
   it('runs a step again once the database is back, but gives up on a real error at once', async () => {
     const { logger } = capturingLogger('debug');
     const watch = new DatabaseWatch(logger, 20);
