@@ -64,13 +64,18 @@ describe('the staff screens in a real browser', () => {
         }
         expect(page.viewportSize()?.width).toBe(1280);
         expect(overflowing).toEqual([]);
-        // Every list screen the role may NOT open answers 403 with a calm page.
+        // Every list screen the role may NOT open answers 403 with a calm page, asked with this
+        // browser's own session (its cookies) but not drawn: the refusal is the server's, and
+        // drawing a page costs Chromium ~80 ms of CPU, 48 times over in the four walks.
         const refused = ADMIN_ROUTES.filter((r) => r.method === 'GET' && !r.path.includes(':') && !r.roles.includes(role));
+        const calm: Record<string, boolean> = {};
         for (const route of refused) {
-          const res = await page.goto(`${site.url}${route.path}`);
-          statuses[route.path] = res?.status() ?? 0;
+          const res = await page.request.get(`${site.url}${route.path}`, { maxRedirects: 0 });
+          statuses[route.path] = res.status();
+          calm[route.path] = (await res.text()).includes('Your role does not give access to this page.');
         }
-        expect(browser.errors.filter((e) => !e.includes('status of 403'))).toEqual([]);
+        expect(Object.entries(calm).filter(([, said]) => !said)).toEqual([]);
+        expect(browser.errors).toEqual([]);
       } finally {
         await browser.close();
         await site.close();
