@@ -17,11 +17,13 @@ export default {
   globalSetup: '<rootDir>/test/helpers/global-setup.mjs',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.mjs',
   testTimeout: 30000,
-  // Three on the 2-core machine: the fault tests spend most of their time waiting (for a heartbeat
-  // to go stale, a process to start, a rate limit), and the third worker keeps both cores busy
-  // meanwhile (back to back on one machine: 296 s with two, 260-262 s with three; four were slower
-  // than three, 226 s against 209-223 s, more CPU lost in contention).
-  maxWorkers: 3,
+  // Five on the 2-core machine: the fault tests spend most of their time waiting (for a heartbeat
+  // to go stale, a process to start, a rate limit, PostgreSQL to restart), and the other workers
+  // keep both cores busy meanwhile. Back to back on one machine (1 December 2026, machine's
+  // PostgreSQL): three workers 168-173 s, four 166 s, five 155 s, six 157 s (the cores saturated);
+  // embedded PostgreSQL: three 172 s, five 164 s. (On the slower machines of earlier sessions,
+  // four were slower than three: there the cores, not the waits, were the limit.)
+  maxWorkers: 5,
   // Every test file loads the app afresh and some of each file's modules stay referenced (process
   // listeners, timers of libraries), so a worker's heap grows by 50-90 MB a file. A worker past
   // this is replaced between files: less time in garbage collection, and a small process to end.
