@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setPreferences, unsubscribe } from '../../src/consent/consent.service.js';
-import { makeServiceContext } from '../../src/context.js';
-import type { ServiceContext } from '../../src/context.js';
+import { makeServiceContext, type ServiceContext } from '../../src/context.js';
 import type { TestContext } from '../helpers/app.js';
 import { lockWaiters } from '../helpers/db.js';
 import { insertMemberOptedIn } from '../helpers/fixtures.js';
