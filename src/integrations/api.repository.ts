@@ -51,9 +51,12 @@ export interface ChangeRow {
  * The changes after a position (tx, id), in that order, from transactions of this database older
  * than every one of its transactions still running: those are committed and visible, and anything
  * committed later sorts after them (see the migration that creates api_changes). Transactions of
- * other databases on the same server never write here: they are left out of the bound, so a long
- * one elsewhere does not hold the feed back. A transaction the snapshot saw running that has ended
- * since counts as running, for this read only.
+ * other databases on the same server never write here, nor does autovacuum (its ANALYZE takes a
+ * transaction id to write statistics): they are left out of the bound, so a long one elsewhere, or
+ * an analyze of a busy table, does not hold the feed back. A transaction the snapshot saw running
+ * that has ended since counts as running, for this read only. So a change reaches the feed once
+ * every older transaction of this database has ended: a poller may see it a moment after its commit,
+ * but never skips it.
  */
 export async function changesAfter(db: DbOrTx, after: { tx: string; id: number }, limit: number): Promise<ChangeRow[]> {
   const { rows } = await db.raw<{ rows: ChangeRow[] }>(
@@ -61,7 +64,8 @@ export async function changesAfter(db: DbOrTx, after: { tx: string; id: number }
      elsewhere AS (
        SELECT l.transactionid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
        WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock'
-         AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND (a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())
+              OR a.backend_type = 'autovacuum worker')
      ),
      bound AS (
        SELECT coalesce(min(x), pg_snapshot_xmax((SELECT s FROM snap))) AS safe

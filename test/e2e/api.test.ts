@@ -391,12 +391,40 @@ describe('the change feed', () => {
       .db('members')
       .where({ id: m.cy })
       .update({ status: 'erased', email: null, name: null, postal_address: null, phone: null, erased_at: ctx.db.fn.now() });
-    const next = await pollAll(start.cursor);
+    // A change reaches the feed once every older transaction of the database has ended (the
+    // worker's, an autovacuum's): it may take a moment, and then it is there, in order.
+    const next = await waitFor(async () => {
+      const page = await pollAll(start.cursor);
+      return page.items.length >= 2 && page;
+    }, 'both changes in the feed');
     expect(next.items.map((c) => [c.kind, c.member_id])).toEqual([
       ['member.details_changed', m.bob],
       ['member.erased', m.cy],
     ]);
     expectProblem(await get('/changes?cursor=bm9wZQ').expect(404), '/changes', 'get');
+  });
+
+  it('never moves a cursor past a change whose transaction is still open, even when later ones have committed', async () => {
+    const { cursor } = await pollAll();
+    const open = await ctx.db.transaction();
+    try {
+      await open('members').where({ id: m.ada }).update({ name: 'Ada Lovelace' }); // takes its transaction id now
+      await ctx.db('members').where({ id: m.bob }).update({ name: 'Bob' }); // commits first, with a later one
+      const early = await pollAll(cursor);
+      expect(early.items).toEqual([]);
+      expect(early.cursor).toBe(cursor);
+      await open.commit();
+    } finally {
+      if (!open.isCompleted()) await open.rollback();
+    }
+    const late = await waitFor(async () => {
+      const page = await pollAll(cursor);
+      return page.items.length >= 2 && page;
+    }, 'both changes in the feed');
+    expect(late.items.map((c) => [c.kind, c.member_id])).toEqual([
+      ['member.details_changed', m.ada],
+      ['member.details_changed', m.bob],
+    ]);
   });
 });
 
